@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerWireCommands } from './commands/wire.js';
+import { packageVersion } from './io.js';
+
+const program = new Command('mcc')
+  .description('operator CLI for mcc, the SMB3 multi-channel coordinator for CTDB clusters')
+  .version(packageVersion())
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) })
+  .exitOverride((error) => {
+    // commander's own usage errors (unknown option, missing argument) exit 2 like our bad-input errors.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+
+registerWireCommands(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * mccd's configuration: a JSON or YAML file validated here. Every error names the key and what was
+ * expected, e.g. `listen.0.port: expected an integer in 1..65535, got "x"`.
+ */
+const port = z.number({ invalid_type_error: 'expected an integer port' }).int().min(1).max(65535);
+
+const listenSchema = z
+  .object({
+    address: z.string().min(1, 'expected an IP address'),
+    port,
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    cluster: z
+      .object({
+        /** auto: ctdbd when its socket answers, else single-node (logged plainly). */
+        backend: z.enum(['auto', 'ctdbd', 'redis', 'single-node']).default('auto'),
+        ctdbdSocket: z.string().min(1).default('/run/ctdb/ctdbd.socket'),
+        redisUrl: z.string().url('expected a redis:// URL').optional(),
+        /** Node number used in single-node and redis modes. */
+        pnn: z.number().int().min(0).max(0xfffffffe).default(0),
+      })
+      .strict()
+      .default({}),
+    listen: z
+      .array(listenSchema)
+      .min(1, 'expected at least one listen address')
+      .default([{ address: '127.0.0.1', port: 4450 }]),
+    api: z
+      .object({
+        socket: z.string().min(1).default(defaultApiSocket()),
+        tcp: z
+          .object({ address: z.string().min(1).default('127.0.0.1'), port, tokenFile: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    negotiate: z
+      .object({
+        timeoutMs: z.number().int().min(100).max(120_000).default(5000),
+        maxBytes: z
+          .number()
+          .int()
+          .min(256)
+          .max(1 << 20)
+          .default(65536),
+      })
+      .strict()
+      .default({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type MccConfig = z.infer<typeof configSchema>;
+
+export function defaultApiSocket(): string {
+  if (process.getuid?.() === 0) return '/run/mcc/mccd.sock';
+  return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), `mcc-${process.getuid?.() ?? 'user'}`, 'mccd.sock');
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function describeIssue(issue: z.ZodIssue, input: unknown): string {
+  const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  let got: unknown = input;
+  for (const p of issue.path)
+    got = got && typeof got === 'object' ? (got as Record<string | number, unknown>)[p] : undefined;
+  const shown = issue.code === 'unrecognized_keys' ? '' : `, got ${JSON.stringify(got)}`;
+  return `${key}: ${issue.message}${shown}`;
+}
+
+export function parseConfig(input: unknown, source = 'config'): MccConfig {
+  const parsed = configSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(`${source}: ${parsed.error.issues.map((i) => describeIssue(i, input)).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads a JSON or YAML file (YAML is a superset of JSON, so one parser serves both). */
+export function loadConfigFile(path: string): MccConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid JSON or YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return parseConfig(value, path);
+}
+
+/** The embedded default: loopback, unprivileged port, cluster view from ctdbd if it answers. */
+export function embeddedDefaultConfig(): MccConfig {
+  return parseConfig({});
+}
