@@ -1,0 +1,238 @@
+import { readdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { addon, type RawAddress, type RawDiagSocket, type SocketTuple } from './addon.js';
+import { call, NativeError } from './errors.js';
+
+export type { RawAddress, SocketTuple };
+
+/** The kernel fd behind a net.Socket (Linux libuv TCP/pipe handles expose it). */
+export function fdOf(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0)
+    throw new NativeError('socket has no fd (closed, or not a TCP socket)', 9, 'EBADF', 'fdOf');
+  return fd;
+}
+
+export type PeekOutcome =
+  | { kind: 'ready'; bytes: Buffer }
+  | { kind: 'eof'; bytes: Buffer }
+  | { kind: 'timeout'; bytes: Buffer }
+  | { kind: 'error'; error: Error };
+
+export interface PeekOptions {
+  /** Most bytes to look at. */
+  maxBytes: number;
+  /** Give up after this long (the front door's NEGOTIATE deadline). */
+  deadlineMs: number;
+  /**
+   * Decides from the bytes so far: 'done' to stop, or how many bytes are needed in total before it is
+   * worth looking again (the watcher sleeps until then, via SO_RCVLOWAT).
+   */
+  decide: (bytes: Buffer) => 'done' | number;
+}
+
+/**
+ * Peeks at the start of a TCP stream without consuming it (MSG_PEEK), waiting for readiness on a dup of
+ * the fd so libuv's own watcher on the original is left alone. SO_RCVLOWAT is reset to 1 afterwards.
+ */
+export function peekUntil(fd: number, options: PeekOptions): Promise<PeekOutcome> {
+  return new Promise((resolve) => {
+    let dup: number;
+    try {
+      dup = call(() => addon.dupFd(fd));
+    } catch (error) {
+      resolve({ kind: 'error', error: error as Error });
+      return;
+    }
+    let last: Buffer = Buffer.alloc(0);
+    /** The SO_RCVLOWAT in force: readiness below it can only mean the peer shut down (or an error). */
+    let lowWater = 1;
+    let finished = false;
+    const finish = (outcome: PeekOutcome) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      watcher.close();
+      try {
+        addon.setRcvLowat(dup, 1);
+      } catch {
+        // The peer may already be gone; nothing to reset then.
+      }
+      addon.closeFd(dup);
+      resolve(outcome);
+    };
+    const look = (fromEvent: boolean) => {
+      let bytes: Buffer | null;
+      try {
+        bytes = call(() => addon.peek(dup, options.maxBytes));
+      } catch (error) {
+        finish({ kind: 'error', error: error as Error });
+        return;
+      }
+      if (bytes === null) return;
+      // Peeked bytes stay queued, so after a FIN the fd stays readable with the same short data:
+      // readiness below the low-water mark is end of stream, not news.
+      if (bytes.length === 0 || (fromEvent && bytes.length < lowWater)) {
+        finish({ kind: 'eof', bytes: bytes.length > 0 ? bytes : last });
+        return;
+      }
+      last = bytes;
+      const verdict = options.decide(bytes);
+      if (verdict === 'done' || bytes.length >= options.maxBytes) {
+        finish({ kind: 'ready', bytes });
+        return;
+      }
+      const want = Math.min(Math.max(verdict, bytes.length + 1), options.maxBytes);
+      try {
+        call(() => addon.setRcvLowat(dup, want));
+        lowWater = want;
+      } catch (error) {
+        finish({ kind: 'error', error: error as Error });
+      }
+    };
+    const watcher = new addon.FdWatcher(dup, (error) => {
+      if (error) finish({ kind: 'error', error: new NativeError(`poll: ${error}`, 5, error, 'uv_poll') });
+      else look(true);
+    });
+    const timer = setTimeout(() => finish({ kind: 'timeout', bytes: last }), options.deadlineMs);
+    watcher.start(1);
+    // A peer that shut down its write side with fewer bytes than SO_RCVLOWAT still reads as readable,
+    // so the watcher cannot sleep forever; the deadline bounds everything else.
+    look(false);
+  });
+}
+
+export function peerCred(fd: number): { pid: number; uid: number; gid: number } {
+  return call(() => addon.peerCred(fd));
+}
+
+export interface TcpInfo {
+  /** Bytes of struct tcp_info the kernel filled; fields past it are absent, not zero. */
+  length: number;
+  state: number;
+  caState?: number;
+  retransmits?: number;
+  probes?: number;
+  backoff?: number;
+  rtoUs?: number;
+  atoUs?: number;
+  sndMss?: number;
+  rcvMss?: number;
+  unacked?: number;
+  sacked?: number;
+  lost?: number;
+  retrans?: number;
+  lastDataSentMs?: number;
+  lastAckSentMs?: number;
+  lastDataRecvMs?: number;
+  lastAckRecvMs?: number;
+  pmtu?: number;
+  rttUs?: number;
+  rttVarUs?: number;
+  sndCwnd?: number;
+  totalRetrans?: number;
+  bytesAcked?: number;
+  bytesReceived?: number;
+  segsOut?: number;
+  segsIn?: number;
+  notsentBytes?: number;
+  minRttUs?: number;
+  bytesSent?: number;
+  bytesRetrans?: number;
+  deliveryRate?: number;
+}
+
+export const TCP_STATES = [
+  'UNKNOWN',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+] as const;
+
+export function tcpInfo(fd: number): TcpInfo {
+  return call(() => addon.tcpInfo(fd)) as unknown as TcpInfo;
+}
+
+/** Bytes sent but not acknowledged plus bytes not yet sent (SIOCOUTQ). */
+export function outq(fd: number): number {
+  return call(() => addon.outq(fd));
+}
+
+/** Bytes not yet sent (SIOCOUTQNSD). */
+export function outqNotSent(fd: number): number {
+  return call(() => addon.outqNotSent(fd));
+}
+
+export function socketAddresses(fd: number): { local: RawAddress; remote: RawAddress } {
+  return call(() => addon.socketAddresses(fd));
+}
+
+export function closeFd(fd: number): void {
+  call(() => addon.closeFd(fd));
+}
+
+export function dupFd(fd: number): number {
+  return call(() => addon.dupFd(fd));
+}
+
+export function shutdownFd(fd: number): void {
+  call(() => addon.shutdownFd(fd));
+}
+
+export type DestroyResult = 'destroyed' | 'not-found' | { errno: number };
+
+function destroyResult(errno: number): DestroyResult {
+  if (errno === 0) return 'destroyed';
+  if (errno === 2) return 'not-found';
+  return { errno };
+}
+
+/** Kills connections owned by any process by 4-tuple (SOCK_DESTROY); the peer sees a reset. */
+export function destroySockets(tuples: SocketTuple[]): DestroyResult[] {
+  if (tuples.length === 0) return [];
+  return call(() => addon.destroySockets(tuples)).map(destroyResult);
+}
+
+export function destroySocket(
+  local: { address: string; port: number },
+  remote: { address: string; port: number },
+): DestroyResult {
+  return destroySockets([
+    {
+      localAddress: local.address,
+      localPort: local.port,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+    },
+  ])[0]!;
+}
+
+export interface ListedSocket extends RawDiagSocket {
+  stateName: string;
+}
+
+/** TCP sockets in this network namespace, optionally only those on `localPort` (default: established). */
+export function listTcpSockets(options: { localPort?: number; states?: number } = {}): ListedSocket[] {
+  const states = options.states ?? 1 << 1;
+  const port = options.localPort ?? -1;
+  return (['ipv4', 'ipv6'] as const).flatMap((family) =>
+    call(() => addon.listTcpSockets(family, port, states)).map((s) => ({
+      ...s,
+      stateName: TCP_STATES[s.state] ?? String(s.state),
+    })),
+  );
+}
+
+/** Open fds of this process (for leak checks in tests and the daemon's status). */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length - 1;
+}
