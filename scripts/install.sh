@@ -12,7 +12,10 @@ if ! command -v g++ >/dev/null || ! command -v make >/dev/null; then
     exit 1
   fi
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+# `npm install`, not `npm ci`: npm 11.19 leaves other platforms' optional binaries (biome, rollup) out of
+# the lockfile it writes and then refuses that lockfile in `npm ci`. `npm install` still installs the
+# locked versions.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
