@@ -1,0 +1,331 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deleteNamespace, ip, nsExec, pidAlive, runTag, waitFor } from './netns.js';
+
+/**
+ * A real ctdbd cluster (Debian's ctdb 4.17) with one network namespace per node, in normal mode, so the
+ * stock 10.interface event script really adds and removes public IPs on each node's eth0. Nodes hang off a
+ * bridge in a separate switch namespace: the root namespace gets no links and no addresses.
+ */
+export interface ClusterNode {
+  pnn: number;
+  ns: string;
+  address: string;
+  dir: string;
+  socket: string;
+  pid: number | undefined;
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  /** Public IPs in the cluster (default: one per node). */
+  publicIps?: number;
+  /** Extra event scripts (absolute paths), linked into every node's events/legacy. */
+  eventScripts?: string[];
+  /** Environment passed to ctdbd (and so to event scripts). */
+  env?: Record<string, string>;
+}
+
+const SUBNET = '10.213.0';
+const CTDBD = '/usr/sbin/ctdbd';
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function ctdbAvailable(): string | undefined {
+  if (!existsSync(CTDBD)) return `${CTDBD} missing (run scripts/provision-test.sh)`;
+  if (!existsSync('/usr/share/ctdb/events/legacy/10.interface.script')) return 'ctdb event scripts missing';
+  return undefined;
+}
+
+export class CtdbTestCluster {
+  readonly nodes: ClusterNode[] = [];
+  readonly publicIps: string[] = [];
+  readonly switchNs: string;
+  private readonly children = new Map<number, ChildProcess>();
+  private stopped = false;
+
+  private constructor(
+    readonly tag: string,
+    readonly baseDir: string,
+    private readonly options: Required<Pick<ClusterOptions, 'nodes' | 'publicIps'>> & ClusterOptions,
+  ) {
+    this.switchNs = `mcc${tag}sw`;
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<CtdbTestCluster> {
+    const tag = runTag();
+    const cluster = new CtdbTestCluster(tag, join(tmpdir(), `mcc-cluster-${tag}`), {
+      nodes: options.nodes ?? 3,
+      publicIps: options.publicIps ?? options.nodes ?? 3,
+      ...options,
+    });
+    try {
+      cluster.createNetwork();
+      cluster.writeConfig();
+      for (const node of cluster.nodes) cluster.launch(node);
+      await cluster.waitHealthy(Number(process.env.MCC_CLUSTER_TIMEOUT_MS ?? 90_000));
+      return cluster;
+    } catch (error) {
+      // MCC_KEEP_CLUSTER=1 leaves a cluster that failed to come up in place for inspection.
+      if (process.env.MCC_KEEP_CLUSTER === '1') {
+        process.stderr.write(`kept failed cluster ${tag} in ${cluster.baseDir}\n`);
+      } else {
+        await cluster.stop();
+      }
+      throw error;
+    }
+  }
+
+  node(pnn: number): ClusterNode {
+    const n = this.nodes[pnn];
+    if (!n) throw new Error(`no node ${pnn}`);
+    return n;
+  }
+
+  /** Runs the ctdb CLI against one node's socket (test harness only; the daemon speaks the protocol). */
+  ctdb(pnn: number, args: string[], timeoutMs = 30_000): string {
+    return execFileSync('ctdb', args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      env: { PATH, CTDB_SOCKET: this.node(pnn).socket, CTDB_BASE: join(this.node(pnn).dir, 'etc') },
+    });
+  }
+
+  /** `ctdb -X ip all` as {ip: owner} (owner -1 when unassigned). */
+  ipOwners(pnn = this.firstRunning()): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const line of this.ctdb(pnn, ['-X', 'ip', 'all']).split('\n')) {
+      const cols = line.split('|');
+      if (cols.length >= 3 && /^[0-9a-f.:]+$/i.test(cols[1] ?? '')) out[cols[1]!] = Number(cols[2]);
+    }
+    return out;
+  }
+
+  /** `ctdb -X status` node rows: pnn → all flag columns zero. */
+  nodeStatus(pnn = this.firstRunning()): { pnn: number; ok: boolean; flags: number[] }[] {
+    const rows: { pnn: number; ok: boolean; flags: number[] }[] = [];
+    for (const line of this.ctdb(pnn, ['-X', 'status']).split('\n')) {
+      const cols = line.split('|').filter((c, i, a) => i > 0 && i < a.length - 1);
+      if (cols.length >= 8 && /^\d+$/.test(cols[0]!)) {
+        const flags = cols.slice(2, 10).map(Number);
+        rows.push({ pnn: Number(cols[0]), ok: flags.every((f) => f === 0), flags });
+      }
+    }
+    return rows;
+  }
+
+  recoveryNormal(pnn = this.firstRunning()): boolean {
+    return /Recovery mode:NORMAL|NORMAL/.test(this.ctdb(pnn, ['status']));
+  }
+
+  async waitHealthy(timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      'every ctdb node OK, recovery NORMAL and every public IP owned',
+      timeoutMs,
+      () => {
+        const running = this.nodes.filter((n) => n.pid !== undefined);
+        const status = this.nodeStatus(running[0]!.pnn);
+        if (status.length !== this.nodes.length || !status.every((s) => s.ok)) return undefined;
+        if (!this.recoveryNormal(running[0]!.pnn)) return undefined;
+        const owners = Object.values(this.ipOwners(running[0]!.pnn));
+        return owners.length === this.publicIps.length && owners.every((o) => o >= 0) ? true : undefined;
+      },
+      500,
+    );
+  }
+
+  /** `ctdb -t 2 moveip` (plain moveip freezes takeover runs for 20 s). */
+  moveIp(ip: string, toPnn: number): void {
+    this.ctdb(this.firstRunning(), ['-t', '2', 'moveip', ip, String(toPnn)]);
+  }
+
+  /** SIGKILL ctdbd on a node and wait until its event daemon is gone too. */
+  async kill9(pnn: number): Promise<void> {
+    const node = this.node(pnn);
+    if (node.pid === undefined) return;
+    const pid = node.pid;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await waitFor(`ctdbd ${pid} to exit`, 10_000, () => (pidAlive(pid) ? undefined : true), 50);
+    node.pid = undefined;
+    await this.waitEventdGone(node);
+  }
+
+  /** Starts ctdbd again on a node whose daemon was killed or stopped. */
+  restart(pnn: number): void {
+    this.launch(this.node(pnn));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const node of this.nodes) {
+      if (node.pid !== undefined && pidAlive(node.pid)) {
+        try {
+          process.kill(node.pid, 'SIGTERM');
+        } catch {
+          // gone
+        }
+      }
+    }
+    await Promise.all(
+      this.nodes.map((n) =>
+        n.pid === undefined
+          ? undefined
+          : waitFor('ctdbd exit', 10_000, () => (pidAlive(n.pid!) ? undefined : true), 100).catch(() => {
+              if (n.pid !== undefined && pidAlive(n.pid)) process.kill(n.pid, 'SIGKILL');
+            }),
+      ),
+    );
+    for (const node of this.nodes) await deleteNamespace(node.ns);
+    await deleteNamespace(this.switchNs);
+    rmSync(this.baseDir, { recursive: true, force: true });
+  }
+
+  logOf(pnn: number): string {
+    // --interactive sends ctdbd's log to stdout, which launch() points at this file.
+    const path = join(this.node(pnn).dir, 'ctdbd.stdout');
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  }
+
+  firstRunning(): number {
+    const n = this.nodes.find((x) => x.pid !== undefined);
+    if (!n) throw new Error('no ctdbd is running');
+    return n.pnn;
+  }
+
+  private createNetwork(): void {
+    ip('netns', 'add', this.switchNs);
+    ip('-n', this.switchNs, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', this.switchNs, 'link', 'set', 'br0', 'up');
+    for (let pnn = 0; pnn < this.options.nodes; pnn++) {
+      const ns = `mcc${this.tag}n${pnn}`;
+      const dir = join(this.baseDir, `node${pnn}`);
+      const node: ClusterNode = {
+        pnn,
+        ns,
+        address: `${SUBNET}.${pnn + 1}`,
+        dir,
+        socket: join(dir, 'run', 'ctdbd.socket'),
+        pid: undefined,
+      };
+      this.nodes.push(node);
+      ip('netns', 'add', ns);
+      // Both ends are created inside their namespaces: nothing appears in the root namespace.
+      ip(
+        'link',
+        'add',
+        'eth0',
+        'netns',
+        ns,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        `v${this.tag}${pnn}`,
+        'netns',
+        this.switchNs,
+      );
+      ip('-n', this.switchNs, 'link', 'set', `v${this.tag}${pnn}`, 'master', 'br0', 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      ip('-n', ns, 'addr', 'add', `${node.address}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    }
+    for (let i = 0; i < this.options.publicIps; i++) this.publicIps.push(`${SUBNET}.${101 + i}`);
+  }
+
+  private writeConfig(): void {
+    for (const node of this.nodes) {
+      const etc = join(node.dir, 'etc');
+      for (const d of ['etc/events/legacy', 'run', 'lib/volatile', 'lib/persistent', 'lib/state'])
+        mkdirSync(join(node.dir, d), { recursive: true });
+      writeFileSync(join(etc, 'nodes'), `${this.nodes.map((n) => n.address).join('\n')}\n`);
+      writeFileSync(
+        join(etc, 'public_addresses'),
+        `${this.publicIps.map((a) => `${a}/24 eth0`).join('\n')}\n`,
+      );
+      writeFileSync(join(etc, 'ctdb.tunables'), 'RerecoveryTimeout=1\n');
+      writeFileSync(
+        join(etc, 'ctdb.conf'),
+        [
+          '[logging]',
+          `\tlocation = file:${join(node.dir, 'log.ctdbd')}`,
+          '\tlog level = NOTICE',
+          '[database]',
+          '\tvolatile database directory = /var/lib/ctdb/volatile',
+          '\tpersistent database directory = /var/lib/ctdb/persistent',
+          '\tstate database directory = /var/lib/ctdb/state',
+          '[legacy]',
+          '\trealtime scheduling = false',
+          '',
+        ].join('\n'),
+      );
+      for (const f of ['functions', 'notify.sh', 'debug-hung-script.sh']) {
+        if (existsSync(join('/etc/ctdb', f))) copyFileSync(join('/etc/ctdb', f), join(etc, f));
+      }
+      for (const s of ['00.ctdb.script', '10.interface.script'])
+        symlinkSync(`/usr/share/ctdb/events/legacy/${s}`, join(etc, 'events/legacy', s));
+      for (const script of this.options.eventScripts ?? []) {
+        symlinkSync(script, join(etc, 'events/legacy', script.split('/').pop()!));
+      }
+    }
+    for (const d of ['/etc/ctdb', '/run/ctdb', '/var/lib/ctdb']) mkdirSync(d, { recursive: true });
+  }
+
+  private launch(node: ClusterNode): void {
+    const log = openSync(join(node.dir, 'ctdbd.stdout'), 'a');
+    const env = Object.entries({ PATH, CTDB_BASE: '/etc/ctdb', ...(this.options.env ?? {}) })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    // `ip netns exec` gives the shell a private mount namespace: the binds below are this node's alone.
+    const script = [
+      `mount --bind ${node.dir}/etc /etc/ctdb`,
+      `mount --bind ${node.dir}/run /run/ctdb`,
+      `mount --bind ${node.dir}/lib /var/lib/ctdb`,
+      `exec env -i ${env} ${CTDBD} --interactive`,
+    ].join(' && ');
+    const child = spawn('ip', ['netns', 'exec', node.ns, '/bin/sh', '-c', script], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    node.pid = child.pid;
+    this.children.set(node.pnn, child);
+    child.unref();
+    child.once('exit', () => {
+      if (node.pid === child.pid) node.pid = undefined;
+    });
+  }
+
+  private async waitEventdGone(node: ClusterNode): Promise<void> {
+    const pidFile = join(node.dir, 'run', 'eventd.pid');
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    await waitFor(`ctdb-eventd ${pid} to exit`, 15_000, () => (pidAlive(pid) ? undefined : true), 50).catch(
+      () => {
+        if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      },
+    );
+  }
+}
+
+/** Runs `fn` inside a node's namespace (for tests that query its interfaces). */
+export function inNode(cluster: CtdbTestCluster, pnn: number, command: string[]): string {
+  return nsExec(cluster.node(pnn).ns, command);
+}
