@@ -3,7 +3,7 @@
 # smbtorture, redis-server) and the tshark oracle. Idempotent; safe to re-run.
 set -euo pipefail
 
-packages=(ctdb iptables ethtool samba smbclient samba-testsuite tshark redis-server iproute2 procps psmisc)
+packages=(ctdb iptables ethtool curl samba smbclient samba-testsuite tshark redis-server iproute2 procps psmisc)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { deleteNamespace, ip, nsExec, pidAlive, runTag, waitFor } from './netns.js';
 
 /**
@@ -34,10 +35,11 @@ export interface ClusterOptions {
   publicIps?: number;
   /** Extra event scripts (absolute paths), linked into every node's events/legacy. */
   eventScripts?: string[];
-  /** Environment passed to ctdbd (and so to event scripts). */
-  env?: Record<string, string>;
+  /** Environment passed to ctdbd (and so to event scripts), per node. */
+  env?: (pnn: number) => Record<string, string>;
 }
 
+const execFileAsync = promisify(execFile);
 const SUBNET = '10.213.0';
 const CTDBD = '/usr/sbin/ctdbd';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -93,20 +95,23 @@ export class CtdbTestCluster {
     return n;
   }
 
-  /** Runs the ctdb CLI against one node's socket (test harness only; the daemon speaks the protocol). */
-  ctdb(pnn: number, args: string[], timeoutMs = 30_000): string {
-    return execFileSync('ctdb', args, {
+  /**
+   * Runs the ctdb CLI against one node's socket (test harness only; the daemon speaks the protocol).
+   * Asynchronous on purpose: event scripts may call back into servers living in this process.
+   */
+  async ctdb(pnn: number, args: string[], timeoutMs = 30_000): Promise<string> {
+    const { stdout } = await execFileAsync('ctdb', args, {
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
       env: { PATH, CTDB_SOCKET: this.node(pnn).socket, CTDB_BASE: join(this.node(pnn).dir, 'etc') },
     });
+    return stdout;
   }
 
   /** `ctdb -X ip all` as {ip: owner} (owner -1 when unassigned). */
-  ipOwners(pnn = this.firstRunning()): Record<string, number> {
+  async ipOwners(pnn = this.firstRunning()): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const line of this.ctdb(pnn, ['-X', 'ip', 'all']).split('\n')) {
+    for (const line of (await this.ctdb(pnn, ['-X', 'ip', 'all'])).split('\n')) {
       const cols = line.split('|');
       if (cols.length >= 3 && /^[0-9a-f.:]+$/i.test(cols[1] ?? '')) out[cols[1]!] = Number(cols[2]);
     }
@@ -114,9 +119,9 @@ export class CtdbTestCluster {
   }
 
   /** `ctdb -X status` node rows: pnn → all flag columns zero. */
-  nodeStatus(pnn = this.firstRunning()): { pnn: number; ok: boolean; flags: number[] }[] {
+  async nodeStatus(pnn = this.firstRunning()): Promise<{ pnn: number; ok: boolean; flags: number[] }[]> {
     const rows: { pnn: number; ok: boolean; flags: number[] }[] = [];
-    for (const line of this.ctdb(pnn, ['-X', 'status']).split('\n')) {
+    for (const line of (await this.ctdb(pnn, ['-X', 'status'])).split('\n')) {
       const cols = line.split('|').filter((c, i, a) => i > 0 && i < a.length - 1);
       if (cols.length >= 8 && /^\d+$/.test(cols[0]!)) {
         const flags = cols.slice(2, 10).map(Number);
@@ -126,20 +131,20 @@ export class CtdbTestCluster {
     return rows;
   }
 
-  recoveryNormal(pnn = this.firstRunning()): boolean {
-    return /Recovery mode:NORMAL|NORMAL/.test(this.ctdb(pnn, ['status']));
+  async recoveryNormal(pnn = this.firstRunning()): Promise<boolean> {
+    return /Recovery mode:NORMAL/.test(await this.ctdb(pnn, ['status']));
   }
 
   async waitHealthy(timeoutMs = 60_000): Promise<void> {
     await waitFor(
       'every ctdb node OK, recovery NORMAL and every public IP owned',
       timeoutMs,
-      () => {
+      async () => {
         const running = this.nodes.filter((n) => n.pid !== undefined);
-        const status = this.nodeStatus(running[0]!.pnn);
+        const status = await this.nodeStatus(running[0]!.pnn);
         if (status.length !== this.nodes.length || !status.every((s) => s.ok)) return undefined;
-        if (!this.recoveryNormal(running[0]!.pnn)) return undefined;
-        const owners = Object.values(this.ipOwners(running[0]!.pnn));
+        if (!(await this.recoveryNormal(running[0]!.pnn))) return undefined;
+        const owners = Object.values(await this.ipOwners(running[0]!.pnn));
         return owners.length === this.publicIps.length && owners.every((o) => o >= 0) ? true : undefined;
       },
       500,
@@ -147,8 +152,8 @@ export class CtdbTestCluster {
   }
 
   /** `ctdb -t 2 moveip` (plain moveip freezes takeover runs for 20 s). */
-  moveIp(ip: string, toPnn: number): void {
-    this.ctdb(this.firstRunning(), ['-t', '2', 'moveip', ip, String(toPnn)]);
+  async moveIp(ip: string, toPnn: number): Promise<void> {
+    await this.ctdb(this.firstRunning(), ['-t', '2', 'moveip', ip, String(toPnn)]);
   }
 
   /** SIGKILL ctdbd on a node and wait until its event daemon is gone too. */
@@ -289,7 +294,7 @@ export class CtdbTestCluster {
 
   private launch(node: ClusterNode): void {
     const log = openSync(join(node.dir, 'ctdbd.stdout'), 'a');
-    const env = Object.entries({ PATH, CTDB_BASE: '/etc/ctdb', ...(this.options.env ?? {}) })
+    const env = Object.entries({ PATH, CTDB_BASE: '/etc/ctdb', ...(this.options.env?.(node.pnn) ?? {}) })
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     // `ip netns exec` gives the shell a private mount namespace: the binds below are this node's alone.

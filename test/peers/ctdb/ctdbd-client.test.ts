@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtdbdClusterView } from '../../../ctdb/index.js';
 import { CtdbTestCluster, ctdbAvailable } from '../../harness/ctdb-cluster.js';
+import { type PostedEvent, startEventSink } from '../../harness/event-sink.js';
 import { waitFor } from '../../harness/netns.js';
+import { projectRoot } from '../../helpers/reference.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 import { type ClusterUnderTest, clusterViewContract, recordEvents, until } from './contract.js';
 
@@ -11,9 +16,17 @@ describePeer(
   () => {
     let cluster: CtdbTestCluster;
     const views: CtdbdClusterView[] = [];
+    // Each node's 99.mcc.script posts to its own sink, standing in for that node's mccd.
+    const sinkDir = mkdtempSync(join(tmpdir(), 'mcc-sinks-'));
+    const sinks: { events: PostedEvent[]; close: () => Promise<void> }[] = [];
 
     beforeAll(async () => {
-      cluster = await CtdbTestCluster.start({ nodes: 3 });
+      for (let pnn = 0; pnn < 3; pnn++) sinks.push(await startEventSink(join(sinkDir, `mccd${pnn}.sock`)));
+      cluster = await CtdbTestCluster.start({
+        nodes: 3,
+        eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+        env: (pnn) => ({ MCC_SOCKET: join(sinkDir, `mccd${pnn}.sock`) }),
+      });
       for (const node of cluster.nodes) {
         const v = new CtdbdClusterView({
           socketPath: node.socket,
@@ -29,13 +42,15 @@ describePeer(
     afterAll(async () => {
       await Promise.allSettled(views.map((v) => v.stop()));
       await cluster?.stop();
+      await Promise.allSettled(sinks.map((s) => s.close()));
+      rmSync(sinkDir, { recursive: true, force: true });
     }, 60_000);
 
     const underTest = (): ClusterUnderTest => ({
       views,
       publicIps: cluster.publicIps,
-      owners: async () => cluster.ipOwners(),
-      moveIp: async (ip, to) => cluster.moveIp(ip, to),
+      owners: () => cluster.ipOwners(),
+      moveIp: (ip, to) => cluster.moveIp(ip, to),
       crash: (pnn) => cluster.kill9(pnn),
       restart: async (pnn) => {
         cluster.restart(pnn);
@@ -45,14 +60,13 @@ describePeer(
 
     describe('contract', () => clusterViewContract(underTest, { eventMs: 5000, restartMs: 90_000 }));
 
-    function leader(): number {
-      const out = cluster.ctdb(0, ['leader']).trim();
-      return Number(out);
+    async function leader(): Promise<number> {
+      return Number((await cluster.ctdb(0, ['leader'])).trim());
     }
 
     it('public IPs and owners equal `ctdb -X ip all` on every node, and runstate is RUNNING', async () => {
       await cluster.waitHealthy(60_000);
-      const expected = cluster.ipOwners();
+      const expected = await cluster.ipOwners();
       for (const v of views) {
         const ips = await v.publicIps();
         expect(Object.fromEntries(ips.map((i) => [i.address, i.owner ?? -1]))).toEqual(expected);
@@ -62,19 +76,20 @@ describePeer(
 
     it('disable/enable of a non-leader shows in the node map and moves its IPs with RELEASE_IP on it', async () => {
       await cluster.waitHealthy(60_000);
-      const target = [0, 1, 2].find((p) => p !== leader())!;
-      const held = Object.entries(cluster.ipOwners())
+      const lead = await leader();
+      const target = [0, 1, 2].find((p) => p !== lead)!;
+      const held = Object.entries(await cluster.ipOwners())
         .filter(([, o]) => o === target)
         .map(([ip]) => ip);
       const rec = recordEvents(views);
-      cluster.ctdb(target, ['disable']);
+      await cluster.ctdb(target, ['disable']);
       await waitFor('disabled flag', 20_000, async () =>
         (await views[0]!.nodeMap())[target]!.flagNames.includes('PERMANENTLY_DISABLED') ? true : undefined,
       );
       await until(`RELEASE_IP of ${held.join(',')} on node ${target}`, 20_000, () =>
         held.every((ip) => rec.events[target]!.some((e) => e.type === 'ip-released' && e.ip === ip)),
       );
-      cluster.ctdb(target, ['enable']);
+      await cluster.ctdb(target, ['enable']);
       await waitFor('enabled again', 20_000, async () =>
         (await views[0]!.nodeMap())[target]!.ok ? true : undefined,
       );
@@ -83,17 +98,41 @@ describePeer(
     });
 
     it('stop/continue of a non-leader shows STOPPED, and the client keeps working', async () => {
-      const target = [0, 1, 2].find((p) => p !== leader())!;
-      cluster.ctdb(target, ['stop']);
+      const lead = await leader();
+      const target = [0, 1, 2].find((p) => p !== lead)!;
+      await cluster.ctdb(target, ['stop']);
       await waitFor('stopped flag', 30_000, async () =>
         (await views[target]!.nodeMap())[target]!.flagNames.includes('STOPPED') ? true : undefined,
       );
-      cluster.ctdb(target, ['continue']);
+      await cluster.ctdb(target, ['continue']);
       await waitFor('running again', 30_000, async () =>
         (await views[target]!.nodeMap())[target]!.ok ? true : undefined,
       );
       expect(views[target]!.connected).toBe(true);
       await cluster.waitHealthy(60_000);
+    });
+
+    it('deploy/ctdb/99.mcc.script runs in every node and forwards releaseip, takeip and ipreallocated', async () => {
+      // Takeover runs (at start-up and after recoveries) end with ipreallocated on every node.
+      for (const sink of sinks) expect(sink.events.some((e) => e.event === 'ipreallocated')).toBe(true);
+      await cluster.waitHealthy(60_000);
+      const ip = cluster.publicIps[2]!;
+      const from = (await cluster.ipOwners())[ip]!;
+      const to = (from + 1) % 3;
+      const mark = sinks.map((s) => s.events.length);
+      await cluster.moveIp(ip, to);
+      const since = (pnn: number) => sinks[pnn]!.events.slice(mark[pnn]);
+      // A moveip runs releaseip on the old owner and takeip on the new one (no ipreallocated).
+      await until(
+        'releaseip on the old owner and takeip on the new one',
+        20_000,
+        () =>
+          since(from).some((e) => e.event === 'releaseip' && e.args.includes(ip)) &&
+          since(to).some((e) => e.event === 'takeip' && e.args.includes(ip)),
+      );
+      expect(since(from).find((e) => e.event === 'releaseip')?.args).toEqual(['eth0', ip, '24']);
+      // The script never fails, so no node was banned by it.
+      expect((await cluster.nodeStatus()).every((n) => n.ok)).toBe(true);
     });
 
     it("a control to a pnn that does not exist fails with a typed error carrying ctdbd's status", async () => {
