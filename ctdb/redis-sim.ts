@@ -192,7 +192,7 @@ export class SimulatedCluster {
       multi.hset(sim.k.nodes, String(pnn), JSON.stringify({ address: n.address, flags: 0 }));
       multi.hset(sim.k.up, String(pnn), '1');
     });
-    publicIps.forEach((ip, i) => multi.hset(sim.k.ips, ip, String(i % nodes.length)));
+    for (const [i, ip] of publicIps.entries()) multi.hset(sim.k.ips, ip, String(i % nodes.length));
     await multi.exec();
     return sim;
   }

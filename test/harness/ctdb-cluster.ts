@@ -122,7 +122,7 @@ export class CtdbTestCluster {
   async nodeStatus(pnn = this.firstRunning()): Promise<{ pnn: number; ok: boolean; flags: number[] }[]> {
     const rows: { pnn: number; ok: boolean; flags: number[] }[] = [];
     for (const line of (await this.ctdb(pnn, ['-X', 'status'])).split('\n')) {
-      const cols = line.split('|').filter((c, i, a) => i > 0 && i < a.length - 1);
+      const cols = line.split('|').slice(1, -1);
       if (cols.length >= 8 && /^\d+$/.test(cols[0]!)) {
         const flags = cols.slice(2, 10).map(Number);
         rows.push({ pnn: Number(cols[0]), ok: flags.every((f) => f === 0), flags });

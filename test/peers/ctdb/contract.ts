@@ -22,7 +22,12 @@ export function recordEvents(views: ClusterView[]): { events: ClusterEvent[][]; 
     v.on('event', l);
     return l;
   });
-  return { events, stop: () => views.forEach((v, i) => v.off('event', listeners[i]!)) };
+  return {
+    events,
+    stop: () => {
+      for (const [i, v] of views.entries()) v.off('event', listeners[i]!);
+    },
+  };
 }
 
 export async function until(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
@@ -93,7 +98,7 @@ export function clusterViewContract(
     await until('message at the last node', timing.eventMs, () => got[last]!.length === 1);
     await c.views[1]!.sendToNode('all', Buffer.from('hello all'));
     await until('broadcast everywhere', timing.eventMs, () => got.every((g) => g.includes('hello all')));
-    c.views.forEach((v, i) => v.off('message', listeners[i]!));
+    for (const [i, v] of c.views.entries()) v.off('message', listeners[i]!);
     expect(got[last]).toEqual(['drop 2acaa38d-f1d3-40c2-94e8-17bc98f2b571', 'hello all']);
     expect(got[0]).toEqual(['hello all']);
   });
