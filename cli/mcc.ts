@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerMachinesCommand } from './commands/machines.js';
 import { registerWireCommands } from './commands/wire.js';
 import { packageVersion } from './io.js';
 
@@ -14,5 +15,6 @@ const program = new Command('mcc')
   });
 
 registerWireCommands(program);
+registerMachinesCommand(program);
 
 await program.parseAsync(process.argv);

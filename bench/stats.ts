@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** Runs one benchmark repetition in a fresh Node process (clean heap, --expose-gc) and parses its JSON line. */
+export function runChild<T>(script: string, args: string[]): T {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', script, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 600_000,
+  });
+  const line = out.trim().split('\n').at(-1)!;
+  return JSON.parse(line) as T;
+}
+
+export function machineLine(): string {
+  let kernel = '';
+  try {
+    kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not fatal
+  }
+  return `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Linux ${kernel}`;
+}
+
+export function fmt(n: number, digits = 2): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(digits);
+}

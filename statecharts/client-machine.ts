@@ -1,0 +1,222 @@
+import { and, assign, setup } from 'xstate';
+import { type ChannelLifecycleEvent, nextChannelState } from './channel-machine.js';
+import {
+  type ChannelRecord,
+  type ClientContext,
+  MAX_CHANNELS_PER_CLIENT,
+  type Owner,
+  type TeardownReason,
+} from './types.js';
+
+/**
+ * One client (ClientGUID) on this node: its owner process, dialect, channels and teardown. One root actor
+ * per client, kept in ClientRegistry's Map (one parent spawning thousands of children is O(N²) in XState 5).
+ */
+export type NewChannel = Omit<ChannelRecord, 'id' | 'state'>;
+
+export type ClientEvent =
+  | { type: 'CHANNEL_ACCEPTED'; channel: NewChannel }
+  | { type: 'OWNER_ASSIGNED'; owner: Owner }
+  | { type: 'NEGOTIATED'; dialect: number }
+  | { type: 'CHANNEL_EVENT'; channelId: number; event: Exclude<ChannelLifecycleEvent['type'], 'CLOSED'> }
+  | { type: 'CHANNEL_CLOSED'; channelId: number }
+  | { type: 'RELEASE_IP'; ip: string }
+  | { type: 'CLUSTER_LOST' }
+  | { type: 'DROP'; toNode: number }
+  | { type: 'OWNER_CRASHED'; owner: string }
+  | { type: 'ADMIN_TEARDOWN'; by?: string }
+  | { type: 'TEARDOWN_DONE' };
+
+export interface ClientInput {
+  clientGuid: string;
+  createdAt: number;
+  /** How long teardown may wait for the coordinator's TEARDOWN_DONE before the client is gone anyway. */
+  teardownTimeoutMs?: number;
+}
+
+type Ctx = ClientContext & { teardownTimeoutMs: number };
+
+function channel(context: Ctx, id: number): ChannelRecord | undefined {
+  return context.channels.find((c) => c.id === id);
+}
+
+export const clientMachine = setup({
+  types: {
+    context: {} as Ctx,
+    events: {} as ClientEvent,
+    input: {} as ClientInput,
+  },
+  guards: {
+    underChannelLimit: ({ context }) => context.channels.length < MAX_CHANNELS_PER_CLIENT,
+    ownerCompatible: ({ context, event }) =>
+      event.type === 'OWNER_ASSIGNED' && (context.owner === undefined || context.owner.id === event.owner.id),
+    channelTransitionAllowed: ({ context, event }) => {
+      if (event.type !== 'CHANNEL_EVENT') return false;
+      const c = channel(context, event.channelId);
+      return c !== undefined && nextChannelState(c.state, event.event) !== undefined;
+    },
+    closedChannelWasPublic: ({ context, event }) =>
+      event.type === 'CHANNEL_CLOSED' && channel(context, event.channelId)?.onPublicIp === true,
+    closedLastChannel: ({ context, event }) =>
+      event.type === 'CHANNEL_CLOSED' &&
+      context.channels.length === 1 &&
+      context.channels[0]!.id === event.channelId,
+    hasChannelOnReleasedIp: ({ context, event }) =>
+      event.type === 'RELEASE_IP' && context.channels.some((c) => c.tuple.localAddress === event.ip),
+    hasPublicChannel: ({ context }) => context.channels.some((c) => c.onPublicIp),
+    isActivation: ({ event }) => event.type === 'CHANNEL_EVENT' && event.event === 'ACTIVATED',
+    isOwnerThatCrashed: ({ context, event }) =>
+      event.type === 'OWNER_CRASHED' && context.owner?.id === event.owner,
+  },
+  actions: {
+    addChannel: assign(({ context, event }) => {
+      if (event.type !== 'CHANNEL_ACCEPTED') return {};
+      const record: ChannelRecord = { ...event.channel, id: context.nextChannelId, state: 'accepted' };
+      return { channels: [...context.channels, record], nextChannelId: context.nextChannelId + 1 };
+    }),
+    refuseChannel: assign(({ context }) => ({ refusedChannels: context.refusedChannels + 1 })),
+    assignOwner: assign(({ event }) => (event.type === 'OWNER_ASSIGNED' ? { owner: event.owner } : {})),
+    recordDialect: assign(({ event }) => (event.type === 'NEGOTIATED' ? { dialect: event.dialect } : {})),
+    stepChannel: assign(({ context, event }) => {
+      if (event.type !== 'CHANNEL_EVENT') return {};
+      return {
+        channels: context.channels.map((c) =>
+          c.id === event.channelId ? { ...c, state: nextChannelState(c.state, event.event) ?? c.state } : c,
+        ),
+      };
+    }),
+    removeChannel: assign(({ context, event }) =>
+      event.type === 'CHANNEL_CLOSED'
+        ? { channels: context.channels.filter((c) => c.id !== event.channelId) }
+        : {},
+    ),
+    recordTeardownReason: assign(({ context, event }): Partial<Ctx> => {
+      let reason: TeardownReason;
+      switch (event.type) {
+        case 'RELEASE_IP':
+          reason = { kind: 'release-ip', ip: event.ip };
+          break;
+        case 'CHANNEL_CLOSED': {
+          const c = channel(context, event.channelId);
+          reason = {
+            kind: 'public-channel-lost',
+            channelId: event.channelId,
+            ip: c?.tuple.localAddress ?? '',
+          };
+          break;
+        }
+        case 'DROP':
+          reason = { kind: 'dropped', toNode: event.toNode };
+          break;
+        case 'OWNER_CRASHED':
+          reason = { kind: 'owner-crashed', owner: event.owner };
+          break;
+        case 'CLUSTER_LOST':
+          reason = { kind: 'cluster-lost' };
+          break;
+        default:
+          reason = {
+            kind: 'admin',
+            ...(event.type === 'ADMIN_TEARDOWN' && event.by ? { by: event.by } : {}),
+          };
+      }
+      return { teardownReason: reason };
+    }),
+    /** Every channel ends with its client: the coordinator closes the sockets named in closedByTeardown. */
+    closeAllChannels: assign(({ context }) => ({
+      closedByTeardown: context.channels.map((c) => c.id),
+      channels: [],
+      teardownStartedAt: Date.now(),
+    })),
+  },
+  delays: {
+    teardownTimeout: ({ context }) => context.teardownTimeoutMs,
+  },
+}).createMachine({
+  id: 'client',
+  context: ({ input }) => ({
+    clientGuid: input.clientGuid,
+    owner: undefined,
+    dialect: undefined,
+    channels: [],
+    nextChannelId: 1,
+    teardownReason: undefined,
+    refusedChannels: 0,
+    closedByTeardown: [],
+    createdAt: input.createdAt,
+    teardownStartedAt: undefined,
+    teardownTimeoutMs: input.teardownTimeoutMs ?? 5000,
+  }),
+  initial: 'connected',
+  states: {
+    connected: {
+      initial: 'negotiating',
+      on: {
+        CHANNEL_ACCEPTED: [
+          { guard: 'underChannelLimit', actions: 'addChannel' },
+          { actions: 'refuseChannel' },
+        ],
+        OWNER_ASSIGNED: { guard: 'ownerCompatible', actions: 'assignOwner' },
+        CHANNEL_EVENT: { guard: 'channelTransitionAllowed', actions: 'stepChannel' },
+        CHANNEL_CLOSED: [
+          // Samba's has_cluster_movable_ip rule: losing a channel on a public IP ends the whole client.
+          { guard: 'closedChannelWasPublic', target: 'tearingDown', actions: 'recordTeardownReason' },
+          { guard: 'closedLastChannel', target: 'gone', actions: 'removeChannel' },
+          { actions: 'removeChannel' },
+        ],
+        RELEASE_IP: {
+          guard: 'hasChannelOnReleasedIp',
+          target: 'tearingDown',
+          actions: 'recordTeardownReason',
+        },
+        CLUSTER_LOST: { guard: 'hasPublicChannel', target: 'tearingDown', actions: 'recordTeardownReason' },
+        DROP: { target: 'tearingDown', actions: 'recordTeardownReason' },
+        OWNER_CRASHED: {
+          guard: 'isOwnerThatCrashed',
+          target: 'tearingDown',
+          actions: 'recordTeardownReason',
+        },
+        ADMIN_TEARDOWN: { target: 'tearingDown', actions: 'recordTeardownReason' },
+      },
+      states: {
+        negotiating: {
+          on: {
+            NEGOTIATED: { target: 'active', actions: 'recordDialect' },
+            // smbd never reports a dialect to mccd: a channel going active is proof enough.
+            CHANNEL_EVENT: [
+              {
+                guard: and(['channelTransitionAllowed', 'isActivation']),
+                target: 'active',
+                actions: 'stepChannel',
+              },
+              { guard: 'channelTransitionAllowed', actions: 'stepChannel' },
+            ],
+          },
+        },
+        active: {
+          on: {
+            NEGOTIATED: { actions: 'recordDialect' },
+          },
+        },
+      },
+    },
+    tearingDown: {
+      entry: 'closeAllChannels',
+      on: {
+        CHANNEL_ACCEPTED: { actions: 'refuseChannel' },
+        TEARDOWN_DONE: 'gone',
+      },
+      after: { teardownTimeout: 'gone' },
+    },
+    gone: { type: 'final' },
+  },
+});
+
+export type ClientStateValue = 'negotiating' | 'active' | 'tearingDown' | 'gone';
+
+/** The flat state name of a client snapshot's value. */
+export function clientStateName(value: unknown): ClientStateValue {
+  if (typeof value === 'string') return value as ClientStateValue;
+  const connected = (value as { connected?: string }).connected;
+  return (connected ?? 'negotiating') as ClientStateValue;
+}

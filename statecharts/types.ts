@@ -1,0 +1,56 @@
+/** Data carried by the client and channel machines. Plain JSON only: snapshots are persisted. */
+
+export type Transport = 'tcp' | 'rdma';
+
+export interface SocketTupleData {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export type ChannelState = 'accepted' | 'handedOff' | 'bound' | 'active' | 'failing' | 'closed';
+
+export interface ChannelRecord {
+  /** Monotonic per client, starting at 1: the order Samba walks when retrying a break. */
+  id: number;
+  state: ChannelState;
+  tuple: SocketTupleData;
+  interfaceName?: string;
+  transport: Transport;
+  /** The local address is a CTDB public (movable) IP. */
+  onPublicIp: boolean;
+  createdAt: number;
+}
+
+export interface Owner {
+  kind: 'worker' | 'smbd';
+  /** Worker id or smbd pid, as the coordinator names it. */
+  id: string;
+  pid?: number;
+}
+
+export type TeardownReason =
+  | { kind: 'release-ip'; ip: string }
+  | { kind: 'public-channel-lost'; channelId: number; ip: string }
+  | { kind: 'dropped'; toNode: number }
+  | { kind: 'owner-crashed'; owner: string }
+  | { kind: 'admin'; by?: string }
+  | { kind: 'cluster-lost' };
+
+export const MAX_CHANNELS_PER_CLIENT = 32;
+
+export interface ClientContext {
+  clientGuid: string;
+  owner: Owner | undefined;
+  dialect: number | undefined;
+  channels: ChannelRecord[];
+  nextChannelId: number;
+  teardownReason: TeardownReason | undefined;
+  /** Channel-accept attempts refused (after teardown began, or past the 32-channel limit). */
+  refusedChannels: number;
+  /** Ids of channels closed by teardown: the coordinator closes their sockets. */
+  closedByTeardown: number[];
+  createdAt: number;
+  teardownStartedAt: number | undefined;
+}

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, SimulatedClock, transition } from 'xstate';
+import {
+  CHANNEL_TRANSITIONS,
+  type ChannelState,
+  ClientRegistry,
+  channelMachine,
+  clientMachine,
+  type NewChannel,
+  toMermaid,
+} from '../../../statecharts/index.js';
+
+const G1 = '11111111-1111-4111-8111-111111111111';
+const G2 = '22222222-2222-4222-8222-222222222222';
+const PUBLIC = '10.213.0.101';
+const FIXED = '10.213.0.1';
+
+function chan(local: string, port: number, onPublicIp = local === PUBLIC): NewChannel {
+  return {
+    tuple: { localAddress: local, localPort: 445, remoteAddress: '10.213.0.200', remotePort: port },
+    transport: 'tcp',
+    onPublicIp,
+    createdAt: 0,
+  };
+}
+
+describe('channel machine', () => {
+  it('the derived table is exactly what xstate computes for every state and event', () => {
+    const events = ['HANDED_OFF', 'BOUND', 'ACTIVATED', 'FAILING', 'RECOVERED', 'CLOSED'] as const;
+    for (const state of Object.keys(CHANNEL_TRANSITIONS) as ChannelState[]) {
+      for (const type of events) {
+        const snapshot = channelMachine.resolveState({ value: state, context: undefined as never });
+        const [next] = transition(channelMachine, snapshot, { type });
+        const expected = CHANNEL_TRANSITIONS[state][type];
+        expect(next.value, `${state} + ${type}`).toBe(expected ?? state);
+      }
+    }
+  });
+});
+
+describe('client rules', () => {
+  it('RELEASE_IP of an address one channel uses tears the WHOLE client down; a client not on it is untouched', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(PUBLIC, 1000));
+    reg.acceptChannel(G1, chan(FIXED, 1001));
+    reg.acceptChannel(G2, chan(FIXED, 2000));
+    const g2Before = reg.view(G2);
+    expect(reg.releaseIp(PUBLIC)).toEqual([G1]);
+    const g1 = reg.view(G1)!;
+    expect(g1.state).toBe('tearingDown');
+    expect(g1.context.channels).toEqual([]);
+    expect(g1.context.closedByTeardown).toEqual([1, 2]);
+    expect(g1.context.teardownReason).toEqual({ kind: 'release-ip', ip: PUBLIC });
+    expect(reg.view(G2)).toEqual(g2Before);
+  });
+
+  it('losing a channel on a public IP tears the client down; losing a fixed one does not', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(FIXED, 1));
+    reg.acceptChannel(G1, chan(FIXED, 2));
+    reg.send(G1, { type: 'CHANNEL_CLOSED', channelId: 1 });
+    expect(reg.view(G1)?.state).toBe('negotiating');
+    expect(reg.view(G1)?.context.channels.map((c) => c.id)).toEqual([2]);
+    reg.acceptChannel(G1, chan(PUBLIC, 3));
+    reg.send(G1, { type: 'CHANNEL_CLOSED', channelId: 3 });
+    expect(reg.view(G1)?.state).toBe('tearingDown');
+    expect(reg.view(G1)?.context.teardownReason).toEqual({
+      kind: 'public-channel-lost',
+      channelId: 3,
+      ip: PUBLIC,
+    });
+  });
+
+  it('a DROP from another node tears the client down and a channel after teardown began is refused', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(FIXED, 1));
+    reg.send(G1, { type: 'DROP', toNode: 2 });
+    expect(reg.view(G1)?.context.teardownReason).toEqual({ kind: 'dropped', toNode: 2 });
+    expect(reg.acceptChannel(G1, chan(FIXED, 2))).toEqual({ accepted: false, reason: 'tearing-down' });
+    expect(reg.view(G1)?.context.refusedChannels).toBe(1);
+  });
+
+  it('accepts at most 32 channels per client', () => {
+    const reg = new ClientRegistry();
+    for (let i = 0; i < 32; i++) expect(reg.acceptChannel(G1, chan(FIXED, i)).accepted).toBe(true);
+    expect(reg.acceptChannel(G1, chan(FIXED, 99))).toEqual({ accepted: false, reason: 'channel-limit' });
+  });
+
+  it('a client never changes owner, and an owner crash tears down only its own clients', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(FIXED, 1));
+    reg.acceptChannel(G2, chan(FIXED, 2));
+    expect(reg.assignOwner(G1, { kind: 'worker', id: 'w1' })).toBe(true);
+    expect(reg.assignOwner(G1, { kind: 'worker', id: 'w2' })).toBe(false);
+    expect(reg.assignOwner(G2, { kind: 'worker', id: 'w2' })).toBe(true);
+    expect(reg.ownerCrashed('w1')).toEqual([G1]);
+    expect(reg.view(G1)?.context.teardownReason).toEqual({ kind: 'owner-crashed', owner: 'w1' });
+    expect(reg.view(G2)?.state).toBe('negotiating');
+  });
+
+  it('losing the cluster daemon tears down exactly the clients with a channel on a public IP', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(PUBLIC, 1));
+    reg.acceptChannel(G2, chan(FIXED, 2));
+    expect(reg.clusterLost()).toEqual([G1]);
+    expect(reg.view(G2)?.state).toBe('negotiating');
+  });
+
+  it('channel lifecycle: activation makes the client active even without a reported dialect', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(FIXED, 1));
+    reg.send(G1, { type: 'CHANNEL_EVENT', channelId: 1, event: 'HANDED_OFF' });
+    reg.send(G1, { type: 'CHANNEL_EVENT', channelId: 1, event: 'RECOVERED' }); // not allowed from handedOff
+    expect(reg.view(G1)?.context.channels[0]?.state).toBe('handedOff');
+    reg.send(G1, { type: 'CHANNEL_EVENT', channelId: 1, event: 'ACTIVATED' });
+    expect(reg.view(G1)?.state).toBe('active');
+    expect(reg.view(G1)?.context.channels[0]?.state).toBe('active');
+  });
+
+  it('teardown ends at TEARDOWN_DONE, or at the timeout on the simulated clock; gone clients leave the registry', async () => {
+    const clock = new SimulatedClock();
+    const reg = new ClientRegistry({ clock, teardownTimeoutMs: 5000 });
+    const transitions: string[] = [];
+    reg.on('transition', (t) => transitions.push(`${t.clientGuid.slice(0, 1)}:${t.from ?? '-'}>${t.to}`));
+    reg.acceptChannel(G1, chan(FIXED, 1));
+    reg.acceptChannel(G2, chan(FIXED, 2));
+    reg.send(G1, { type: 'ADMIN_TEARDOWN' });
+    reg.send(G2, { type: 'ADMIN_TEARDOWN' });
+    reg.send(G1, { type: 'TEARDOWN_DONE' });
+    clock.increment(4999);
+    expect(reg.view(G2)?.state).toBe('tearingDown');
+    clock.increment(1);
+    await Promise.resolve();
+    expect(reg.has(G1)).toBe(false);
+    expect(reg.has(G2)).toBe(false);
+    expect(transitions).toEqual([
+      '1:->negotiating',
+      '2:->negotiating',
+      '1:negotiating>tearingDown',
+      '2:negotiating>tearingDown',
+      '1:tearingDown>gone',
+      '2:tearingDown>gone',
+    ]);
+  });
+
+  it('a snapshot restores to identical state', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(PUBLIC, 1));
+    reg.assignOwner(G1, { kind: 'smbd', id: 'smbd-1234', pid: 1234 });
+    reg.send(G1, { type: 'NEGOTIATED', dialect: 0x0311 });
+    reg.acceptChannel(G2, chan(FIXED, 2));
+    reg.send(G2, { type: 'DROP', toNode: 1 });
+    const snap = JSON.parse(JSON.stringify(reg.snapshot()));
+    const restored = new ClientRegistry();
+    restored.restore(snap);
+    const byGuid = (r: ClientRegistry) =>
+      [...r.views()].sort((a, b) => a.clientGuid.localeCompare(b.clientGuid));
+    expect(byGuid(restored)).toEqual(byGuid(reg));
+    // The restored client that was tearing down is awake: its teardown timer runs.
+    expect(restored.view(G2)?.state).toBe('tearingDown');
+    expect(() => restored.restore({ ...snap, version: 99 })).toThrow(/version 99/);
+  });
+
+  it('machines print as Mermaid with named guards', () => {
+    const text = toMermaid(clientMachine);
+    expect(text).toContain('client_connected --> client_tearingDown: RELEASE_IP [hasChannelOnReleasedIp]');
+    expect(text).toContain('client_tearingDown --> client_gone: after teardownTimeout');
+    expect(text).toContain('[and(channelTransitionAllowed, isActivation)]');
+  });
+
+  it('a client actor can be used on its own (the worker side links the library)', () => {
+    const actor = createActor(clientMachine, { input: { clientGuid: G1, createdAt: 0 } }).start();
+    actor.send({ type: 'CHANNEL_ACCEPTED', channel: chan(FIXED, 1) });
+    actor.send({ type: 'NEGOTIATED', dialect: 0x0302 });
+    expect(actor.getSnapshot().value).toEqual({ connected: 'active' });
+    actor.stop();
+  });
+});
