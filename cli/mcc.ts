@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerInterfacesCommand } from './commands/interfaces.js';
 import { registerMachinesCommand } from './commands/machines.js';
 import { registerWireCommands } from './commands/wire.js';
 import { packageVersion } from './io.js';
@@ -16,5 +17,6 @@ const program = new Command('mcc')
 
 registerWireCommands(program);
 registerMachinesCommand(program);
+registerInterfacesCommand(program);
 
 await program.parseAsync(process.argv);

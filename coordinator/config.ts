@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { discoveryConfigSchema } from '../ifdiscovery/config.js';
 
 /**
  * mccd's configuration: a JSON or YAML file validated here. Every error names the key and what was
@@ -56,6 +57,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** What FSCTL_QUERY_NETWORK_INTERFACE_INFO announces (see ifdiscovery/config.ts). */
+    interfaces: discoveryConfigSchema.default({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()

@@ -1,0 +1,77 @@
+import { request } from 'node:http';
+
+/** A small client of mccd's operator API over its unix socket (or a loopback TCP port with a token). */
+export interface ApiTarget {
+  socketPath?: string;
+  url?: string;
+  token?: string;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function apiGet<T>(target: ApiTarget, path: string, timeoutMs = 5000): Promise<T> {
+  return apiRequest<T>(target, 'GET', path, undefined, timeoutMs);
+}
+
+export function apiRequest<T>(
+  target: ApiTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 5000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (target.token) headers.authorization = `Bearer ${target.token}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload) headers['content-type'] = 'application/json';
+    const base = target.url ? new URL(target.url) : undefined;
+    const req = request(
+      {
+        method,
+        path,
+        headers,
+        timeout: timeoutMs,
+        ...(target.socketPath
+          ? { socketPath: target.socketPath }
+          : { host: base?.hostname, port: base?.port }),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => {
+          if ((res.statusCode ?? 500) >= 400) {
+            reject(new ApiError(`mccd answered ${res.statusCode}: ${text.slice(0, 300)}`, res.statusCode));
+            return;
+          }
+          try {
+            resolve((text ? JSON.parse(text) : undefined) as T);
+          } catch {
+            reject(new ApiError(`mccd sent something that is not JSON: ${text.slice(0, 100)}`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new ApiError(`no answer from mccd within ${timeoutMs} ms`)));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e instanceof ApiError
+          ? e
+          : new ApiError(`cannot reach mccd at ${target.socketPath ?? target.url}: ${e.code ?? e.message}`),
+      ),
+    );
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
