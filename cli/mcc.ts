@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerInterfacesCommand } from './commands/interfaces.js';
 import { registerMachinesCommand } from './commands/machines.js';
+import { registerOperatorCommands } from './commands/operator.js';
 import { registerWireCommands } from './commands/wire.js';
 import { packageVersion } from './io.js';
 
@@ -18,5 +19,6 @@ const program = new Command('mcc')
 registerWireCommands(program);
 registerMachinesCommand(program);
 registerInterfacesCommand(program);
+registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);

@@ -45,6 +45,28 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    backend: z
+      .discriminatedUnion('kind', [
+        z
+          .object({
+            kind: z.literal('worker'),
+            /** Unix SOCK_SEQPACKET socket workers connect to (mode 0600). */
+            socket: z.string().min(1).default(defaultRunPath('workers.sock')),
+            teardownAckMs: z.number().int().min(10).max(60_000).default(2000),
+          })
+          .strict(),
+        z
+          .object({
+            kind: z.literal('smbd'),
+            smbdPath: z.string().min(1).default('/usr/sbin/smbd'),
+            /** smb.conf for the inetd-mode smbd processes. */
+            config: z.string().min(1, 'expected the path of an smb.conf'),
+            logDir: z.string().min(1).default('/var/log/mcc'),
+            extraArgs: z.array(z.string()).default([]),
+          })
+          .strict(),
+      ])
+      .default({ kind: 'worker' }),
     negotiate: z
       .object({
         timeoutMs: z.number().int().min(100).max(120_000).default(5000),
@@ -68,9 +90,14 @@ export const configSchema = z
 
 export type MccConfig = z.infer<typeof configSchema>;
 
+/** /run/mcc/NAME for root; a private per-user directory otherwise (the quick start runs unprivileged too). */
+export function defaultRunPath(name: string): string {
+  if (process.getuid?.() === 0) return `/run/mcc/${name}`;
+  return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), `mcc-${process.getuid?.() ?? 'user'}`, name);
+}
+
 export function defaultApiSocket(): string {
-  if (process.getuid?.() === 0) return '/run/mcc/mccd.sock';
-  return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), `mcc-${process.getuid?.() ?? 'user'}`, 'mccd.sock');
+  return defaultRunPath('mccd.sock');
 }
 
 export class ConfigError extends Error {

@@ -1,40 +1,87 @@
-import { resolveClusterMode } from './cluster-mode.js';
-import type { MccConfig } from './config.js';
+import { packageVersion } from '../cli/io.js';
+import { OperatorApi } from './api.js';
+import { ConfigError, loadConfigFile, type MccConfig } from './config.js';
+import { Coordinator } from './coordinator.js';
 import { createLogger } from './log.js';
 
 export interface DaemonOptions {
   configPath?: string | undefined;
 }
 
-/**
- * Runs mccd until SIGTERM/SIGINT. The front door, routing, backends and operator API are assembled
- * here as they land (see the coordinator issue); today it resolves and reports its cluster mode.
- */
+/** Runs mccd until SIGTERM/SIGINT; SIGHUP reloads what can be reloaded from the config file. */
 export async function runDaemon(config: MccConfig, options: DaemonOptions = {}): Promise<void> {
   const log = createLogger(config.log.level);
-  const mode = await resolveClusterMode(config.cluster);
+  const coordinator = new Coordinator(config, log);
+  const api = new OperatorApi(coordinator, config.api, log, packageVersion());
   const source = options.configPath ?? 'embedded default';
-  if (mode.kind === 'single-node') {
-    log.warn(
-      { mode: mode.kind, reason: mode.reason, config: source },
-      `mccd running in single-node mode: ${mode.reason}`,
+  try {
+    await coordinator.start();
+    await api.start();
+  } catch (error) {
+    log.fatal(
+      { err: (error as Error).message, config: source },
+      `mccd cannot start: ${(error as Error).message}`,
     );
-  } else {
-    log.info({ mode: mode.kind, config: source }, `mccd running in ${mode.kind} mode`);
+    await coordinator.stop().catch(() => undefined);
+    process.exitCode = 1;
+    return;
   }
+  const mode = coordinator.mode;
+  const listen = coordinator.frontDoor
+    .addresses()
+    .map((a) => `${a.address}:${a.port}`)
+    .join(', ');
+  const fields = {
+    mode: mode.kind,
+    pnn: coordinator.cluster.pnn,
+    listen,
+    api: config.api.socket,
+    backend: config.backend.kind,
+    config: source,
+  };
+  if (mode.kind === 'single-node')
+    log.warn(
+      { ...fields, reason: mode.reason },
+      `mccd running in single-node mode (${mode.reason}); SMB on ${listen}`,
+    );
+  else
+    log.info(
+      fields,
+      `mccd running in ${mode.kind} mode as node ${coordinator.cluster.pnn}; SMB on ${listen}`,
+    );
 
   await new Promise<void>((resolve) => {
-    // Holds the event loop open while idle; the front door will do this once it listens.
-    const keepAlive = setInterval(() => {}, 1 << 30);
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'mccd stopping');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      clearInterval(keepAlive);
+      process.off('SIGHUP', reload);
       resolve();
+    };
+    const reload = () => {
+      if (!options.configPath) {
+        log.info('SIGHUP: running on the embedded default, nothing to reload');
+        return;
+      }
+      try {
+        const applied = coordinator.reload(loadConfigFile(options.configPath));
+        log.info(
+          { applied },
+          `SIGHUP: reloaded ${applied.length ? applied.join(', ') : 'nothing that changed'} (listen, api, backend and cluster need a restart)`,
+        );
+      } catch (error) {
+        log.error(
+          { err: (error as Error).message },
+          error instanceof ConfigError ? `SIGHUP: config not reloaded: ${error.message}` : 'SIGHUP failed',
+        );
+      }
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    process.on('SIGHUP', reload);
   });
+  // Drain: stop accepting, stop the API, leave channels with their owners.
+  await api.stop();
+  await coordinator.stop();
   log.info('mccd stopped');
 }

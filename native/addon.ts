@@ -27,7 +27,12 @@ export interface RawAddon {
   shutdownFd(fd: number): void;
   setRcvLowat(fd: number, bytes: number): void;
   destroySockets(tuples: SocketTuple[]): number[];
-  listTcpSockets(family: 'ipv4' | 'ipv6', localPort: number, states: number): RawDiagSocket[];
+  listTcpSockets(
+    family: 'ipv4' | 'ipv6',
+    localPort: number,
+    states: number,
+    withInfo?: boolean,
+  ): RawDiagSocket[];
   FdWatcher: new (
     fd: number,
     callback: (error: string | null, readable: boolean, writable: boolean) => void,
@@ -62,6 +67,11 @@ export interface RawDiagSocket extends SocketTuple {
   inode: number;
   recvQ: number;
   sendQ: number;
+  /** With withInfo: from the socket's tcp_info. */
+  rttUs?: number;
+  bytesAcked?: number;
+  bytesReceived?: number;
+  unacked?: number;
 }
 
 export interface RawFdWatcher {

@@ -221,12 +221,17 @@ export interface ListedSocket extends RawDiagSocket {
 }
 
 /** TCP sockets in this network namespace, optionally only those on `localPort` (default: established). */
-export function listTcpSockets(options: { localPort?: number; states?: number } = {}): ListedSocket[] {
+export function listTcpSockets(
+  options: { localPort?: number; states?: number; withInfo?: boolean } = {},
+): ListedSocket[] {
   const states = options.states ?? 1 << 1;
   const port = options.localPort ?? -1;
   return (['ipv4', 'ipv6'] as const).flatMap((family) =>
-    call(() => addon.listTcpSockets(family, port, states)).map((s) => ({
+    call(() => addon.listTcpSockets(family, port, states, options.withInfo === true)).map((s) => ({
       ...s,
+      // Dual-stack listeners report IPv4 peers as ::ffff:a.b.c.d.
+      localAddress: s.localAddress.replace(/^::ffff:(?=\d+\.)/, ''),
+      remoteAddress: s.remoteAddress.replace(/^::ffff:(?=\d+\.)/, ''),
       stateName: TCP_STATES[s.state] ?? String(s.state),
     })),
   );

@@ -124,7 +124,7 @@ export const clientMachine = setup({
     }),
     /** Every channel ends with its client: the coordinator closes the sockets named in closedByTeardown. */
     closeAllChannels: assign(({ context }) => ({
-      closedByTeardown: context.channels.map((c) => c.id),
+      closedByTeardown: context.channels.map((c) => ({ ...c, state: 'closed' as const })),
       channels: [],
       teardownStartedAt: Date.now(),
     })),

@@ -49,8 +49,8 @@ export interface ClientContext {
   teardownReason: TeardownReason | undefined;
   /** Channel-accept attempts refused (after teardown began, or past the 32-channel limit). */
   refusedChannels: number;
-  /** Ids of channels closed by teardown: the coordinator closes their sockets. */
-  closedByTeardown: number[];
+  /** The channels teardown closed: the coordinator closes their sockets (by 4-tuple where it must). */
+  closedByTeardown: ChannelRecord[];
   createdAt: number;
   teardownStartedAt: number | undefined;
 }

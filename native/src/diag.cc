@@ -5,11 +5,15 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <vector>
 
 #include "common.h"
@@ -176,7 +180,8 @@ Napi::Value DestroySockets(const Napi::CallbackInfo& info) {
   return results;
 }
 
-// listTcpSockets(family "ipv4"|"ipv6", localPort or -1, stateMask) -> [{local, remote, state, uid, inode}]
+// listTcpSockets(family "ipv4"|"ipv6", localPort or -1, stateMask, withInfo) -> [{local, remote, state, uid,
+// inode, and with withInfo the tcp_info bytes and rtt}]
 Napi::Value ListTcpSockets(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string family = ArgString(info, 0, "listTcpSockets", "family");
@@ -185,6 +190,7 @@ Napi::Value ListTcpSockets(const Napi::CallbackInfo& info) {
   if (info.Length() > 1 && info[1].IsNumber()) port = info[1].As<Napi::Number>().Int64Value();
   if (port < -1 || port > 65535) ThrowArg(env, "listTcpSockets", "localPort must be -1 or 0..65535");
   uint32_t states = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : (1u << kTcpEstablished);
+  bool withInfo = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
   int af = family == "ipv4" ? AF_INET : AF_INET6;
 
   NetlinkSocket nl(env);
@@ -192,6 +198,8 @@ Napi::Value ListTcpSockets(const Napi::CallbackInfo& info) {
   req.sdiag_family = static_cast<uint8_t>(af);
   req.sdiag_protocol = IPPROTO_TCP;
   req.idiag_states = states;
+  // INET_DIAG_INFO: the kernel appends each socket's tcp_info, as for `ss -i`.
+  if (withInfo) req.idiag_ext = 1 << (INET_DIAG_INFO - 1);
   nl.Send(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, req);
 
   Napi::Array out = Napi::Array::New(env);
@@ -228,6 +236,21 @@ Napi::Value ListTcpSockets(const Napi::CallbackInfo& info) {
       s.Set("inode", m->idiag_inode);
       s.Set("recvQ", m->idiag_rqueue);
       s.Set("sendQ", m->idiag_wqueue);
+      if (withInfo) {
+        int attrLen = static_cast<int>(h->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof(*m)));
+        for (rtattr* a = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(m) + 1); RTA_OK(a, attrLen); a = RTA_NEXT(a, attrLen)) {
+          if (a->rta_type != INET_DIAG_INFO) continue;
+          tcp_info ti{};
+          size_t len = std::min(static_cast<size_t>(RTA_PAYLOAD(a)), sizeof(ti));
+          memcpy(&ti, RTA_DATA(a), len);
+#define HAVE(field) (offsetof(tcp_info, field) + sizeof(ti.field) <= len)
+          if (HAVE(tcpi_rtt)) s.Set("rttUs", ti.tcpi_rtt);
+          if (HAVE(tcpi_bytes_acked)) s.Set("bytesAcked", static_cast<double>(ti.tcpi_bytes_acked));
+          if (HAVE(tcpi_bytes_received)) s.Set("bytesReceived", static_cast<double>(ti.tcpi_bytes_received));
+          if (HAVE(tcpi_unacked)) s.Set("unacked", ti.tcpi_unacked);
+#undef HAVE
+        }
+      }
       out.Set(count++, s);
     }
   }

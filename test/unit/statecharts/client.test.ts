@@ -49,7 +49,10 @@ describe('client rules', () => {
     const g1 = reg.view(G1)!;
     expect(g1.state).toBe('tearingDown');
     expect(g1.context.channels).toEqual([]);
-    expect(g1.context.closedByTeardown).toEqual([1, 2]);
+    expect(g1.context.closedByTeardown.map((c) => [c.id, c.tuple.remotePort, c.state])).toEqual([
+      [1, 1000, 'closed'],
+      [2, 1001, 'closed'],
+    ]);
     expect(g1.context.teardownReason).toEqual({ kind: 'release-ip', ip: PUBLIC });
     expect(reg.view(G2)).toEqual(g2Before);
   });

@@ -1,0 +1,258 @@
+import { request } from 'node:http';
+import type { Command } from 'commander';
+import { defaultApiSocket, defaultRunPath } from '../../coordinator/config.js';
+import type { ChannelRow } from '../../coordinator/coordinator.js';
+import { runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
+import { type ApiTarget, apiGet, apiRequest } from '../api-client.js';
+import { printJson, runCommand } from '../io.js';
+
+function target(options: { socket?: string }): ApiTarget {
+  return { socketPath: options.socket ?? process.env.MCC_SOCKET ?? defaultApiSocket() };
+}
+
+/** Plain aligned columns, like `ctdb status`. */
+export function formatTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  const cells = [
+    headers,
+    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c)))),
+  ];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return `${cells
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+function channelTable(rows: ChannelRow[]): string {
+  return formatTable(
+    [
+      'Node',
+      'Client GUID',
+      'Ch',
+      'State',
+      'Client IP',
+      'Server IP',
+      'SrvIf',
+      'RSS',
+      'RDMA',
+      'Speed',
+      'Public',
+      'Owner',
+      'Age',
+      'Sent',
+      'Recv',
+    ],
+    rows.map((r) => [
+      r.node,
+      r.clientGuid,
+      r.channelId,
+      r.state,
+      `${r.clientIp}:${r.clientPort}`,
+      `${r.serverIp}:${r.serverPort}`,
+      r.serverInterfaceIndex,
+      r.rssCapable === null ? null : r.rssCapable ? 'yes' : 'no',
+      r.rdmaCapable === null ? null : r.rdmaCapable ? 'yes' : 'no',
+      r.linkSpeed === null ? null : `${r.linkSpeed / 1e9}G`,
+      r.onPublicIp ? 'yes' : 'no',
+      r.ownerPid ? `${r.owner}/${r.ownerPid}` : r.owner,
+      `${Math.round(r.ageMs / 1000)}s`,
+      r.bytesSent,
+      r.bytesReceived,
+    ]),
+  );
+}
+
+export function registerOperatorCommands(program: Command): void {
+  const socketOption = [
+    '--socket <PATH>',
+    `mccd operator API socket (default $MCC_SOCKET, else ${defaultApiSocket()})`,
+  ] as const;
+
+  program
+    .command('status')
+    .description("this node's mccd: mode, cluster, listeners, backend, clients and channels")
+    .option(...socketOption)
+    .option('--json', 'JSON output')
+    .action((o: { socket?: string; json?: boolean }) =>
+      runCommand('status', async () => {
+        const s = await apiGet<
+          Record<string, unknown> & { mode: { kind: string }; listen: { address: string; port: number }[] }
+        >(target(o), '/v1/status');
+        if (o.json) return printJson(s);
+        const lines = [
+          `Mode:            ${s.mode.kind}${'reason' in s.mode ? ` (${(s.mode as { reason: string }).reason})` : ''}`,
+          `This node:       ${s.pnn}`,
+          `Cluster daemon:  ${s.clusterConnected ? 'connected' : 'NOT connected'}`,
+          `SMB front door:  ${s.listen.map((l) => `${l.address}:${l.port}`).join(', ')}`,
+          `Backend:         ${JSON.stringify(s.backend)}`,
+          `Clients:         ${s.clients} ${JSON.stringify(s.clientStates)}`,
+          `Channels:        ${s.channels}`,
+          `Announced ifs:   ${s.interfaces}`,
+          `Public IPs:      ${(s.publicIps as string[]).join(', ') || 'none'}`,
+          `mccd:            pid ${s.pid}, version ${s.version}, up ${Math.round((s.uptimeMs as number) / 1000)} s`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+
+  program
+    .command('clients')
+    .description('clients (ClientGUIDs) on this node')
+    .option(...socketOption)
+    .option('--json', 'JSON output')
+    .action((o: { socket?: string; json?: boolean }) =>
+      runCommand('clients', async () => {
+        const rows = await apiGet<
+          {
+            clientGuid: string;
+            state: string;
+            owner: { kind: string; id: string; pid?: number } | null;
+            dialect: number | null;
+            channels: number;
+            onPublicIp: boolean;
+            ageMs: number;
+          }[]
+        >(target(o), '/v1/clients');
+        if (o.json) return printJson(rows);
+        process.stdout.write(
+          formatTable(
+            ['Client GUID', 'State', 'Dialect', 'Channels', 'Public', 'Owner', 'Age'],
+            rows.map((r) => [
+              r.clientGuid,
+              r.state,
+              r.dialect === null ? null : `0x${r.dialect.toString(16)}`,
+              r.channels,
+              r.onPublicIp ? 'yes' : 'no',
+              r.owner ? `${r.owner.kind}:${r.owner.id}` : null,
+              `${Math.round(r.ageMs / 1000)}s`,
+            ]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('channels')
+    .description(
+      'channels on this node (columns of Get-SmbMultichannelConnection, plus state, owner, age, bytes)',
+    )
+    .option(...socketOption)
+    .option('--json', 'JSON output')
+    .action((o: { socket?: string; json?: boolean }) =>
+      runCommand('channels', async () => {
+        const rows = await apiGet<ChannelRow[]>(target(o), '/v1/channels');
+        if (o.json) printJson(rows);
+        else process.stdout.write(channelTable(rows));
+      }),
+    );
+
+  const cluster = program
+    .command('cluster')
+    .description('views across every node (over the mcc srvid in ctdbd)');
+  cluster
+    .command('channels')
+    .description("every node's channels, collected by this node's mccd")
+    .option(...socketOption)
+    .option('--json', 'JSON output')
+    .option('--timeout <MS>', 'how long to wait for the other nodes', '2000')
+    .action((o: { socket?: string; json?: boolean; timeout: string }) =>
+      runCommand('cluster channels', async () => {
+        const r = await apiGet<{ nodes: Record<string, ChannelRow[]>; missing: number[] }>(
+          target(o),
+          `/v1/cluster/channels?timeoutMs=${Number(o.timeout)}`,
+          Number(o.timeout) + 3000,
+        );
+        if (o.json) return printJson(r);
+        process.stdout.write(channelTable(Object.values(r.nodes).flat()));
+        if (r.missing.length) process.stdout.write(`No answer from node(s) ${r.missing.join(', ')}\n`);
+      }),
+    );
+
+  program
+    .command('teardown')
+    .argument('<CLIENT_GUID>', 'the client to tear down on this node')
+    .description('tear down every channel of one client (it reconnects)')
+    .option(...socketOption)
+    .action((guid: string, o: { socket?: string }) =>
+      runCommand('teardown', async () => {
+        printJson(await apiRequest(target(o), 'POST', `/v1/clients/${guid}/teardown`));
+      }),
+    );
+
+  program
+    .command('events')
+    .description('transitions, cluster events and teardowns as they happen')
+    .option(...socketOption)
+    .option('--follow', 'keep printing until interrupted (default: print for --seconds)')
+    .option('--seconds <N>', 'without --follow, how long to listen', '5')
+    .option('--json', 'one JSON object per line')
+    .action((o: { socket?: string; follow?: boolean; seconds: string; json?: boolean }) =>
+      runCommand(
+        'events',
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const req = request({ socketPath: target(o).socketPath, path: '/v1/events' }, (res) => {
+              let buffer = '';
+              res.setEncoding('utf8');
+              res.on('data', (d: string) => {
+                buffer += d;
+                let i = buffer.indexOf('\n\n');
+                while (i >= 0) {
+                  const block = buffer.slice(0, i);
+                  buffer = buffer.slice(i + 2);
+                  const data = block.split('\n').find((l) => l.startsWith('data: '));
+                  if (data) {
+                    const e = JSON.parse(data.slice(6));
+                    if (o.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+                    else
+                      process.stdout.write(
+                        `${new Date().toISOString()} ${e.kind} ${JSON.stringify(e.record ?? e.event ?? e.rejection ?? { client: e.clientGuid, reason: e.reason, latencyMs: e.latencyMs })}\n`,
+                      );
+                  }
+                  i = buffer.indexOf('\n\n');
+                }
+              });
+              res.on('end', resolve);
+            });
+            req.on('error', (e: NodeJS.ErrnoException) =>
+              reject(new Error(`cannot reach mccd: ${e.code ?? e.message}`)),
+            );
+            req.end();
+            if (!o.follow)
+              setTimeout(() => {
+                req.destroy();
+                resolve();
+              }, Number(o.seconds) * 1000).unref();
+          }),
+      ),
+    );
+
+  program
+    .command('worker')
+    .description(
+      'run the reference worker: registers with mccd, answers NEGOTIATE and ECHO, keeps channels open',
+    )
+    .option('--worker-socket <PATH>', 'mccd worker socket', defaultRunPath('workers.sock'))
+    .option('--id <ID>', 'worker id (default ref-<pid>)')
+    .action((o: { workerSocket: string; id?: string }) =>
+      runCommand('worker', async () => {
+        const client = await runReferenceWorker(o.workerSocket, o.id);
+        process.stderr.write(`mcc worker ${client.workerId}: registered with mccd (node ${client.pnn})\n`);
+        await new Promise<void>((resolve) => {
+          client.on('close', resolve);
+          process.once('SIGTERM', () => {
+            client.close();
+            resolve();
+          });
+          process.once('SIGINT', () => {
+            client.close();
+            resolve();
+          });
+        });
+      }),
+    );
+}

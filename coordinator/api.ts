@@ -1,0 +1,225 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { smbConfInterfacesLine } from '../ifdiscovery/smbconf.js';
+import { fdOf, peerCred } from '../native/index.js';
+import { bytesToHex } from '../wire/input.js';
+import type { MccConfig } from './config.js';
+import type { Coordinator, CoordinatorEvent } from './coordinator.js';
+import type { Logger } from './log.js';
+
+/**
+ * The operator API: HTTP on a root-only unix socket (mode 0600 and an SO_PEERCRED uid check), optionally
+ * on a loopback TCP port with a bearer token. JSON everywhere, SSE for events, Prometheus at /metrics.
+ */
+export class OperatorApi {
+  private readonly servers: Server[] = [];
+  private token: string | undefined;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly config: MccConfig['api'],
+    private readonly log: Logger,
+    private readonly version: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const path = this.config.socket;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
+    const unix = createServer((req, res) => this.handle(req, res, 'unix'));
+    // Created with a umask that leaves only the owner bits, then chmod: no window with a wider mode.
+    const oldMask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        unix.once('error', reject);
+        unix.listen(path, () => resolve());
+      });
+    } finally {
+      process.umask(oldMask);
+    }
+    chmodSync(path, 0o600);
+    this.servers.push(unix);
+    if (this.config.tcp) {
+      this.token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
+      if (this.token.length < 16)
+        throw new Error(`api.tcp.tokenFile: the token must be at least 16 characters`);
+      const tcp = createServer((req, res) => this.handle(req, res, 'tcp'));
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(this.config.tcp!.port, this.config.tcp!.address, () => resolve());
+      });
+      this.servers.push(tcp);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.servers) s.closeAllConnections?.();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    if (existsSync(this.config.socket)) unlinkSync(this.config.socket);
+  }
+
+  private authorized(req: IncomingMessage, via: 'unix' | 'tcp'): boolean {
+    if (via === 'tcp') return req.headers.authorization === `Bearer ${this.token}`;
+    try {
+      const { uid } = peerCred(fdOf(req.socket));
+      return uid === 0 || uid === process.getuid?.();
+    } catch {
+      return false;
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, via: 'unix' | 'tcp'): void {
+    if (!this.authorized(req, via)) {
+      this.json(res, 403, { error: 'forbidden' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://mccd');
+    const route = `${req.method} ${url.pathname}`;
+    const c = this.coordinator;
+    try {
+      if (route === 'GET /v1/status') return this.json(res, 200, this.status());
+      if (route === 'GET /v1/clients') {
+        return this.json(
+          res,
+          200,
+          [...c.registry.views()].map((v) => ({
+            clientGuid: v.clientGuid,
+            state: v.state,
+            owner: v.context.owner ?? null,
+            dialect: v.context.dialect ?? null,
+            channels: v.context.channels.length,
+            onPublicIp: v.context.channels.some((ch) => ch.onPublicIp),
+            teardownReason: v.context.teardownReason ?? null,
+            ageMs: Date.now() - v.context.createdAt,
+          })),
+        );
+      }
+      if (route === 'GET /v1/channels') return this.json(res, 200, c.channelRows());
+      if (route === 'GET /v1/interfaces') {
+        const s = c.discovery.current();
+        return this.json(res, 200, {
+          source: 'mccd',
+          publicIpSource: c.cluster.kind,
+          clusterKnown: s.clusterKnown,
+          announced: s.announced,
+          publicFiltered: s.publicFiltered,
+          publicIps: c.publicIps.addresses(),
+          smbConf: smbConfInterfacesLine(s.announced),
+          wireHex: bytesToHex(s.encoded),
+          computedAt: s.computedAt,
+        });
+      }
+      if (route === 'GET /v1/cluster/channels') {
+        c.clusterChannels(Number(url.searchParams.get('timeoutMs') ?? 2000)).then(
+          (r) => this.json(res, 200, r),
+          (e: Error) => this.json(res, 503, { error: e.message }),
+        );
+        return;
+      }
+      if (route === 'GET /v1/events') return this.events(req, res);
+      if (route === 'GET /metrics') {
+        c.metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': c.metrics.registry.contentType });
+          res.end(text);
+        });
+        return;
+      }
+      if (route === 'POST /v1/ctdb/event') {
+        this.body(req).then(
+          (body) => {
+            const b = body as { event?: unknown; args?: unknown };
+            if (
+              typeof b.event !== 'string' ||
+              !Array.isArray(b.args) ||
+              !b.args.every((a) => typeof a === 'string')
+            ) {
+              c.metrics.parseErrors.inc({ parser: 'ctdb-event', code: 'BAD_VALUE' });
+              return this.json(res, 400, { error: 'expected {"event": string, "args": string[]}' });
+            }
+            c.onScriptEvent(b.event, b.args as string[]);
+            this.json(res, 202, { accepted: b.event });
+          },
+          (e: Error) => this.json(res, 400, { error: e.message }),
+        );
+        return;
+      }
+      const teardown = /^POST \/v1\/clients\/([0-9a-fA-F-]{36})\/teardown$/.exec(route);
+      if (teardown) {
+        const guid = teardown[1]!.toLowerCase();
+        if (!c.registry.has(guid)) return this.json(res, 404, { error: `no client ${guid} on this node` });
+        c.registry.send(guid, { type: 'ADMIN_TEARDOWN', by: via });
+        return this.json(res, 202, { clientGuid: guid, state: c.registry.view(guid)?.state });
+      }
+      this.json(res, 404, { error: `no route ${route}` });
+    } catch (error) {
+      this.log.error({ route, err: (error as Error).message }, 'operator API request failed');
+      this.json(res, 500, { error: (error as Error).message });
+    }
+  }
+
+  status() {
+    const c = this.coordinator;
+    const states: Record<string, number> = {};
+    let channels = 0;
+    for (const v of c.registry.views()) {
+      states[v.state] = (states[v.state] ?? 0) + 1;
+      channels += v.context.channels.length;
+    }
+    return {
+      version: this.version,
+      pid: process.pid,
+      uptimeMs: Date.now() - c.startedAt,
+      mode: c.mode,
+      pnn: c.cluster.pnn,
+      clusterConnected: c.cluster.connected,
+      listen: c.frontDoor.addresses(),
+      backend: c.backend.describe(),
+      clients: c.registry.size,
+      clientStates: states,
+      channels,
+      interfaces: c.discovery.current().announced.length,
+      publicIps: c.publicIps.addresses(),
+    };
+  }
+
+  private events(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    res.write(': mccd event stream\n\n');
+    const send = (e: CoordinatorEvent) => res.write(`event: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
+    this.coordinator.on('event', send);
+    const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(ping);
+      this.coordinator.off('event', send);
+    });
+  }
+
+  private body(req: IncomingMessage): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => {
+        text += d;
+        if (text.length > 64 * 1024) req.destroy(new Error('request body over 64 KiB'));
+      });
+      req.on('end', () => {
+        try {
+          resolve(JSON.parse(text || '{}'));
+        } catch {
+          reject(new Error('request body is not JSON'));
+        }
+      });
+      req.on('error', reject);
+    });
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+}

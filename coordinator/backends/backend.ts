@@ -1,0 +1,38 @@
+import type { EventEmitter } from 'node:events';
+import type { ChannelRecord, Owner } from '../../statecharts/types.js';
+import type { AcceptedConnection } from '../front-door.js';
+
+export interface HandoffRequest {
+  clientGuid: string;
+  channelId: number;
+  connection: AcceptedConnection;
+}
+
+export interface BackendEvents {
+  negotiated: [{ clientGuid: string; channelId: number; dialect: number }];
+  bound: [{ clientGuid: string; channelId: number }];
+  'channel-closed': [{ clientGuid: string; channelId: number }];
+  /** An owner process went away: its clients are torn down. */
+  'owner-gone': [{ ownerId: string; reason: string }];
+  'protocol-error': [{ parser: string; code: string; message: string }];
+}
+
+/** Where channels go: worker processes over the worker protocol, or real smbd in inetd mode. */
+export interface Backend extends EventEmitter<BackendEvents> {
+  readonly kind: 'worker' | 'smbd';
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The owner for a client's first channel, or undefined when none can take it. */
+  chooseOwner(clientGuid: string): Owner | undefined;
+  /** Gives the connection to the owner; afterwards mccd's own copy is closed. */
+  handOff(owner: Owner, request: HandoffRequest): Promise<void>;
+  /** Ends every channel of a client; resolves once they are closed (or known gone). */
+  teardown(
+    clientGuid: string,
+    owner: Owner | undefined,
+    channels: ChannelRecord[],
+    reason: string,
+  ): Promise<void>;
+  /** A line for `mcc status`. */
+  describe(): Record<string, unknown>;
+}

@@ -1,0 +1,23 @@
+import { type DestroyResult, destroySockets } from '../../native/index.js';
+import type { ChannelRecord } from '../../statecharts/types.js';
+
+/**
+ * Kills channels by 4-tuple with SOCK_DESTROY, whoever holds them (smbd, a hung worker). Needs
+ * CAP_NET_ADMIN; without it the result says so and the caller relies on the owner closing them.
+ */
+export function destroyChannels(channels: ChannelRecord[]): DestroyResult[] {
+  if (channels.length === 0) return [];
+  try {
+    return destroySockets(
+      channels.map((c) => ({
+        localAddress: c.tuple.localAddress,
+        localPort: c.tuple.localPort,
+        remoteAddress: c.tuple.remoteAddress,
+        remotePort: c.tuple.remotePort,
+      })),
+    );
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno ?? 1;
+    return channels.map(() => ({ errno }));
+  }
+}

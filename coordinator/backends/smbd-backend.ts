@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { listTcpSockets } from '../../native/index.js';
+import type { ChannelRecord, Owner } from '../../statecharts/types.js';
+import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
+import { destroyChannels } from './destroy.js';
+
+export interface SmbdBackendOptions {
+  smbdPath?: string;
+  configFile: string;
+  logDir: string;
+  extraArgs?: string[];
+  /** Ports the front door listens on: channels are reconciled against the kernel's socket table there. */
+  ports: () => number[];
+  reconcileMs?: number;
+  /** Kill spawned smbd processes on stop (tests); by default they keep serving, as under inetd. */
+  killOnStop?: boolean;
+}
+
+/** ESTABLISHED and CLOSE_WAIT: the channel is there until smbd closes its side. */
+const TCP_STATES_OPEN = (1 << 1) | (1 << 8);
+
+function key(t: {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}): string {
+  return `${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`;
+}
+
+/**
+ * Real Samba: each connection is given to a fresh `smbd -i` (inetd mode) as fd 0, in its own session.
+ * The NEGOTIATE was only peeked, so smbd reads it itself; smbd's own multi-channel passing gathers a
+ * client's channels into one smbd. smbd has no API to end a client, so teardown is SOCK_DESTROY by 4-tuple.
+ */
+export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend {
+  readonly kind = 'smbd' as const;
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly tracked = new Map<string, { clientGuid: string; channelId: number; since: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  spawned = 0;
+
+  constructor(private readonly options: SmbdBackendOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.options.logDir, { recursive: true });
+    this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.options.killOnStop) {
+      for (const [pid] of this.children) {
+        try {
+          process.kill(-pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  pids(): number[] {
+    return [...this.children.keys()];
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      kind: this.kind,
+      smbd: this.options.smbdPath ?? '/usr/sbin/smbd',
+      config: this.options.configFile,
+      running: this.children.size,
+      spawned: this.spawned,
+    };
+  }
+
+  chooseOwner(): Owner {
+    // smbd decides which of its processes keeps a client (its own connection passing); mccd's owner is smbd.
+    return { kind: 'smbd', id: 'smbd' };
+  }
+
+  async handOff(_owner: Owner, request: HandoffRequest): Promise<void> {
+    const c = request.connection;
+    const log = openSync(join(this.options.logDir, 'smbd-inetd.log'), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        this.options.smbdPath ?? '/usr/sbin/smbd',
+        ['-i', '-s', this.options.configFile, ...(this.options.extraArgs ?? [])],
+        {
+          stdio: [c.fd, log, log],
+          // Its own session: an exiting smbd signals its whole process group.
+          detached: true,
+        },
+      );
+    } finally {
+      closeSync(log);
+    }
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    }).finally(() => c.socket.destroy());
+    this.spawned++;
+    const pid = child.pid!;
+    this.children.set(pid, child);
+    child.unref();
+    child.once('exit', () => {
+      this.children.delete(pid);
+      setTimeout(() => this.reconcile(), 50).unref();
+    });
+    this.tracked.set(
+      key({
+        localAddress: c.local.address,
+        localPort: c.local.port,
+        remoteAddress: c.remote.address,
+        remotePort: c.remote.port,
+      }),
+      {
+        clientGuid: request.clientGuid,
+        channelId: request.channelId,
+        since: Date.now(),
+      },
+    );
+  }
+
+  async teardown(_clientGuid: string, _owner: Owner | undefined, channels: ChannelRecord[]): Promise<void> {
+    for (const c of channels) this.tracked.delete(key(c.tuple));
+    destroyChannels(channels);
+  }
+
+  /** Channels whose connection the kernel no longer has are reported closed. */
+  reconcile(): void {
+    if (this.tracked.size === 0) return;
+    const present = new Set<string>();
+    for (const port of new Set(this.options.ports())) {
+      try {
+        for (const s of listTcpSockets({ localPort: port, states: TCP_STATES_OPEN })) {
+          present.add(
+            key({
+              localAddress: s.localAddress,
+              localPort: s.localPort,
+              remoteAddress: s.remoteAddress,
+              remotePort: s.remotePort,
+            }),
+          );
+        }
+      } catch {
+        return; // no sock_diag here: keep what we believe
+      }
+    }
+    const now = Date.now();
+    for (const [k, v] of this.tracked) {
+      // A brand-new channel may not be visible yet on a busy machine; give it a moment.
+      if (!present.has(k) && now - v.since > 200) {
+        this.tracked.delete(k);
+        this.emit('channel-closed', { clientGuid: v.clientGuid, channelId: v.channelId });
+      }
+    }
+  }
+}

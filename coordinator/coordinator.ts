@@ -1,0 +1,510 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ClusterEvent, ClusterView } from '../ctdb/cluster-view.js';
+import { CtdbdClusterView } from '../ctdb/ctdbd-view.js';
+import { RedisClusterView } from '../ctdb/redis-sim.js';
+import { SingleNodeView } from '../ctdb/single-node.js';
+import { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
+import { listTcpSockets } from '../native/index.js';
+import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
+import type { Owner, TeardownReason } from '../statecharts/types.js';
+import type { Backend } from './backends/backend.js';
+import { SmbdBackend } from './backends/smbd-backend.js';
+import { WorkerBackend } from './backends/worker-backend.js';
+import { decodeClusterMessage, encodeClusterMessage } from './cluster-messages.js';
+import { type ClusterMode, resolveClusterMode } from './cluster-mode.js';
+import type { MccConfig } from './config.js';
+import { type AcceptedConnection, FrontDoor, type Rejection } from './front-door.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export type CoordinatorEvent =
+  | { kind: 'transition'; record: TransitionRecord }
+  | { kind: 'cluster'; event: ClusterEvent }
+  | {
+      kind: 'teardown';
+      clientGuid: string;
+      reason: TeardownReason | undefined;
+      channels: number;
+      latencyMs: number;
+    }
+  | { kind: 'rejected'; rejection: Rejection };
+
+/** One channel as `mcc channels` shows it: Get-SmbMultichannelConnection's columns and mcc's own. */
+export interface ChannelRow {
+  node: number;
+  clientGuid: string;
+  channelId: number;
+  state: string;
+  clientState: string;
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  /** The client's own interface index is not visible to a server. */
+  clientInterfaceIndex: null;
+  serverInterfaceIndex: number | null;
+  serverInterface: string | null;
+  rssCapable: boolean | null;
+  rdmaCapable: boolean | null;
+  linkSpeed: number | null;
+  onPublicIp: boolean;
+  transport: string;
+  owner: string | null;
+  ownerPid: number | null;
+  ageMs: number;
+  bytesSent: number | null;
+  bytesReceived: number | null;
+  rttUs: number | null;
+}
+
+function reasonLabel(r: TeardownReason | undefined): string {
+  return r?.kind ?? 'unknown';
+}
+
+/**
+ * mccd's parts wired together: front door → registry (statecharts) → backend, and the cluster rules
+ * (RELEASE_IP / ctdbd loss tear whole clients down; one client, one node).
+ */
+export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
+  readonly metrics: Metrics = createMetrics();
+  readonly registry: ClientRegistry;
+  readonly frontDoor: FrontDoor;
+  cluster!: ClusterView;
+  mode!: ClusterMode;
+  publicIps!: PublicIpTracker;
+  discovery!: InterfaceDiscovery;
+  backend!: Backend;
+  readonly startedAt = Date.now();
+  /** When the event that started a client's teardown arrived, for the latency histogram. */
+  private readonly teardownCause = new Map<string, number>();
+  private readonly pendingQueries = new Map<string, (from: number, body: unknown) => void>();
+
+  constructor(
+    private config: MccConfig,
+    private readonly log: Logger,
+    private readonly inject: { cluster?: ClusterView } = {},
+  ) {
+    super();
+    this.registry = new ClientRegistry({ teardownTimeoutMs: 10_000 });
+    this.frontDoor = new FrontDoor({
+      listen: config.listen,
+      timeoutMs: config.negotiate.timeoutMs,
+      maxBytes: config.negotiate.maxBytes,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.startCluster();
+    this.publicIps = new PublicIpTracker(this.cluster);
+    this.discovery = new InterfaceDiscovery(this.config.interfaces, this.publicIps);
+    this.discovery.on('updated', (u) => {
+      if (u.latencyMs !== undefined)
+        this.log.debug(
+          { trigger: u.trigger, latencyMs: u.latencyMs, announced: u.state.announced.length },
+          'interface list updated',
+        );
+    });
+    await this.publicIps.start();
+    this.discovery.start();
+    this.backend = this.createBackend();
+    this.wireBackend();
+    await this.backend.start();
+    this.registry.on('transition', (record) => this.onTransition(record));
+    this.frontDoor.on('connection', (c) => {
+      this.metrics.accepted.inc();
+      this.onConnection(c).catch((error: Error) =>
+        this.log.error({ err: error.message }, 'handling a connection failed'),
+      );
+    });
+    this.frontDoor.on('rejected', (r) => this.onRejected(r));
+    await this.frontDoor.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.frontDoor.stop();
+    await this.backend?.stop();
+    this.discovery?.stop();
+    this.publicIps?.stop();
+    await this.cluster?.stop();
+    this.registry.stopAll();
+  }
+
+  /** Every channel on this node, with TCP_INFO figures from inet_diag (mccd does not keep the fds). */
+  channelRows(): ChannelRow[] {
+    const tcp = new Map<string, { bytesAcked?: number; bytesReceived?: number; rttUs?: number }>();
+    try {
+      for (const port of new Set(this.frontDoor.addresses().map((a) => a.port))) {
+        for (const s of listTcpSockets({ localPort: port, withInfo: true })) {
+          tcp.set(`${s.localAddress}:${s.localPort}>${s.remoteAddress}:${s.remotePort}`, s);
+        }
+      }
+    } catch {
+      // no sock_diag: rows without byte counts
+    }
+    const announced = new Map(this.discovery.current().announced.map((a) => [a.address, a]));
+    const now = Date.now();
+    const rows: ChannelRow[] = [];
+    for (const v of this.registry.views()) {
+      for (const c of v.context.channels) {
+        const t = c.tuple;
+        const info = tcp.get(`${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`);
+        const iface = announced.get(t.localAddress);
+        rows.push({
+          node: this.cluster.pnn,
+          clientGuid: v.clientGuid,
+          channelId: c.id,
+          state: c.state,
+          clientState: v.state,
+          clientIp: t.remoteAddress,
+          clientPort: t.remotePort,
+          serverIp: t.localAddress,
+          serverPort: t.localPort,
+          clientInterfaceIndex: null,
+          serverInterfaceIndex: iface?.ifIndex ?? null,
+          serverInterface: iface?.interfaceName ?? c.interfaceName ?? null,
+          rssCapable: iface ? iface.rss : null,
+          rdmaCapable: iface ? iface.rdma : null,
+          linkSpeed: iface ? iface.speed : null,
+          onPublicIp: c.onPublicIp,
+          transport: c.transport,
+          owner: v.context.owner ? `${v.context.owner.kind}:${v.context.owner.id}` : null,
+          ownerPid: v.context.owner?.pid ?? null,
+          ageMs: now - c.createdAt,
+          bytesSent: info?.bytesAcked ?? null,
+          bytesReceived: info?.bytesReceived ?? null,
+          rttUs: info?.rttUs ?? null,
+        });
+      }
+    }
+    return rows;
+  }
+
+  /** Asks every node's mccd for its channel rows over the mcc srvid; answers that arrive in time. */
+  async clusterChannels(
+    timeoutMs = 2000,
+  ): Promise<{ nodes: Record<number, ChannelRow[]>; missing: number[] }> {
+    const nodes = await this.cluster.nodeMap().catch(() => [{ pnn: this.cluster.pnn, flags: 0 }]);
+    const expected = nodes.filter((n) => !(n.flags & 0x11)).map((n) => n.pnn);
+    const id = randomUUID();
+    const got: Record<number, ChannelRow[]> = {};
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.pendingQueries.set(id, (from, body) => {
+        got[from] = body as ChannelRow[];
+        if (expected.every((p) => got[p] !== undefined)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.cluster
+        .sendToNode('all', encodeClusterMessage({ type: 'query', id, from: this.cluster.pnn }))
+        .catch(() => resolve());
+    });
+    this.pendingQueries.delete(id);
+    return { nodes: got, missing: expected.filter((p) => got[p] === undefined) };
+  }
+
+  /** SIGHUP: what can change without a restart (log level, interface overrides). */
+  reload(config: MccConfig): string[] {
+    const applied: string[] = [];
+    if (config.log.level !== this.config.log.level) {
+      this.log.level = config.log.level;
+      applied.push('log.level');
+    }
+    if (JSON.stringify(config.interfaces) !== JSON.stringify(this.config.interfaces)) {
+      this.discovery.stop();
+      this.discovery = new InterfaceDiscovery(config.interfaces, this.publicIps);
+      this.discovery.start();
+      applied.push('interfaces');
+    }
+    this.config = { ...this.config, log: config.log, interfaces: config.interfaces };
+    return applied;
+  }
+
+  private async startCluster(): Promise<void> {
+    if (this.inject.cluster) {
+      this.cluster = this.inject.cluster;
+      const k = this.cluster.kind;
+      this.mode =
+        k === 'ctdbd'
+          ? { kind: k, socket: '(injected)' }
+          : k === 'redis'
+            ? { kind: k, url: '(injected)' }
+            : { kind: 'single-node', reason: 'injected' };
+    } else {
+      this.mode = await resolveClusterMode(this.config.cluster);
+      switch (this.mode.kind) {
+        case 'ctdbd':
+          this.cluster = new CtdbdClusterView({
+            socketPath: this.mode.socket,
+            log: (level, message, fields) => this.log[level](fields ?? {}, message),
+          });
+          break;
+        case 'redis':
+          this.cluster = new RedisClusterView({
+            url: this.mode.url,
+            cluster: 'mcc',
+            pnn: this.config.cluster.pnn,
+          });
+          break;
+        default:
+          this.cluster = new SingleNodeView(this.config.cluster.pnn);
+      }
+    }
+    this.cluster.on('event', (e) => this.onClusterEvent(e));
+    this.cluster.on('message', (m) => this.onClusterMessage(m));
+    try {
+      await this.cluster.start();
+      this.metrics.clusterConnected.set(1);
+    } catch (error) {
+      // ctdbd configured but not answering: keep serving (nothing public is announced until it answers)
+      // and keep trying in the background.
+      this.log.error({ err: (error as Error).message }, 'cluster daemon not reachable at start; retrying');
+      this.metrics.clusterConnected.set(0);
+      this.retryClusterStart();
+    }
+  }
+
+  private retryClusterStart(attempt = 0): void {
+    setTimeout(
+      () => {
+        this.cluster
+          .start()
+          .then(() => {
+            this.metrics.clusterConnected.set(1);
+            this.log.info({ pnn: this.cluster.pnn }, 'cluster daemon reachable');
+            this.publicIps.refresh('connected').catch(() => undefined);
+          })
+          .catch(() => this.retryClusterStart(attempt + 1));
+      },
+      Math.min(5000, 200 * 2 ** attempt),
+    ).unref();
+  }
+
+  private createBackend(): Backend {
+    const b = this.config.backend;
+    if (b.kind === 'smbd') {
+      return new SmbdBackend({
+        smbdPath: b.smbdPath,
+        configFile: b.config,
+        logDir: b.logDir,
+        extraArgs: b.extraArgs,
+        ports: () => this.frontDoor.addresses().map((a) => a.port),
+      });
+    }
+    return new WorkerBackend({
+      socketPath: b.socket,
+      pnn: () => this.cluster.pnn,
+      interfacesFor: (local) => this.discovery.answerFor(local),
+      teardownAckMs: b.teardownAckMs,
+    });
+  }
+
+  private wireBackend(): void {
+    const b = this.backend;
+    b.on('negotiated', (e) => {
+      this.registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
+      this.registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'ACTIVATED' });
+    });
+    b.on('bound', (e) =>
+      this.registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'BOUND' }),
+    );
+    b.on('channel-closed', (e) =>
+      this.registry.send(e.clientGuid, { type: 'CHANNEL_CLOSED', channelId: e.channelId }),
+    );
+    b.on('owner-gone', (e) => {
+      this.log.warn({ owner: e.ownerId }, e.reason);
+      const now = Date.now();
+      for (const guid of this.registry.clientsOwnedBy(e.ownerId)) this.teardownCause.set(guid, now);
+      this.registry.ownerCrashed(e.ownerId);
+    });
+    b.on('protocol-error', (e) => {
+      this.metrics.parseErrors.inc({ parser: e.parser, code: e.code });
+      this.log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);
+    });
+  }
+
+  private onRejected(r: Rejection): void {
+    this.metrics.rejected.inc({ reason: r.reason });
+    if (r.code) this.metrics.parseErrors.inc({ parser: 'negotiate', code: r.code });
+    const message =
+      r.reason === 'smb1'
+        ? 'closing SMB1 connection: SMB1 is not served, only SMB2 and later'
+        : `closing connection: ${r.detail}`;
+    this.log.info({ reason: r.reason, remote: r.remote, local: r.local }, message);
+    this.emit('event', { kind: 'rejected', rejection: r });
+  }
+
+  private async onConnection(c: AcceptedConnection): Promise<void> {
+    const guid = c.request.clientGuid;
+    const onPublicIp = this.publicIps.has(c.local.address);
+    const iface = this.discovery
+      .current()
+      .announced.find((a) => a.address === c.local.address)?.interfaceName;
+    const accepted = this.registry.acceptChannel(guid, {
+      tuple: {
+        localAddress: c.local.address,
+        localPort: c.local.port,
+        remoteAddress: c.remote.address,
+        remotePort: c.remote.port,
+      },
+      ...(iface ? { interfaceName: iface } : {}),
+      transport: 'tcp',
+      onPublicIp,
+      createdAt: c.acceptedAt,
+    });
+    if (!accepted.accepted) {
+      c.socket.destroy();
+      this.onRejected({
+        reason: accepted.reason,
+        detail: `client ${guid} ${accepted.reason}`,
+        remote: `${c.remote.address}:${c.remote.port}`,
+        local: `${c.local.address}:${c.local.port}`,
+      });
+      return;
+    }
+    let owner: Owner | undefined = this.registry.view(guid)?.context.owner;
+    if (!owner) {
+      owner = this.backend.chooseOwner(guid);
+      if (!owner) {
+        c.socket.destroy();
+        this.registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+        this.onRejected({
+          reason: 'no-backend',
+          detail: 'no worker registered',
+          remote: `${c.remote.address}:${c.remote.port}`,
+          local: `${c.local.address}:${c.local.port}`,
+        });
+        return;
+      }
+      this.registry.assignOwner(guid, owner);
+      // One client, one node: whoever had this client lets it go.
+      this.cluster
+        .sendToNode(
+          'all',
+          encodeClusterMessage({ type: 'claim', clientGuid: guid, pnn: this.cluster.pnn, at: Date.now() }),
+        )
+        .catch(() => undefined);
+    }
+    try {
+      await this.backend.handOff(owner, { clientGuid: guid, channelId: accepted.channelId, connection: c });
+      this.metrics.handoffs.inc({ backend: this.backend.kind });
+      this.registry.send(guid, { type: 'CHANNEL_EVENT', channelId: accepted.channelId, event: 'HANDED_OFF' });
+    } catch (error) {
+      this.metrics.handoffFailures.inc({ backend: this.backend.kind });
+      this.log.warn({ client: guid, err: (error as Error).message }, 'handoff failed');
+      this.registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+    }
+  }
+
+  private onClusterEvent(e: ClusterEvent): void {
+    this.metrics.clusterEvents.inc({ type: e.type });
+    this.emit('event', { kind: 'cluster', event: e });
+    switch (e.type) {
+      case 'ip-released': {
+        const affected = this.registry.clientsOnIp(e.ip);
+        for (const guid of affected) this.teardownCause.set(guid, e.at);
+        this.registry.releaseIp(e.ip);
+        this.log.info(
+          { ip: e.ip, clients: affected.length },
+          `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it`,
+        );
+        break;
+      }
+      case 'lost': {
+        this.metrics.clusterConnected.set(0);
+        for (const guid of this.registry.views())
+          if (guid.context.channels.some((c) => c.onPublicIp)) this.teardownCause.set(guid.clientGuid, e.at);
+        const affected = this.registry.clusterLost();
+        this.log.warn(
+          { clients: affected.length },
+          `lost ctdbd: every public IP of this node counts as released; tearing down ${affected.length} client(s)`,
+        );
+        break;
+      }
+      case 'restored':
+        this.metrics.clusterConnected.set(1);
+        this.log.info('ctdbd connection restored');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Handles an event from ctdbd's event script (99.mcc.script), a second path beside ctdbd's messages. */
+  onScriptEvent(event: string, args: string[]): void {
+    if (event === 'releaseip' && args[1])
+      this.onClusterEvent({ type: 'ip-released', ip: args[1], pnn: this.cluster.pnn, at: Date.now() });
+    else if (event === 'ipreallocated' || event === 'takeip' || event === 'updateip')
+      this.publicIps.refresh(`script:${event}`).catch(() => undefined);
+  }
+
+  private onClusterMessage(bytes: Uint8Array): void {
+    const parsed = decodeClusterMessage(bytes);
+    if (!parsed.ok) {
+      this.metrics.parseErrors.inc({ parser: 'cluster-message', code: parsed.error.code });
+      this.log.warn({ code: parsed.error.code }, parsed.error.message);
+      return;
+    }
+    const m = parsed.value;
+    if (m.type === 'query') {
+      const reply = encodeClusterMessage({
+        type: 'reply',
+        id: m.id,
+        from: this.cluster.pnn,
+        body: this.channelRows(),
+      });
+      this.cluster.sendToNode(m.from, reply).catch(() => undefined);
+      return;
+    }
+    if (m.type === 'reply') {
+      this.pendingQueries.get(m.id)?.(m.from, m.body);
+      return;
+    }
+    if (m.type === 'claim' && m.pnn !== this.cluster.pnn && this.registry.has(m.clientGuid)) {
+      const v = this.registry.view(m.clientGuid);
+      if (v && v.state !== 'tearingDown' && v.state !== 'gone') {
+        this.teardownCause.set(m.clientGuid, Date.now());
+        this.log.info(
+          { client: m.clientGuid, node: m.pnn },
+          `client ${m.clientGuid} connected to node ${m.pnn}: dropping it here`,
+        );
+        this.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn });
+      }
+    }
+  }
+
+  private onTransition(record: TransitionRecord): void {
+    this.emit('event', { kind: 'transition', record });
+    if (record.to !== 'tearingDown') return;
+    const view = this.registry.view(record.clientGuid);
+    if (!view) return;
+    const started = this.teardownCause.get(record.clientGuid) ?? record.at;
+    this.teardownCause.delete(record.clientGuid);
+    const channels = view.context.closedByTeardown;
+    const reason = view.context.teardownReason;
+    this.backend
+      .teardown(record.clientGuid, view.context.owner, channels, reasonLabel(reason))
+      .catch((error: Error) =>
+        this.log.error({ client: record.clientGuid, err: error.message }, 'teardown failed'),
+      )
+      .finally(() => {
+        const latencyMs = Date.now() - started;
+        this.metrics.teardowns.inc({ reason: reasonLabel(reason) });
+        this.metrics.teardownSeconds.observe({ reason: reasonLabel(reason) }, latencyMs / 1000);
+        this.log.info(
+          { client: record.clientGuid, reason, channels: channels.length, latencyMs },
+          `client torn down: ${channels.length} channel(s) in ${latencyMs} ms`,
+        );
+        this.emit('event', {
+          kind: 'teardown',
+          clientGuid: record.clientGuid,
+          reason,
+          channels: channels.length,
+          latencyMs,
+        });
+        this.registry.send(record.clientGuid, { type: 'TEARDOWN_DONE' });
+      });
+  }
+}

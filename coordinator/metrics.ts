@@ -1,0 +1,78 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** mccd's Prometheus metrics, on a registry of its own (served at /metrics). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mcc_process_' });
+  return {
+    registry,
+    channels: new Gauge({
+      name: 'mcc_channels',
+      help: 'Live channels on this node by channel state',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    clients: new Gauge({
+      name: 'mcc_clients',
+      help: 'Clients on this node by state',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    accepted: new Counter({
+      name: 'mcc_connections_accepted_total',
+      help: 'TCP connections accepted at the front door',
+      registers: [registry],
+    }),
+    handoffs: new Counter({
+      name: 'mcc_handoffs_total',
+      help: 'Channels handed to an owner process',
+      labelNames: ['backend'],
+      registers: [registry],
+    }),
+    handoffFailures: new Counter({
+      name: 'mcc_handoff_failures_total',
+      help: 'Handoffs that failed',
+      labelNames: ['backend'],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'mcc_rejected_connections_total',
+      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, tearing-down, channel-limit, no-backend)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    parseErrors: new Counter({
+      name: 'mcc_parse_errors_total',
+      help: 'Inputs a parser refused, by parser and error code',
+      labelNames: ['parser', 'code'],
+      registers: [registry],
+    }),
+    teardowns: new Counter({
+      name: 'mcc_teardowns_total',
+      help: 'Client teardowns by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    teardownSeconds: new Histogram({
+      name: 'mcc_teardown_latency_seconds',
+      help: 'From the cluster event (or teardown start) to every channel of the client closed',
+      labelNames: ['reason'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    clusterConnected: new Gauge({
+      name: 'mcc_cluster_connected',
+      help: '1 while the cluster daemon (ctdbd) connection is up',
+      registers: [registry],
+    }),
+    clusterEvents: new Counter({
+      name: 'mcc_cluster_events_total',
+      help: 'Cluster events received',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    workers: new Gauge({ name: 'mcc_workers', help: 'Registered worker processes', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,180 @@
+import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
+import { closeFd, connectCarrier, type SeqpacketCarrier } from '../../native/index.js';
+import {
+  decodeMccdToWorker,
+  encodeWorkerMessage,
+  type MccdToWorker,
+  WORKER_PROTOCOL_VERSION,
+  type WorkerToMccd,
+} from './protocol.js';
+
+/** A connection handed over by mccd: the socket now belongs to the worker. */
+export interface ChannelHandoff {
+  clientGuid: string;
+  channelId: number;
+  connectTime: number;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  /** The NEGOTIATE mccd peeked (transport header included); the socket still delivers it first. */
+  negotiate: Buffer;
+  socket: Socket;
+}
+
+export interface WorkerClientEvents {
+  channel: [ChannelHandoff];
+  teardown: [{ clientGuid: string; reason: string }];
+  /** mccd went away (or closed us); every channel stays with the worker. */
+  close: [];
+  protocolError: [Error];
+  registered: [];
+}
+
+/**
+ * The worker side of the protocol, for backends written in TypeScript: register, receive channels with
+ * their fds, report state, and obey teardown orders (every socket of the client is destroyed, then acked).
+ */
+export class WorkerClient extends EventEmitter<WorkerClientEvents> {
+  private readonly sockets = new Map<string, Map<number, Socket>>();
+  private readonly pendingInterfaces = new Map<number, (data: Buffer) => void>();
+  private nextReqId = 1;
+  pnn = -1;
+
+  private constructor(
+    private readonly carrier: SeqpacketCarrier,
+    readonly workerId: string,
+  ) {
+    super();
+    carrier.on('message', ({ data, fds }) => this.onMessage(data, fds));
+    carrier.on('close', () => this.emit('close'));
+  }
+
+  static async connect(socketPath: string, workerId: string, timeoutMs = 5000): Promise<WorkerClient> {
+    const carrier = connectCarrier(socketPath, { maxBytes: 128 * 1024, maxFds: 4 });
+    const client = new WorkerClient(carrier, workerId);
+    const registered = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`mccd did not accept registration within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      client.once('registered', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      carrier.once('close', () => {
+        clearTimeout(timer);
+        reject(new Error('mccd closed the worker connection during registration'));
+      });
+    });
+    await client.send({ t: 'register', version: WORKER_PROTOCOL_VERSION, workerId });
+    await registered;
+    return client;
+  }
+
+  send(message: WorkerToMccd): Promise<void> {
+    return this.carrier.send(encodeWorkerMessage(message));
+  }
+
+  reportNegotiated(clientGuid: string, channelId: number, dialect: number): void {
+    this.send({ t: 'negotiated', clientGuid, channelId, dialect }).catch(() => undefined);
+  }
+
+  reportBound(clientGuid: string, channelId: number): void {
+    this.send({ t: 'bound', clientGuid, channelId }).catch(() => undefined);
+  }
+
+  /** Asks mccd for the NETWORK_INTERFACE_INFO answer for a connection arriving on `localAddress`. */
+  async interfaces(localAddress?: string, timeoutMs = 5000): Promise<Buffer> {
+    const reqId = this.nextReqId++;
+    const answer = new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingInterfaces.delete(reqId);
+        reject(new Error('mccd did not answer the interfaces request'));
+      }, timeoutMs);
+      this.pendingInterfaces.set(reqId, (data) => {
+        clearTimeout(timer);
+        resolve(data);
+      });
+    });
+    await this.send({ t: 'interfaces-request', reqId, ...(localAddress ? { localAddress } : {}) });
+    return answer;
+  }
+
+  channelCount(): number {
+    let n = 0;
+    for (const m of this.sockets.values()) n += m.size;
+    return n;
+  }
+
+  close(): void {
+    for (const m of this.sockets.values()) for (const s of m.values()) s.destroy();
+    this.sockets.clear();
+    this.carrier.close();
+  }
+
+  private onMessage(data: Buffer, fds: number[]): void {
+    const parsed = decodeMccdToWorker(data);
+    if (!parsed.ok) {
+      for (const fd of fds) closeFd(fd);
+      this.emit('protocolError', parsed.error);
+      return;
+    }
+    const m: MccdToWorker = parsed.value;
+    switch (m.t) {
+      case 'registered':
+        this.pnn = m.pnn;
+        this.emit('registered');
+        break;
+      case 'channel': {
+        const fd = fds[0];
+        for (const extra of fds.slice(1)) closeFd(extra);
+        if (fd === undefined) {
+          this.emit('protocolError', new Error(`channel ${m.channelId} arrived without its fd`));
+          return;
+        }
+        const socket = new Socket({ fd, readable: true, writable: true });
+        const byChannel = this.sockets.get(m.clientGuid) ?? new Map<number, Socket>();
+        byChannel.set(m.channelId, socket);
+        this.sockets.set(m.clientGuid, byChannel);
+        socket.on('error', () => undefined);
+        socket.once('close', () => {
+          const current = this.sockets.get(m.clientGuid);
+          if (current?.get(m.channelId) === socket) {
+            current.delete(m.channelId);
+            if (current.size === 0) this.sockets.delete(m.clientGuid);
+            this.send({ t: 'channel-closed', clientGuid: m.clientGuid, channelId: m.channelId }).catch(
+              () => undefined,
+            );
+          }
+        });
+        this.emit('channel', {
+          clientGuid: m.clientGuid,
+          channelId: m.channelId,
+          connectTime: m.connectTime,
+          local: m.local,
+          remote: m.remote,
+          negotiate: Buffer.from(m.negotiate, 'base64'),
+          socket,
+        });
+        break;
+      }
+      case 'teardown': {
+        const channels = this.sockets.get(m.clientGuid);
+        this.sockets.delete(m.clientGuid);
+        for (const s of channels?.values() ?? []) s.destroy();
+        this.emit('teardown', { clientGuid: m.clientGuid, reason: m.reason });
+        this.send({ t: 'teardown-done', clientGuid: m.clientGuid, seq: m.seq }).catch(() => undefined);
+        break;
+      }
+      case 'interfaces': {
+        const resolve = this.pendingInterfaces.get(m.reqId);
+        this.pendingInterfaces.delete(m.reqId);
+        resolve?.(Buffer.from(m.data, 'base64'));
+        break;
+      }
+      case 'error':
+        this.emit('protocolError', new Error(`mccd: ${m.message}`));
+        break;
+    }
+  }
+}

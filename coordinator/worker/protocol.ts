@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { type Parsed, WireError } from '../../wire/errors.js';
+
+/**
+ * The worker protocol between mccd and SMB backend processes: one JSON object per SOCK_SEQPACKET datagram,
+ * a connection fd alongside `channel` (SCM_RIGHTS). The shape follows Samba's smbXsrv_connection_pass0
+ * (client guid, channel, connect time, addresses, the NEGOTIATE bytes). See docs/worker-protocol.md.
+ */
+export const WORKER_PROTOCOL_VERSION = 1;
+export const MAX_WORKER_MESSAGE = 64 * 1024;
+
+const guid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a GUID');
+const endpoint = z
+  .object({ address: z.string().min(1).max(64), port: z.number().int().min(0).max(65535) })
+  .strict();
+const channelId = z.number().int().min(1).max(0xffffffff);
+const base64 = z
+  .string()
+  .max(MAX_WORKER_MESSAGE)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+
+export const workerToMccdSchema = z.discriminatedUnion('t', [
+  z
+    .object({
+      t: z.literal('register'),
+      version: z.literal(WORKER_PROTOCOL_VERSION),
+      workerId: z.string().min(1).max(64),
+      capacity: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      t: z.literal('negotiated'),
+      clientGuid: guid,
+      channelId,
+      dialect: z.number().int().min(0).max(0xffff),
+    })
+    .strict(),
+  z.object({ t: z.literal('bound'), clientGuid: guid, channelId }).strict(),
+  z.object({ t: z.literal('channel-closed'), clientGuid: guid, channelId }).strict(),
+  z.object({ t: z.literal('teardown-done'), clientGuid: guid, seq: z.number().int().min(0) }).strict(),
+  z
+    .object({
+      t: z.literal('interfaces-request'),
+      reqId: z.number().int().min(0),
+      localAddress: z.string().max(64).optional(),
+    })
+    .strict(),
+]);
+
+export const mccdToWorkerSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('registered'), workerId: z.string(), pnn: z.number().int() }).strict(),
+  z
+    .object({
+      t: z.literal('channel'),
+      clientGuid: guid,
+      channelId,
+      connectTime: z.number(),
+      local: endpoint,
+      remote: endpoint,
+      /** The peeked NEGOTIATE, transport header included; the same bytes are still unread in the socket. */
+      negotiate: base64,
+    })
+    .strict(),
+  z
+    .object({
+      t: z.literal('teardown'),
+      clientGuid: guid,
+      seq: z.number().int().min(0),
+      reason: z.string().max(200),
+    })
+    .strict(),
+  z.object({ t: z.literal('interfaces'), reqId: z.number().int().min(0), data: base64 }).strict(),
+  z.object({ t: z.literal('error'), message: z.string().max(500) }).strict(),
+]);
+
+export type WorkerToMccd = z.infer<typeof workerToMccdSchema>;
+export type MccdToWorker = z.infer<typeof mccdToWorkerSchema>;
+
+export function encodeWorkerMessage(message: WorkerToMccd | MccdToWorker): Uint8Array {
+  const bytes = Buffer.from(JSON.stringify(message), 'utf8');
+  if (bytes.byteLength > MAX_WORKER_MESSAGE)
+    throw new WireError(
+      'OVERSIZED',
+      `worker message of ${bytes.byteLength} bytes exceeds ${MAX_WORKER_MESSAGE}`,
+      0,
+    );
+  return bytes;
+}
+
+function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, direction: string): Parsed<T> {
+  if (bytes.byteLength > MAX_WORKER_MESSAGE) {
+    return {
+      ok: false,
+      error: new WireError(
+        'OVERSIZED',
+        `${direction} message of ${bytes.byteLength} bytes exceeds ${MAX_WORKER_MESSAGE}`,
+        0,
+      ),
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (error) {
+    return {
+      ok: false,
+      error: new WireError('BAD_INPUT', `${direction} message is not JSON: ${(error as Error).message}`, 0),
+    };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return {
+      ok: false,
+      error: new WireError(
+        'BAD_VALUE',
+        `${direction} message: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+        0,
+      ),
+    };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+export function decodeWorkerToMccd(bytes: Uint8Array): Parsed<WorkerToMccd> {
+  return decodeWith(workerToMccdSchema, bytes, 'worker');
+}
+
+export function decodeMccdToWorker(bytes: Uint8Array): Parsed<MccdToWorker> {
+  return decodeWith(mccdToWorkerSchema, bytes, 'mccd');
+}

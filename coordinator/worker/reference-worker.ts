@@ -1,0 +1,125 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ByteWriter } from '../../wire/cursor.js';
+import { Smb2GlobalCapabilities } from '../../wire/smb2/dialects.js';
+import {
+  SMB2_HEADER_LEN,
+  Smb2Command,
+  Smb2Flags,
+  type Smb2Header,
+  smb2HeaderPull,
+  smb2HeaderPush,
+} from '../../wire/smb2/header.js';
+import { negotiateRequestPull } from '../../wire/smb2/negotiate.js';
+import { fileTime, negotiateResponsePush } from '../../wire/smb2/negotiate-response.js';
+import { FrameReader, frame } from '../../wire/smb2/transport.js';
+import { type ChannelHandoff, WorkerClient } from './client.js';
+
+/**
+ * The reference worker: answers NEGOTIATE with a valid SMB2 NEGOTIATE response (highest common dialect,
+ * 3.1.1 preauth/encryption contexts), answers ECHO, refuses everything else with STATUS_NOT_SUPPORTED,
+ * and keeps every channel open until the client or mccd ends it. Used by tests, benchmarks and the
+ * failover harness in place of smbd.
+ */
+const SUPPORTED = [0x0311, 0x0302, 0x0300, 0x0210, 0x0202];
+const STATUS_NOT_SUPPORTED = 0xc00000bb;
+
+function responseHeader(req: Smb2Header, status = 0): Smb2Header {
+  return {
+    ...req,
+    status,
+    credits: Math.max(1, req.credits),
+    flags: (req.flags & ~Smb2Flags.ASYNC_COMMAND) | Smb2Flags.SERVER_TO_REDIR,
+    nextCommand: 0,
+    signature: new Uint8Array(16),
+  };
+}
+
+function simpleResponse(req: Smb2Header, status: number, body: Uint8Array): Uint8Array {
+  const w = new ByteWriter(SMB2_HEADER_LEN + body.byteLength);
+  smb2HeaderPush(responseHeader(req, status), w);
+  w.set(SMB2_HEADER_LEN, body);
+  return w.bytes;
+}
+
+export function negotiateAnswer(
+  message: Uint8Array,
+  serverGuid: string,
+  startTime: number,
+): { bytes: Uint8Array; dialect: number } | undefined {
+  const parsed = negotiateRequestPull(message);
+  if (!parsed.ok) return undefined;
+  const req = parsed.value;
+  const dialect = SUPPORTED.find((d) => req.dialects.includes(d));
+  if (dialect === undefined) return undefined;
+  const contexts =
+    dialect === 0x0311
+      ? [
+          // SHA-512, 32-byte salt.
+          { type: 1, data: Buffer.concat([Buffer.from([1, 0, 32, 0, 1, 0]), randomBytes(32)]) },
+          ...(req.negotiateContexts?.some((c) => c.type === 2)
+            ? [{ type: 2, data: Buffer.from([1, 0, 1, 0]) }]
+            : []),
+        ]
+      : [];
+  const bytes = negotiateResponsePush({
+    header: responseHeader(req.header),
+    securityMode: 1,
+    dialect,
+    serverGuid,
+    capabilities:
+      dialect >= 0x0300 ? Smb2GlobalCapabilities.LARGE_MTU | Smb2GlobalCapabilities.MULTI_CHANNEL : 0,
+    maxTransactSize: 8 * 1024 * 1024,
+    maxReadSize: 8 * 1024 * 1024,
+    maxWriteSize: 8 * 1024 * 1024,
+    systemTime: fileTime(Date.now()),
+    serverStartTime: fileTime(startTime),
+    securityBuffer: new Uint8Array(0),
+    negotiateContexts: contexts,
+  });
+  return { bytes, dialect };
+}
+
+export function serveChannel(
+  client: WorkerClient,
+  channel: ChannelHandoff,
+  serverGuid: string,
+  startTime: number,
+): void {
+  const reader = new FrameReader({ maxFrame: 1 << 20 });
+  channel.socket.on('data', (chunk: Buffer) => {
+    const { frames, error } = reader.push(chunk);
+    for (const message of frames) {
+      const header = smb2HeaderPull(message);
+      if (!header.ok) continue;
+      const h = header.value;
+      if (h.command === Smb2Command.NEGOTIATE) {
+        const answer = negotiateAnswer(message, serverGuid, startTime);
+        if (!answer) {
+          channel.socket.destroy();
+          return;
+        }
+        channel.socket.write(frame(answer.bytes));
+        client.reportNegotiated(channel.clientGuid, channel.channelId, answer.dialect);
+      } else if (h.command === Smb2Command.ECHO) {
+        channel.socket.write(frame(simpleResponse(h, 0, Uint8Array.of(4, 0, 0, 0))));
+      } else {
+        // ERROR response: StructureSize 9, no error data.
+        channel.socket.write(
+          frame(simpleResponse(h, STATUS_NOT_SUPPORTED, Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0))),
+        );
+      }
+    }
+    if (error) channel.socket.destroy();
+  });
+}
+
+export async function runReferenceWorker(
+  socketPath: string,
+  workerId = `ref-${process.pid}`,
+): Promise<WorkerClient> {
+  const client = await WorkerClient.connect(socketPath, workerId);
+  const serverGuid = randomUUID();
+  const startTime = Date.now();
+  client.on('channel', (c) => serveChannel(client, c, serverGuid, startTime));
+  return client;
+}
