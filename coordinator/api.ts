@@ -78,9 +78,12 @@ export class OperatorApi {
     const route = `${req.method} ${url.pathname}`;
     const c = this.coordinator;
     try {
-      if (route === 'GET /v1/status') return this.json(res, 200, this.status());
+      if (route === 'GET /v1/status') {
+        this.json(res, 200, this.status());
+        return;
+      }
       if (route === 'GET /v1/clients') {
-        return this.json(
+        this.json(
           res,
           200,
           [...c.registry.views()].map((v) => ({
@@ -94,11 +97,15 @@ export class OperatorApi {
             ageMs: Date.now() - v.context.createdAt,
           })),
         );
+        return;
       }
-      if (route === 'GET /v1/channels') return this.json(res, 200, c.channelRows());
+      if (route === 'GET /v1/channels') {
+        this.json(res, 200, c.channelRows());
+        return;
+      }
       if (route === 'GET /v1/interfaces') {
         const s = c.discovery.current();
-        return this.json(res, 200, {
+        this.json(res, 200, {
           source: 'mccd',
           publicIpSource: c.cluster.kind,
           clusterKnown: s.clusterKnown,
@@ -109,6 +116,7 @@ export class OperatorApi {
           wireHex: bytesToHex(s.encoded),
           computedAt: s.computedAt,
         });
+        return;
       }
       if (route === 'GET /v1/cluster/channels') {
         c.clusterChannels(Number(url.searchParams.get('timeoutMs') ?? 2000)).then(
@@ -117,7 +125,10 @@ export class OperatorApi {
         );
         return;
       }
-      if (route === 'GET /v1/events') return this.events(req, res);
+      if (route === 'GET /v1/events') {
+        this.events(req, res);
+        return;
+      }
       if (route === 'GET /metrics') {
         c.metrics.registry.metrics().then((text) => {
           res.writeHead(200, { 'content-type': c.metrics.registry.contentType });
@@ -147,9 +158,13 @@ export class OperatorApi {
       const teardown = /^POST \/v1\/clients\/([0-9a-fA-F-]{36})\/teardown$/.exec(route);
       if (teardown) {
         const guid = teardown[1]!.toLowerCase();
-        if (!c.registry.has(guid)) return this.json(res, 404, { error: `no client ${guid} on this node` });
+        if (!c.registry.has(guid)) {
+          this.json(res, 404, { error: `no client ${guid} on this node` });
+          return;
+        }
         c.registry.send(guid, { type: 'ADMIN_TEARDOWN', by: via });
-        return this.json(res, 202, { clientGuid: guid, state: c.registry.view(guid)?.state });
+        this.json(res, 202, { clientGuid: guid, state: c.registry.view(guid)?.state });
+        return;
       }
       this.json(res, 404, { error: `no route ${route}` });
     } catch (error) {

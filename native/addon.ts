@@ -93,7 +93,7 @@ function findNativeDir(): string {
     if (existsSync(join(dir, 'binding.gyp'))) return dir;
     dir = dirname(dir);
   }
-  throw new Error('mcc native addon: cannot find native/binding.gyp above ' + fileURLToPath(import.meta.url));
+  throw new Error(`mcc native addon: cannot find native/binding.gyp above ${fileURLToPath(import.meta.url)}`);
 }
 
 function load(): RawAddon {
