@@ -14,7 +14,8 @@ const port = z.number({ invalid_type_error: 'expected an integer port' }).int().
 const listenSchema = z
   .object({
     address: z.string().min(1, 'expected an IP address'),
-    port,
+    /** 0 picks a free port (tests, harnesses). */
+    port: z.number({ invalid_type_error: 'expected an integer port' }).int().min(0).max(65535),
   })
   .strict();
 

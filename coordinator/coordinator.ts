@@ -111,6 +111,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.wireBackend();
     await this.backend.start();
     this.registry.on('transition', (record) => this.onTransition(record));
+    this.registry.on('gone', (v) => this.backend.clientGone(v.clientGuid));
     this.frontDoor.on('connection', (c) => {
       this.metrics.accepted.inc();
       this.onConnection(c).catch((error: Error) =>

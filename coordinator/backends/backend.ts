@@ -33,6 +33,8 @@ export interface Backend extends EventEmitter<BackendEvents> {
     channels: ChannelRecord[],
     reason: string,
   ): Promise<void>;
+  /** The client's life is over on this node (its last channel closed or its teardown finished). */
+  clientGone(clientGuid: string): void;
   /** A line for `mcc status`. */
   describe(): Record<string, unknown>;
 }

@@ -80,6 +80,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     };
   }
 
+  clientGone(clientGuid: string): void {
+    for (const [k, v] of this.tracked) if (v.clientGuid === clientGuid) this.tracked.delete(k);
+  }
+
   chooseOwner(): Owner {
     // smbd decides which of its processes keeps a client (its own connection passing); mccd's owner is smbd.
     return { kind: 'smbd', id: 'smbd' };

@@ -68,6 +68,10 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
     };
   }
 
+  clientGone(clientGuid: string): void {
+    for (const w of this.workers.values()) w.clients.delete(clientGuid);
+  }
+
   chooseOwner(): Owner | undefined {
     let best: Worker | undefined;
     for (const w of this.workers.values()) if (!best || w.clients.size < best.clients.size) best = w;
