@@ -76,7 +76,8 @@ describePeer('cluster rules through mccd (Redis-simulated cluster, real redis-se
     expect(await onNode0.closed).toBeTruthy();
     await waitFor('node 0 dropped the client', 5000, () => (!nodes[0]!.coordinator.registry.has(g) ? true : undefined), 20);
     expect(onNode1.socket.destroyed).toBe(false);
-    expect(nodes[1]!.coordinator.registry.view(g)?.state).toBe('active');
+    // The worker reports the dialect to mccd just after answering the client.
+    await waitFor('active on node 1', 3000, () => (nodes[1]!.coordinator.registry.view(g)?.state === 'active' ? true : undefined), 10);
     onNode1.socket.destroy();
   });
 
