@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type Socket, connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperatorApi } from '../../coordinator/api.js';
@@ -9,7 +9,7 @@ import { type MccConfig, parseConfig } from '../../coordinator/config.js';
 import { Coordinator } from '../../coordinator/coordinator.js';
 import { createLogger } from '../../coordinator/log.js';
 import type { ClusterView } from '../../ctdb/cluster-view.js';
-import { FrameReader, buildNegotiateRequest, frame, negotiateResponsePull } from '../../wire/index.js';
+import { buildNegotiateRequest, FrameReader, frame, negotiateResponsePull } from '../../wire/index.js';
 import { projectRoot } from '../helpers/reference.js';
 import { waitFor } from './netns.js';
 
@@ -22,7 +22,10 @@ export interface TestMccd {
   stop(): Promise<void>;
 }
 
-export async function startTestMccd(overrides: Record<string, unknown> = {}, cluster?: ClusterView): Promise<TestMccd> {
+export async function startTestMccd(
+  overrides: Record<string, unknown> = {},
+  cluster?: ClusterView,
+): Promise<TestMccd> {
   const dir = mkdtempSync(join(tmpdir(), 'mcc-mccd-'));
   const config = parseConfig({
     listen: [{ address: '127.0.0.1', port: 0 }],
@@ -53,17 +56,26 @@ export async function startTestMccd(overrides: Record<string, unknown> = {}, clu
 
 /** The reference worker as a separate process (`mcc worker`), registered before this resolves. */
 export async function startWorker(socketPath: string, id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/cli/mcc.js'), 'worker', '--worker-socket', socketPath, '--id', id], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(projectRoot, 'dist/cli/mcc.js'), 'worker', '--worker-socket', socketPath, '--id', id],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr?.on('data', (d) => {
     err += d;
   });
-  await waitFor(`worker ${id} registered`, 10_000, () => {
-    if (child.exitCode !== null) throw new Error(`worker exited: ${err}`);
-    return err.includes('registered') ? true : undefined;
-  }, 20);
+  await waitFor(
+    `worker ${id} registered`,
+    10_000,
+    () => {
+      if (child.exitCode !== null) throw new Error(`worker exited: ${err}`);
+      return err.includes('registered') ? true : undefined;
+    },
+    20,
+  );
   return child;
 }
 
@@ -74,8 +86,17 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
 }
 
 /** A client channel: connects (optionally from/to given addresses), sends NEGOTIATE, reads the answer. */
-export async function negotiateChannel(options: { host: string; port: number; clientGuid: string; localAddress?: string }): Promise<{ socket: Socket; dialect: number; closed: Promise<string> }> {
-  const socket = connect({ host: options.host, port: options.port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+export async function negotiateChannel(options: {
+  host: string;
+  port: number;
+  clientGuid: string;
+  localAddress?: string;
+}): Promise<{ socket: Socket; dialect: number; closed: Promise<string> }> {
+  const socket = connect({
+    host: options.host,
+    port: options.port,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+  });
   const closed = new Promise<string>((resolve) => {
     socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
     socket.once('close', () => resolve('close'));

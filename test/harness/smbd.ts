@@ -160,6 +160,34 @@ export class SmbdInstance {
   }
 }
 
+/** State directories, smb.conf and a tdbsam password for root: all an smbd (daemon or inetd) needs. */
+export async function prepareSmbdState(
+  dir: string,
+  globals: string[],
+  password = 'mcc-test-pw',
+): Promise<{ confPath: string; password: string }> {
+  for (const d of [
+    'state/private',
+    'state/lock',
+    'state/cache',
+    'state/pid',
+    'state/ncalrpc',
+    'log',
+    'share',
+  ]) {
+    mkdirSync(join(dir, d), { recursive: true });
+  }
+  const confPath = join(dir, 'smb.conf');
+  writeFileSync(confPath, smbdConf(dir, globals));
+  await new Promise<void>((resolve, reject) => {
+    const p = execFile('smbpasswd', ['-c', confPath, '-a', '-s', 'root'], (error) =>
+      error ? reject(error) : resolve(),
+    );
+    p.stdin?.end(`${password}\n${password}\n`);
+  });
+  return { confPath, password };
+}
+
 /** The interface list smbtorture's `-d1` dump of FSCTL_QUERY_NETWORK_INTERFACE_INFO shows. */
 export function parseSmbtortureInterfaces(
   text: string,

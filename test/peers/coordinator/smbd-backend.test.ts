@@ -1,0 +1,201 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { SmbdBackend } from '../../../coordinator/backends/smbd-backend.js';
+import { listTcpSockets } from '../../../native/index.js';
+import { startTestMccd, type TestMccd } from '../../harness/mccd.js';
+import { waitFor } from '../../harness/netns.js';
+import { freePort } from '../../harness/redis.js';
+import { prepareSmbdState } from '../../harness/smbd.js';
+import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Which smbd process holds each server-side socket of `port`, found by socket inode in /proc. */
+function ownersOfConnections(port: number, pids: number[]): Map<string, number> {
+  const byInode = new Map<number, string>();
+  for (const s of listTcpSockets({ localPort: port }))
+    byInode.set(s.inode, `${s.localAddress}>${s.remoteAddress}:${s.remotePort}`);
+  const owners = new Map<string, number>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        const tuple = m ? byInode.get(Number(m[1])) : undefined;
+        if (tuple) owners.set(tuple, pid);
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return owners;
+}
+
+function smbdPids(): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'smbd';
+      } catch {
+        return false;
+      }
+    });
+}
+
+describePeer(
+  'real Samba through mccd: smbd backend in inetd mode',
+  firstReason(notRoot(), missingPrograms('smbd', 'smbclient', 'smbtorture', 'smbpasswd')),
+  () => {
+    let mccd: TestMccd;
+    let port: number;
+    let conf: string;
+    let password: string;
+    const clients: ChildProcess[] = [];
+
+    beforeAll(async () => {
+      port = await freePort();
+      const dir = join('/tmp', `mcc-smbd-backend-${process.pid}`);
+      rmSync(dir, { recursive: true, force: true });
+      const interfaces =
+        'interfaces = "127.0.0.2;speed=10000000000,capability=RSS,if_index=1" "127.0.0.1;speed=10000000000,capability=RSS,if_index=1"';
+      ({ confPath: conf, password } = await prepareSmbdState(dir, [
+        interfaces,
+        'bind interfaces only = no',
+        `smb ports = ${port}`,
+      ]));
+      mccd = await startTestMccd({
+        listen: [
+          { address: '127.0.0.1', port },
+          { address: '127.0.0.2', port },
+        ],
+        backend: { kind: 'smbd', config: conf, logDir: join(dir, 'log') },
+        negotiate: { timeoutMs: 5000, maxBytes: 65536 },
+      });
+      (mccd.coordinator.backend as SmbdBackend).reconcile();
+    }, 60_000);
+
+    afterAll(async () => {
+      for (const c of clients) c.kill('SIGKILL');
+      const backend = mccd?.coordinator.backend as SmbdBackend | undefined;
+      for (const pid of backend?.pids() ?? []) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await mccd?.stop();
+    });
+
+    it('smbclient lists, puts and gets through mccd (each connection becomes an inetd-mode smbd)', async () => {
+      const local = join(mccd.dir, 'up.txt');
+      writeFileSync(local, 'hello from mcc\n');
+      const { stdout } = await execFileAsync(
+        'smbclient',
+        [
+          `//127.0.0.1/share`,
+          '-p',
+          String(port),
+          '-s',
+          conf,
+          '-U',
+          `root%${password}`,
+          '-m',
+          'SMB3_11',
+          '-c',
+          `put ${local} up.txt; get up.txt ${join(mccd.dir, 'down.txt')}; ls`,
+        ],
+        { timeout: 60_000 },
+      );
+      expect(stdout).toMatch(/up\.txt/);
+      expect(readFileSync(join(mccd.dir, 'down.txt'), 'utf8')).toBe('hello from mcc\n');
+      expect((mccd.coordinator.backend as SmbdBackend).spawned).toBeGreaterThanOrEqual(1);
+    });
+
+    it('two smbclients pinned to one ClientGUID over two server addresses end up in one smbd process', async () => {
+      const guid = randomUUID();
+      for (const host of ['127.0.0.1', '127.0.0.2']) {
+        const c = spawn(
+          'smbclient',
+          [
+            `//${host}/share`,
+            '-p',
+            String(port),
+            '-s',
+            conf,
+            '-U',
+            `root%${password}`,
+            '-m',
+            'SMB3_11',
+            `--option=libsmb:client_guid=${guid}`,
+          ],
+          {
+            stdio: ['pipe', 'pipe', 'pipe'],
+          },
+        );
+        clients.push(c);
+        c.stdin?.write('ls\n');
+        await waitFor(
+          `smbclient to ${host} connected`,
+          30_000,
+          () => {
+            const v = mccd.coordinator.registry.view(guid);
+            return v && v.context.channels.some((ch) => ch.tuple.localAddress === host) ? true : undefined;
+          },
+          50,
+        );
+      }
+      const v = mccd.coordinator.registry.view(guid)!;
+      expect(v.context.channels.map((c) => c.tuple.localAddress)).toEqual(['127.0.0.1', '127.0.0.2']);
+      const owners = await waitFor(
+        'both connections owned by smbd processes',
+        30_000,
+        () => {
+          const o = ownersOfConnections(port, smbdPids());
+          const mine = v.context.channels.map((c) =>
+            o.get(`${c.tuple.localAddress}>${c.tuple.remoteAddress}:${c.tuple.remotePort}`),
+          );
+          return mine.every((p) => p !== undefined) && new Set(mine).size === 1 ? mine : undefined;
+        },
+        200,
+      );
+      expect(new Set(owners).size).toBe(1);
+      for (const c of clients.splice(0)) c.kill('SIGKILL');
+    });
+
+    for (const test of [
+      'smb2.session.bind1',
+      'smb2.multichannel.generic.interface_info',
+      'smb2.replay.channel-sequence',
+    ]) {
+      it(`smbtorture ${test} passes through mccd`, async () => {
+        const spawnedBefore = (mccd.coordinator.backend as SmbdBackend).spawned;
+        const r = await execFileAsync(
+          'smbtorture',
+          [`//127.0.0.1/share`, '-p', String(port), '-s', conf, '-U', `root%${password}`, test],
+          {
+            timeout: 120_000,
+          },
+        ).catch((e: { stdout?: string; stderr?: string }) => ({
+          stdout: e.stdout ?? '',
+          stderr: e.stderr ?? '',
+        }));
+        expect(`${r.stdout}\n${r.stderr}`).toMatch(/\nsuccess: /);
+        expect(r.stdout).not.toMatch(/\n(failure|error): /);
+        // Only mccd listens on this port: every connection smbtorture made went through it to an inetd smbd.
+        expect((mccd.coordinator.backend as SmbdBackend).spawned).toBeGreaterThan(spawnedBefore);
+      });
+    }
+  },
+);
