@@ -151,7 +151,7 @@ describePeer(
           30_000,
           () => {
             const v = mccd.coordinator.registry.view(guid);
-            return v && v.context.channels.some((ch) => ch.tuple.localAddress === host) ? true : undefined;
+            return v?.context.channels.some((ch) => ch.tuple.localAddress === host) ? true : undefined;
           },
           50,
         );
