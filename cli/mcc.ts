@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerInterfacesCommand } from './commands/interfaces.js';
 import { registerMachinesCommand } from './commands/machines.js';
 import { registerOperatorCommands } from './commands/operator.js';
+import { registerProbeCommand } from './commands/probe.js';
 import { registerWireCommands } from './commands/wire.js';
 import { packageVersion } from './io.js';
 
@@ -20,5 +21,6 @@ registerWireCommands(program);
 registerMachinesCommand(program);
 registerInterfacesCommand(program);
 registerOperatorCommands(program);
+registerProbeCommand(program);
 
 await program.parseAsync(process.argv);

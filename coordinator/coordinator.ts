@@ -7,7 +7,7 @@ import { SingleNodeView } from '../ctdb/single-node.js';
 import { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
 import { listTcpSockets } from '../native/index.js';
 import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
-import type { Owner, TeardownReason } from '../statecharts/types.js';
+import type { ChannelRecord, Owner, TeardownReason } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
 import { SmbdBackend } from './backends/smbd-backend.js';
 import { WorkerBackend } from './backends/worker-backend.js';
@@ -326,6 +326,17 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     });
   }
 
+  private forgetPublicConnection(channel: ChannelRecord): void {
+    if (!channel.onPublicIp || !this.cluster.forgetConnection) return;
+    const t = channel.tuple;
+    this.cluster
+      .forgetConnection(
+        { address: t.localAddress, port: t.localPort },
+        { address: t.remoteAddress, port: t.remotePort },
+      )
+      .catch(() => undefined); // the IP may be gone already; ctdbd dropped its list with it
+  }
+
   private onRejected(r: Rejection): void {
     this.metrics.rejected.inc({ reason: r.reason });
     if (r.code) this.metrics.parseErrors.inc({ parser: 'negotiate', code: r.code });
@@ -387,6 +398,17 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
           encodeClusterMessage({ type: 'claim', clientGuid: guid, pnn: this.cluster.pnn, at: Date.now() }),
         )
         .catch(() => undefined);
+    }
+    if (onPublicIp && this.cluster.registerConnection) {
+      // As smbd does (ctdbd_register_ips): the node taking this IP over will reset the client at once.
+      this.cluster
+        .registerConnection(c.local, c.remote)
+        .catch((error: Error) =>
+          this.log.warn(
+            { client: guid, err: error.message },
+            'could not register the connection with ctdbd (TCP_CLIENT)',
+          ),
+        );
     }
     try {
       await this.backend.handOff(owner, { clientGuid: guid, channelId: accepted.channelId, connection: c });
@@ -485,6 +507,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.teardownCause.delete(record.clientGuid);
     const channels = view.context.closedByTeardown;
     const reason = view.context.teardownReason;
+    for (const c of channels) this.forgetPublicConnection(c);
     this.backend
       .teardown(record.clientGuid, view.context.owner, channels, reasonLabel(reason))
       .catch((error: Error) =>

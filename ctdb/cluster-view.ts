@@ -54,4 +54,16 @@ export interface ClusterView extends EventEmitter<ClusterViewEvents> {
   publicIps(): Promise<PublicIp[]>;
   /** Sends on the mcc srvid to one node or to all (including this one). */
   sendToNode(destination: number | 'all', payload: Uint8Array): Promise<void>;
+  /**
+   * Tells the cluster about a client connection to a public IP of this node (ctdbd: TCP_CLIENT), so the
+   * node that takes the IP over resets it with tickle ACKs; `forget` undoes it when the channel closes.
+   */
+  registerConnection?(
+    server: { address: string; port: number },
+    client: { address: string; port: number },
+  ): Promise<void>;
+  forgetConnection?(
+    server: { address: string; port: number },
+    client: { address: string; port: number },
+  ): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { CtdbConnection, CtdbDisconnectedError } from './connection.js';
 import {
   CtdbControl,
   CtdbSrvid,
+  connectionPush,
   ipMessagePull,
   NodeFlags,
   nodeFlagNames,
@@ -133,6 +134,26 @@ export class CtdbdClusterView extends EventEmitter<ClusterViewEvents> implements
     }
     for (const address of union.keys()) this.everPublic.add(address);
     return [...union.values()].sort((a, b) => a.address.localeCompare(b.address));
+  }
+
+  async registerConnection(
+    server: { address: string; port: number },
+    client: { address: string; port: number },
+  ): Promise<void> {
+    await this.conn().control(CtdbControl.TCP_CLIENT, {
+      data: connectionPush({ client, server }),
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
+  async forgetConnection(
+    server: { address: string; port: number },
+    client: { address: string; port: number },
+  ): Promise<void> {
+    await this.conn().control(CtdbControl.TCP_REMOVE, {
+      data: connectionPush({ client, server }),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   /** Every address ever seen as public during this process's life (a superset of publicIps()). */

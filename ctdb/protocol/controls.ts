@@ -8,6 +8,7 @@ export const CtdbControl = {
   DEREGISTER_SRVID: 24,
   GET_PNN: 35,
   TCP_CLIENT: 44,
+  TCP_REMOVE: 46,
   GET_PUBLIC_IPS: 90,
   GET_NODEMAP: 91,
   GET_RUNSTATE: 138,
@@ -147,5 +148,29 @@ export function ipMessagePull(data: Uint8Array): Parsed<string> {
     if (!/^[0-9a-fA-F.:]{2,45}$/.test(text))
       r.fail('BAD_ADDRESS', `IP message payload is not an address: ${JSON.stringify(text)}`, 0);
     return text;
+  });
+}
+
+/**
+ * struct ctdb_connection (4.17): src (the client) then dst (the server), each a 28-byte ctdb_sock_addr.
+ * With TCP_CLIENT a server process tells ctdbd about a connection to a public IP; the node that takes the
+ * IP over then sends tickle ACKs, so the client resets at once instead of waiting for a timeout.
+ */
+export interface CtdbConnectionTuple {
+  client: CtdbSockAddr;
+  server: CtdbSockAddr;
+}
+
+export function connectionPush(c: CtdbConnectionTuple): Uint8Array {
+  const w = new ByteWriter(2 * CTDB_SOCKADDR_LEN);
+  sockaddrPush(c.client, w, 0);
+  sockaddrPush(c.server, w, CTDB_SOCKADDR_LEN);
+  return w.bytes;
+}
+
+export function connectionPull(data: Uint8Array): Parsed<CtdbConnectionTuple> {
+  return parse(() => {
+    const r = new ByteReader(data);
+    return { client: sockaddrPull(r, 0), server: sockaddrPull(r, CTDB_SOCKADDR_LEN) };
   });
 }

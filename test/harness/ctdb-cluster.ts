@@ -35,8 +35,10 @@ export interface ClusterOptions {
   publicIps?: number;
   /** Extra event scripts (absolute paths), linked into every node's events/legacy. */
   eventScripts?: string[];
+  /** Client namespaces on the same bridge (10.213.0.200 + i), for traffic to the nodes. */
+  clients?: number;
   /** Environment passed to ctdbd (and so to event scripts), per node. */
-  env?: (pnn: number) => Record<string, string>;
+  env?: (node: ClusterNode) => Record<string, string>;
 }
 
 const execFileAsync = promisify(execFile);
@@ -53,6 +55,7 @@ export function ctdbAvailable(): string | undefined {
 export class CtdbTestCluster {
   readonly nodes: ClusterNode[] = [];
   readonly publicIps: string[] = [];
+  readonly clientNamespaces: { ns: string; address: string }[] = [];
   readonly switchNs: string;
   private readonly children = new Map<number, ChildProcess>();
   private stopped = false;
@@ -198,6 +201,7 @@ export class CtdbTestCluster {
       ),
     );
     for (const node of this.nodes) await deleteNamespace(node.ns);
+    for (const c of this.clientNamespaces) await deleteNamespace(c.ns);
     await deleteNamespace(this.switchNs);
     rmSync(this.baseDir, { recursive: true, force: true });
   }
@@ -252,6 +256,30 @@ export class CtdbTestCluster {
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
     }
     for (let i = 0; i < this.options.publicIps; i++) this.publicIps.push(`${SUBNET}.${101 + i}`);
+    for (let i = 0; i < (this.options.clients ?? 0); i++) {
+      const ns = `mcc${this.tag}c${i}`;
+      const address = `${SUBNET}.${200 + i}`;
+      ip('netns', 'add', ns);
+      ip(
+        'link',
+        'add',
+        'eth0',
+        'netns',
+        ns,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        `w${this.tag}${i}`,
+        'netns',
+        this.switchNs,
+      );
+      ip('-n', this.switchNs, 'link', 'set', `w${this.tag}${i}`, 'master', 'br0', 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      this.clientNamespaces.push({ ns, address });
+    }
   }
 
   private writeConfig(): void {
@@ -294,7 +322,7 @@ export class CtdbTestCluster {
 
   private launch(node: ClusterNode): void {
     const log = openSync(join(node.dir, 'ctdbd.stdout'), 'a');
-    const env = Object.entries({ PATH, CTDB_BASE: '/etc/ctdb', ...(this.options.env?.(node.pnn) ?? {}) })
+    const env = Object.entries({ PATH, CTDB_BASE: '/etc/ctdb', ...(this.options.env?.(node) ?? {}) })
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     // `ip netns exec` gives the shell a private mount namespace: the binds below are this node's alone.

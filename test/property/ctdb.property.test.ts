@@ -163,3 +163,28 @@ describe('control payloads', () => {
     );
   });
 });
+
+describe('ctdb_connection (TCP_CLIENT payload)', () => {
+  it('is the client sockaddr then the server sockaddr, 56 bytes, and round-trips', async () => {
+    const { connectionPull, connectionPush } = await import('../../ctdb/protocol/controls.js');
+    const arbEnd = fc.record({
+      address: fc.oneof(arbIpv4, arbIpv6),
+      port: fc.integer({ min: 0, max: 65535 }),
+    });
+    fc.assert(
+      fc.property(arbEnd, arbEnd, (client, server) => {
+        const bytes = connectionPush({ client, server });
+        expect(bytes.byteLength).toBe(56);
+        const back = connectionPull(bytes);
+        expect(back.ok && back.value).toEqual({ client, server });
+      }),
+      { numRuns: RUNS },
+    );
+    const fixed = connectionPush({
+      client: { address: '10.213.0.200', port: 0x1234 },
+      server: { address: '10.213.0.101', port: 445 },
+    });
+    expect(Buffer.from(fixed.subarray(0, 8)).toString('hex')).toBe('020012340ad500c8');
+    expect(Buffer.from(fixed.subarray(28, 36)).toString('hex')).toBe('020001bd0ad50065');
+  });
+});

@@ -25,7 +25,7 @@ describePeer(
       cluster = await CtdbTestCluster.start({
         nodes: 3,
         eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
-        env: (pnn) => ({ MCC_SOCKET: join(sinkDir, `mccd${pnn}.sock`) }),
+        env: (node) => ({ MCC_SOCKET: join(sinkDir, `mccd${node.pnn}.sock`) }),
       });
       for (const node of cluster.nodes) {
         const v = new CtdbdClusterView({
