@@ -1,0 +1,96 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeClusterMessage, encodeClusterMessage } from '../../coordinator/cluster-messages.js';
+import {
+  decodeMccdToWorker,
+  decodeWorkerToMccd,
+  encodeWorkerMessage,
+  type WorkerToMccd,
+} from '../../coordinator/worker/protocol.js';
+import { WireError } from '../../wire/errors.js';
+import { guidFromBytes } from '../../wire/guid.js';
+import { RUNS } from './arbitraries.js';
+
+function typedOrValid(r: { ok: boolean; error?: unknown }): void {
+  if (!r.ok) expect(r.error).toBeInstanceOf(WireError);
+}
+
+const arbWorkerMessage: fc.Arbitrary<WorkerToMccd> = fc.oneof(
+  fc.record({
+    t: fc.constant('register' as const),
+    version: fc.constant(1 as const),
+    workerId: fc.string({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    t: fc.constant('negotiated' as const),
+    clientGuid: fc.uuid(),
+    channelId: fc.integer({ min: 1, max: 0xffffffff }),
+    dialect: fc.integer({ min: 0, max: 0xffff }),
+  }),
+  fc.record({
+    t: fc.constant('channel-closed' as const),
+    clientGuid: fc.uuid(),
+    channelId: fc.integer({ min: 1, max: 0xffffffff }),
+  }),
+  fc.record({ t: fc.constant('teardown-done' as const), clientGuid: fc.uuid(), seq: fc.nat() }),
+  fc.record({ t: fc.constant('interfaces-request' as const), reqId: fc.nat() }),
+);
+
+describe('worker protocol parsers', () => {
+  it('decode ∘ encode is the identity on valid messages', () => {
+    fc.assert(
+      fc.property(arbWorkerMessage, (m) => {
+        const r = decodeWorkerToMccd(encodeWorkerMessage(m));
+        expect(r.ok && r.value).toEqual(m);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('random bytes and random JSON give a typed error or a valid parse, both directions', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.json().map((j) => Buffer.from(j)),
+        ),
+        (bytes) => {
+          typedOrValid(decodeWorkerToMccd(bytes));
+          typedOrValid(decodeMccdToWorker(bytes));
+          typedOrValid(decodeClusterMessage(bytes));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('mutated valid messages give a typed error or a valid parse', () => {
+    fc.assert(
+      fc.property(
+        arbWorkerMessage,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        (m, writes) => {
+          const bytes = Buffer.from(encodeWorkerMessage(m));
+          for (const [at, v] of writes) if (bytes.length) bytes[at % bytes.length] = v;
+          typedOrValid(decodeWorkerToMccd(bytes));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('cluster claims round-trip', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }).map(guidFromBytes),
+        fc.nat({ max: 1000 }),
+        (clientGuid, pnn) => {
+          const m = { type: 'claim' as const, clientGuid, pnn, at: 1 };
+          const r = decodeClusterMessage(encodeClusterMessage(m));
+          expect(r.ok && r.value).toEqual(m);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
