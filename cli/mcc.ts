@@ -4,6 +4,7 @@ import { registerInterfacesCommand } from './commands/interfaces.js';
 import { registerMachinesCommand } from './commands/machines.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import { registerProbeCommand } from './commands/probe.js';
+import { registerSmbdirectTestCommand } from './commands/smbdirect-test.js';
 import { registerWireCommands } from './commands/wire.js';
 import { packageVersion } from './io.js';
 
@@ -22,5 +23,6 @@ registerMachinesCommand(program);
 registerInterfacesCommand(program);
 registerOperatorCommands(program);
 registerProbeCommand(program);
+registerSmbdirectTestCommand(program);
 
 await program.parseAsync(process.argv);

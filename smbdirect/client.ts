@@ -90,9 +90,8 @@ export class SmbdTestClient {
         'shm',
       );
     }
-    const socket = options.path
-      ? netConnect(options.path)
-      : netConnect(options.port ?? 5445, options.host ?? '127.0.0.1');
+    // Inline data travels over TCP, as SMB over TCP does; `path` names the shared-memory server's socket.
+    const socket = netConnect(options.port ?? 5445, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

@@ -1,6 +1,8 @@
 // Entry point of the mcc native addon and the shared error helpers.
 #include <napi.h>
 
+#include <vector>
+
 #include "common.h"
 
 namespace mcc {
@@ -21,6 +23,12 @@ const char* ErrnoName(int err) {
     default:
       return "EUNKNOWN";
   }
+}
+
+uint8_t* ScratchBuffer(size_t size) {
+  static std::vector<uint8_t> scratch;
+  if (scratch.size() < size) scratch.resize(size);
+  return scratch.data();
 }
 
 Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& detail) {

@@ -24,4 +24,8 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* fn, 
 
 const char* ErrnoName(int err);
 
+// A receive buffer reused across calls (the addon runs on Node's main thread only). Allocating and
+// zero-filling maxBytes for every recvmsg/peek cost more than the I/O itself for small messages.
+uint8_t* ScratchBuffer(size_t size);
+
 }  // namespace mcc

@@ -150,8 +150,8 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   uint32_t maxFds = info.Length() > 2 && !info[2].IsUndefined() ? ArgUint(info, 2, "recvFds", "maxFds", kMaxFds) : 32;
   if (maxBytes == 0) ThrowArg(env, "recvFds", "maxBytes must be at least 1");
 
-  std::vector<uint8_t> data(maxBytes);
-  iovec iov{data.data(), data.size()};
+  uint8_t* data = ScratchBuffer(maxBytes);
+  iovec iov{data, maxBytes};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * (maxFds == 0 ? 1 : maxFds)), 0);
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -188,7 +188,7 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
     throw error;
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("data", Napi::Buffer<uint8_t>::Copy(env, data.data(), static_cast<size_t>(n)));
+  out.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, static_cast<size_t>(n)));
   Napi::Array arr = Napi::Array::New(env, fds.size());
   for (size_t i = 0; i < fds.size(); i++) arr.Set(static_cast<uint32_t>(i), fds[i]);
   out.Set("fds", arr);

@@ -23,16 +23,16 @@ Napi::Value Peek(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0, "peek");
   uint32_t maxBytes = ArgUint(info, 1, "peek", "maxBytes", 16 << 20);
   if (maxBytes == 0) ThrowArg(env, "peek", "maxBytes must be at least 1");
-  std::vector<uint8_t> buf(maxBytes);
+  uint8_t* buf = ScratchBuffer(maxBytes);
   ssize_t n;
   do {
-    n = recv(fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+    n = recv(fd, buf, maxBytes, MSG_PEEK | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
     ThrowErrno(env, "recv(MSG_PEEK)", errno);
   }
-  return Napi::Buffer<uint8_t>::Copy(env, buf.data(), static_cast<size_t>(n));
+  return Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(n));
 }
 
 Napi::Value PeerCred(const Napi::CallbackInfo& info) {
