@@ -36,6 +36,20 @@ export interface PeekOptions {
  * the fd so libuv's own watcher on the original is left alone. SO_RCVLOWAT is reset to 1 afterwards.
  */
 export function peekUntil(fd: number, options: PeekOptions): Promise<PeekOutcome> {
+  // Usually the whole first PDU is already queued when the connection is accepted: one non-blocking peek
+  // then decides, with no dup, watcher or timer.
+  try {
+    const first = call(() => addon.peek(fd, options.maxBytes));
+    if (
+      first !== null &&
+      first.length > 0 &&
+      (options.decide(first) === 'done' || first.length >= options.maxBytes)
+    ) {
+      return Promise.resolve({ kind: 'ready', bytes: first });
+    }
+  } catch (error) {
+    return Promise.resolve({ kind: 'error', error: error as Error });
+  }
   return new Promise((resolve) => {
     let dup: number;
     try {

@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiGet } from '../cli/api-client.js';
+
+/** Servers for the benchmarks, each in a process of its own, stopped by pid. */
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/ whether this runs compiled (dist/bench) or from source under vitest (bench/). */
+const dist = here.endsWith(join('dist', 'bench')) ? join(here, '..') : join(here, '..', 'dist');
+const benchDir = join(dist, 'bench');
+
+async function until<T>(
+  what: string,
+  ms: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Running {
+  port: number;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+function stopAll(children: ChildProcess[]): Promise<void> {
+  return Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGKILL');
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+export async function startBare(): Promise<Running> {
+  const child = spawn(process.execPath, [join(benchDir, 'bare-server.js'), '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  const port = await until('bare server', 10_000, () =>
+    out.includes('\n') ? (JSON.parse(out.split('\n')[0]!) as { port: number }).port : undefined,
+  );
+  return { port, pids: [child.pid!], stop: () => stopAll([child]) };
+}
+
+/** mccd (single-node, worker backend) plus `workers` reference workers. */
+export async function startMccd(
+  options: { workers?: number; negotiateTimeoutMs?: number; backend?: Record<string, unknown> } = {},
+): Promise<Running & { api: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mcc-bench-'));
+  const api = join(dir, 'api.sock');
+  const workerSocket = join(dir, 'workers.sock');
+  writeFileSync(
+    join(dir, 'mccd.json'),
+    JSON.stringify({
+      listen: [{ address: '127.0.0.1', port: 0 }],
+      cluster: { backend: 'single-node' },
+      api: { socket: api },
+      backend: options.backend ?? { kind: 'worker', socket: workerSocket },
+      negotiate: { timeoutMs: options.negotiateTimeoutMs ?? 5000, maxBytes: 65536 },
+      log: { level: 'warn' },
+    }),
+  );
+  const mccd = spawn(process.execPath, [join(dist, 'cli/mccd.js'), '-c', join(dir, 'mccd.json')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const status = await until('mccd', 15_000, () =>
+    apiGet<{ listen: { port: number }[] }>({ socketPath: api }, '/v1/status'),
+  );
+  const children = [mccd];
+  if (!options.backend) {
+    for (let i = 0; i < (options.workers ?? 1); i++) {
+      const w = spawn(
+        process.execPath,
+        [join(dist, 'cli/mcc.js'), 'worker', '--worker-socket', workerSocket, '--id', `bench${i}`],
+        { stdio: ['ignore', 'ignore', 'ignore'] },
+      );
+      children.push(w);
+    }
+    await until('workers registered', 10_000, async () => {
+      const s = await apiGet<{ backend: { workers: unknown[] } }>({ socketPath: api }, '/v1/status');
+      return s.backend.workers.length === (options.workers ?? 1) ? true : undefined;
+    });
+  }
+  return {
+    port: status.listen[0]!.port,
+    api,
+    dir,
+    pids: children.map((c) => c.pid!),
+    stop: () => stopAll(children),
+  };
+}
