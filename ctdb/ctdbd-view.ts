@@ -19,7 +19,8 @@ export interface CtdbdViewOptions {
   socketPath: string;
   /** Per-control timeout. */
   timeoutMs?: number;
-  /** Reconnect backoff: first delay, doubling up to the max. */
+  /** Reconnect backoff: first delay, doubling up to the max (default 100 ms to 1 s: a unix connect is cheap, and
+   * every second away from ctdbd is a second with public IPs treated as released). */
   backoffMinMs?: number;
   backoffMaxMs?: number;
   srvid?: bigint;
@@ -213,7 +214,7 @@ export class CtdbdClusterView extends EventEmitter<ClusterViewEvents> implements
   private scheduleReconnect(): void {
     if (!this.running) return;
     const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 5000);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 1000);
     this.reconnectTimer = setTimeout(() => {
       this.establish().then(
         () => {

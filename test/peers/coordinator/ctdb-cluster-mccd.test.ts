@@ -116,6 +116,71 @@ describePeer(
       await b.stop();
     });
 
+    it('ctdbd kill -9 and restart under load: mccd reconnects to a fresh public-IP view fast, announcing no public IP meanwhile', async () => {
+      const node = cluster.node(1);
+      const fixedProbe = Probe.start(clientNs(), randomUUID(), [node.address]);
+      probes.push(fixedProbe);
+      await waitFor('probe connected', 10_000, () => (fixedProbe.negotiated() === 1 ? true : undefined), 20);
+      const violations: string[] = [];
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          const r = await interfaces(1).catch(() => undefined);
+          for (const ip of cluster.publicIps)
+            if (r?.announced.some((a) => a.address === ip)) violations.push(ip);
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      })();
+      await cluster.kill9(1);
+      await waitFor('mccd on node 1 notices ctdbd is gone', 10_000, async () => {
+        const s = await apiGet<{ clusterConnected: boolean }>(
+          { socketPath: mccds[1]!.apiSocket },
+          '/v1/status',
+        );
+        return s.clusterConnected ? undefined : true;
+      });
+      cluster.restart(1);
+      // From the moment the restarted ctdbd answers on its socket to mccd connected again with fresh state.
+      const { connect } = await import('node:net');
+      const answered = await waitFor(
+        'restarted ctdbd answers',
+        30_000,
+        () =>
+          new Promise<number | undefined>((resolve) => {
+            const c = connect(node.socket);
+            c.once('connect', () => {
+              c.destroy();
+              resolve(Date.now());
+            });
+            c.once('error', () => resolve(undefined));
+          }),
+        50,
+      );
+      await waitFor(
+        'mccd back with a fresh view',
+        15_000,
+        async () => {
+          const s = await apiGet<{ clusterConnected: boolean }>(
+            { socketPath: mccds[1]!.apiSocket },
+            '/v1/status',
+          );
+          return s.clusterConnected ? true : undefined;
+        },
+        20,
+      );
+      const backMs = Date.now() - answered;
+      await cluster.waitHealthy(90_000);
+      polling = false;
+      await poller;
+      process.stdout.write(
+        `ctdbd kill -9 on node 1: mccd back ${backMs} ms after the restarted ctdbd answered\n`,
+      );
+      expect(backMs).toBeLessThan(5000);
+      expect(violations).toEqual([]);
+      await assertNoPublicAnnounced();
+      expect(fixedProbe.closed()).toBe(0); // a channel on a fixed address survives ctdbd's restart
+    }, 180_000);
+
     it('a client that reconnects to node 2 with the same GUID makes node 1 drop it', async () => {
       const guid = randomUUID();
       const first = Probe.start(clientNs(), guid, [cluster.node(1).address]);
