@@ -64,7 +64,12 @@ export async function startBare(): Promise<Running> {
 
 /** mccd (single-node, worker backend) plus `workers` reference workers. */
 export async function startMccd(
-  options: { workers?: number; negotiateTimeoutMs?: number; backend?: Record<string, unknown> } = {},
+  options: {
+    workers?: number;
+    negotiateTimeoutMs?: number;
+    backend?: Record<string, unknown>;
+    listen?: { address: string; port: number }[];
+  } = {},
 ): Promise<Running & { api: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mcc-bench-'));
   const api = join(dir, 'api.sock');
@@ -72,7 +77,7 @@ export async function startMccd(
   writeFileSync(
     join(dir, 'mccd.json'),
     JSON.stringify({
-      listen: [{ address: '127.0.0.1', port: 0 }],
+      listen: options.listen ?? [{ address: '127.0.0.1', port: 0 }],
       cluster: { backend: 'single-node' },
       api: { socket: api },
       backend: options.backend ?? { kind: 'worker', socket: workerSocket },
@@ -109,3 +114,19 @@ export async function startMccd(
     stop: () => stopAll(children),
   };
 }
+
+export function freePort(): Promise<number> {
+  return import('node:net').then(
+    ({ createServer }) =>
+      new Promise<number>((resolve, reject) => {
+        const s = createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+          const { port } = s.address() as { port: number };
+          s.close(() => resolve(port));
+        });
+      }),
+  );
+}
+
+export { benchDir };
