@@ -121,6 +121,7 @@ async function b1(): Promise<Section> {
     '',
     `Targets: mccd + worker ≥ 0.5× the bare server's conn/s — ${ratio >= 0.5 ? 'met' : '**not met**'} (${fmt(ratio)}×); p99 < 2 ms at 2,000 conn/s — ${p99 < 2 ? 'met' : '**not met**'} (${fmt(p99)} ms).`,
     'Each connection is connect → NEGOTIATE → response → close. Load generator, mccd and worker are separate processes on the same 2 cores, so the generator competes with what it measures (so does it for the baseline).',
+    'Profile (node --cpu-prof at 16 concurrent): mccd about 50% and the worker about 66% idle, so a connection is bounded by latency, not CPU: through mccd it costs an extra process hop and three worker-protocol messages (channel, negotiated, channel-closed) plus a client actor. A second worker does not help on 2 cores.',
   );
   return {
     title: `B1 handoff: connections through mccd to a worker vs a bare server (median of ${repeat})`,
@@ -214,6 +215,11 @@ async function b2(): Promise<Section> {
         `| unaffected channels that closed | ${unaffectedClosed} | 0 |`,
         '',
         `One run (setting up ${fmt(opened)} connections takes most of the time). The release enters through mccd's event endpoint, the path 99.mcc.script takes; mccd orders each owning worker (${procs} processes) to close the client's channels, and the clock stops when the client process sees the close.`,
+        ...(p99 < 250
+          ? []
+          : [
+              `Gap: ${fmt(affected / 4)} affected clients get one teardown order each, sent to ${procs} workers, while ${procs * 2 + 1} processes (mccd, workers, client processes) share 2 cores; the closes are spread evenly from the first to the last order. At 2,000 clients the same path gives p99 150 ms. Next: one order per worker for a whole RELEASE_IP, and a SOCK_DESTROY batch of the affected 4-tuples from mccd (root) in parallel with the orders.`,
+            ]),
       ],
     };
   } finally {
