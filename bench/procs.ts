@@ -130,3 +130,61 @@ export function freePort(): Promise<number> {
 }
 
 export { benchDir };
+
+/** smbd's own listener (daemon mode, a fork per connection) on a free port. */
+export async function startSmbdListener(): Promise<Running> {
+  const { prepareSmbdState } = await import('./smbd.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mcc-bench-smbd-'));
+  const port = await freePort();
+  const { confPath } = await prepareSmbdState(dir, [`smb ports = ${port}`, 'bind interfaces only = no']);
+  const child = spawn('/usr/sbin/smbd', ['-F', '--no-process-group', '-s', confPath], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    detached: true,
+  });
+  const { connect } = await import('node:net');
+  await until(
+    'smbd listening',
+    20_000,
+    () =>
+      new Promise<true | undefined>((resolve) => {
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(undefined));
+      }),
+  );
+  return {
+    port,
+    pids: [child.pid!],
+    stop: async () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    },
+  };
+}
+
+/** mccd with the smbd backend: every connection becomes an `smbd -i` with the socket as fd 0. */
+export async function startMccdSmbd(): Promise<Running & { api: string; dir: string }> {
+  const { prepareSmbdState } = await import('./smbd.js');
+  const smbdDir = mkdtempSync(join(tmpdir(), 'mcc-bench-inetd-'));
+  const { confPath } = await prepareSmbdState(smbdDir, ['bind interfaces only = no']);
+  const m = await startMccd({ backend: { kind: 'smbd', config: confPath, logDir: join(smbdDir, 'log') } });
+  return {
+    ...m,
+    stop: async () => {
+      await m.stop();
+      // inetd-mode smbd processes each run in a session of their own; they exit with their connection.
+      const { execFileSync } = await import('node:child_process');
+      try {
+        execFileSync('pkill', ['-f', `smbd -i -s ${confPath}`]);
+      } catch {
+        // none left
+      }
+    },
+  };
+}

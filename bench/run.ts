@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiRequest } from '../cli/api-client.js';
 import type { LoadReport } from './loadgen.js';
-import { benchDir, freePort, startBare, startMccd } from './procs.js';
+import { benchDir, freePort, startBare, startMccd, startMccdSmbd, startSmbdListener } from './procs.js';
 import { fmt, machineLine, median, percentile, runChild } from './stats.js';
 
 /**
@@ -87,13 +87,36 @@ async function b1(): Promise<Section> {
       try {
         load({ port: server.port, mode: 'closed', concurrency: 8, durationMs: 500 }); // warm-up
         row.closed.push(load({ port: server.port, mode: 'closed', concurrency: 64, durationMs: 3000 }));
-        for (const rate of rates)
-          (row.open[rate] ??= []).push(load({ port: server.port, mode: 'open', rate, durationMs: 3000 }));
+        for (const rate of rates) {
+          row.open[rate] = [
+            ...(row.open[rate] ?? []),
+            load({ port: server.port, mode: 'open', rate, durationMs: 3000 }),
+          ];
+        }
       } finally {
         await server.stop();
       }
     }
     rows[name] = row;
+  }
+  // Real Samba, closed loop only: an open loop at 2,000/s would start thousands of inetd smbds.
+  const smbdRows: Record<string, LoadReport[]> = {};
+  if (existsSync('/usr/sbin/smbd')) {
+    for (const [name, start] of [
+      ["smbd's own listener (fork per connection)", startSmbdListener],
+      ['mccd → smbd in inetd mode (exec per connection)', startMccdSmbd],
+    ] as const) {
+      const runs: LoadReport[] = [];
+      for (let i = 0; i < repeat; i++) {
+        const server = await start();
+        try {
+          runs.push(load({ port: server.port, mode: 'closed', concurrency: 16, durationMs: 3000 }));
+        } finally {
+          await server.stop();
+        }
+      }
+      smbdRows[name] = runs;
+    }
   }
   const med = (rs: LoadReport[], k: keyof LoadReport) => median(rs.map((r) => r[k] as number));
   const base = med(rows['bare Node server (baseline)']!.closed, 'connPerSec');
@@ -101,7 +124,7 @@ async function b1(): Promise<Section> {
     '| server | conn/s (closed loop, 64 concurrent) | × baseline | ' +
       rates.map((r) => `p50 / p99 ms @ ${r}/s`).join(' | ') +
       ' | errors |',
-    '| --- | --- | --- | ' + rates.map(() => '---').join(' | ') + ' | --- |',
+    `| --- | --- | --- | ${rates.map(() => '---').join(' | ')} | --- |`,
   ];
   for (const [name, row] of Object.entries(rows)) {
     const cps = med(row.closed, 'connPerSec');
@@ -112,6 +135,12 @@ async function b1(): Promise<Section> {
         .reduce((a, r) => a + r.errors, 0);
     lines.push(
       `| ${name} | ${fmt(cps)} | ${fmt(cps / base)}× | ${rates.map((r) => `${fmt(med(row.open[r]!, 'p50Ms'))} / ${fmt(med(row.open[r]!, 'p99Ms'))}`).join(' | ')} | ${errors} |`,
+    );
+  }
+  for (const [name, runs] of Object.entries(smbdRows)) {
+    const cps = med(runs, 'connPerSec');
+    lines.push(
+      `| ${name} (16 concurrent) | ${fmt(cps)} | ${fmt(cps / base)}× | p50 ${fmt(med(runs, 'p50Ms'))} / p99 ${fmt(med(runs, 'p99Ms'))} in the closed loop | — | — | ${runs.reduce((a, r) => a + r.errors, 0)} |`,
     );
   }
   const m = rows['mccd + reference worker']!;
@@ -370,16 +399,33 @@ for (const [name, fn] of Object.entries(benches)) {
   sections.push(await fn());
 }
 
+/** Sections of an existing RESULTS.md by benchmark id ("B1"…), so `--only` replaces just those. */
+function existingSections(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(path)) return out;
+  const text = readFileSync(path, 'utf8');
+  for (const part of text.split(/\n(?=## )/).slice(1)) {
+    const id = /^## (B\d)/.exec(part)?.[1];
+    if (id) out.set(id, part.trimEnd());
+  }
+  return out;
+}
+
+const resultsPath = join(here, '..', '..', 'bench', 'RESULTS.md');
+const merged = existingSections(resultsPath);
+const stamp = `Measured by \`${command}\` on ${new Date().toISOString()}.`;
+for (const sec of sections) {
+  const id = /^(B\d)/.exec(sec.title)?.[1] ?? sec.title;
+  merged.set(id, [`## ${sec.title}`, '', stamp, '', ...sec.lines].join('\n'));
+}
 const report = [
   '# Benchmark results',
   '',
-  `Command: \`${command}\`  `,
-  `Machine: ${machineLine()}  `,
-  `Date: ${new Date().toISOString()}`,
+  `Machine: ${machineLine()}`,
   '',
-  'Each figure is the median of fresh-process repetitions; ratios compare against a baseline measured in the same run.',
+  'Each figure is a median of repetitions or a percentile, and ratios compare against a baseline measured in the same run. `npm run bench` runs them all; `npm run bench -- --only B2` re-runs one and keeps the other sections.',
   '',
-  ...sections.flatMap((s) => [`## ${s.title}`, '', ...s.lines, '']),
+  ...[...merged.keys()].sort().flatMap((k) => [merged.get(k)!, '']),
 ].join('\n');
 process.stdout.write(`${report}\n`);
-writeFileSync(join(here, '..', '..', 'bench', 'RESULTS.md'), `${report}\n`);
+writeFileSync(resultsPath, `${report}\n`);

@@ -1,8 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { prepareSmbdState } from '../../bench/smbd.js';
 import { pidAlive, waitFor } from './netns.js';
+
+export { prepareSmbdState, smbdConf } from '../../bench/smbd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,47 +23,6 @@ export interface SmbdOptions {
   password?: string;
 }
 
-export function smbdConf(dir: string, globals: string[]): string {
-  return [
-    '[global]',
-    '\tnetbios name = MCTEST',
-    '\tworkgroup = WORKGROUP',
-    '\tserver role = standalone server',
-    '\tsmb ports = 445',
-    '\tdisable netbios = yes',
-    '\tserver multi channel support = yes',
-    '\tserver min protocol = SMB2_02',
-    '\tserver max protocol = SMB3_11',
-    `\tpassdb backend = tdbsam:${dir}/state/private/passdb.tdb`,
-    `\tprivate dir = ${dir}/state/private`,
-    `\tlock directory = ${dir}/state/lock`,
-    `\tstate directory = ${dir}/state/lock`,
-    `\tcache directory = ${dir}/state/cache`,
-    `\tpid directory = ${dir}/state/pid`,
-    `\tncalrpc dir = ${dir}/state/ncalrpc`,
-    `\tlog file = ${dir}/log/log.%m`,
-    '\tlog level = 1',
-    '\tmax log size = 0',
-    '\tsmbd:FSCTL_SMBTORTURE = yes',
-    '\tkernel oplocks = no',
-    '\tkernel change notify = no',
-    '\tkernel share modes = no',
-    '\tposix locking = no',
-    '\tload printers = no',
-    '\tprinting = bsd',
-    '\tprintcap name = /dev/null',
-    '\tmap to guest = never',
-    '\tusershare path =',
-    ...globals.map((g) => `\t${g}`),
-    '',
-    '[share]',
-    `\tpath = ${dir}/share`,
-    '\tread only = no',
-    '\tguest ok = no',
-    '',
-  ].join('\n');
-}
-
 export class SmbdInstance {
   private constructor(
     readonly dir: string,
@@ -76,26 +38,7 @@ export class SmbdInstance {
 
   static async start(options: SmbdOptions): Promise<SmbdInstance> {
     const { dir } = options;
-    for (const d of [
-      'state/private',
-      'state/lock',
-      'state/cache',
-      'state/pid',
-      'state/ncalrpc',
-      'log',
-      'share',
-    ]) {
-      mkdirSync(join(dir, d), { recursive: true });
-    }
-    const confPath = join(dir, 'smb.conf');
-    writeFileSync(confPath, smbdConf(dir, options.globals ?? []));
-    const password = options.password ?? 'mcc-test-pw';
-    await new Promise<void>((resolve, reject) => {
-      const p = execFile('smbpasswd', ['-c', confPath, '-a', '-s', 'root'], (error) =>
-        error ? reject(error) : resolve(),
-      );
-      p.stdin?.end(`${password}\n${password}\n`);
-    });
+    const { confPath, password } = await prepareSmbdState(dir, options.globals ?? [], options.password);
     const log = openSync(join(dir, 'smbd.out'), 'a');
     const argv = ['smbd', '-F', '--no-process-group', '-s', confPath];
     const child = spawn(
@@ -158,34 +101,6 @@ export class SmbdInstance {
       if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     });
   }
-}
-
-/** State directories, smb.conf and a tdbsam password for root: all an smbd (daemon or inetd) needs. */
-export async function prepareSmbdState(
-  dir: string,
-  globals: string[],
-  password = 'mcc-test-pw',
-): Promise<{ confPath: string; password: string }> {
-  for (const d of [
-    'state/private',
-    'state/lock',
-    'state/cache',
-    'state/pid',
-    'state/ncalrpc',
-    'log',
-    'share',
-  ]) {
-    mkdirSync(join(dir, d), { recursive: true });
-  }
-  const confPath = join(dir, 'smb.conf');
-  writeFileSync(confPath, smbdConf(dir, globals));
-  await new Promise<void>((resolve, reject) => {
-    const p = execFile('smbpasswd', ['-c', confPath, '-a', '-s', 'root'], (error) =>
-      error ? reject(error) : resolve(),
-    );
-    p.stdin?.end(`${password}\n${password}\n`);
-  });
-  return { confPath, password };
 }
 
 /** The interface list smbtorture's `-d1` dump of FSCTL_QUERY_NETWORK_INTERFACE_INFO shows. */
