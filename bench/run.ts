@@ -247,7 +247,7 @@ async function b2(): Promise<Section> {
         ...(p99 < 250
           ? []
           : [
-              `Gap: ${fmt(affected / 4)} affected clients get one teardown order each, sent to ${procs} workers, while ${procs * 2 + 1} processes (mccd, workers, client processes) share 2 cores; the closes are spread evenly from the first to the last order. At 2,000 clients the same path gives p99 150 ms. Next: one order per worker for a whole RELEASE_IP, and a SOCK_DESTROY batch of the affected 4-tuples from mccd (root) in parallel with the orders.`,
+              `Gap: ${fmt(affected / 4)} affected clients get one teardown order each, sent to ${procs} workers, while ${procs * 2 + 1} processes (mccd, workers, client processes) share 2 cores; the closes are spread evenly from the first to the last order. At 2,000 clients the same path gives p99 150 ms. Tried: one batched order per worker instead of one per client gave p50 683 / p99 794 ms, worse (every close then waits for the whole batch): the cost is in closing and observing 10,000 sockets on 2 cores, not in messages. Next to try: a SOCK_DESTROY batch of the affected 4-tuples from mccd (root), so the kernel resets them while the workers catch up.`,
             ]),
       ],
     };
