@@ -124,3 +124,23 @@ export async function openLoop(o: {
   await Promise.all(inFlight);
   return report(latencies, errors, (performance.now() - t0) / 1000);
 }
+
+/** `count` connections all at once, as clients reconnecting after a failover: the latency of each. */
+export async function burst(o: { host: string; port: number; count: number }): Promise<LoadReport> {
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.count }, () =>
+      negotiateOnce(o.host, o.port, 10_000).then(
+        (ms) => {
+          latencies.push(ms);
+        },
+        (e: Error) => {
+          errors.push(e.message);
+        },
+      ),
+    ),
+  );
+  return report(latencies, errors, (performance.now() - t0) / 1000);
+}

@@ -168,12 +168,24 @@ export async function startSmbdListener(): Promise<Running> {
   };
 }
 
-/** mccd with the smbd backend: every connection becomes an `smbd -i` with the socket as fd 0. */
-export async function startMccdSmbd(): Promise<Running & { api: string; dir: string }> {
+/** mccd with the smbd backend: every connection becomes an `smbd -i` with the socket as fd 0 (pre-started with `pool`). */
+export async function startMccdSmbd(pool = 0): Promise<Running & { api: string; dir: string }> {
   const { prepareSmbdState } = await import('./smbd.js');
   const smbdDir = mkdtempSync(join(tmpdir(), 'mcc-bench-inetd-'));
-  const { confPath } = await prepareSmbdState(smbdDir, ['bind interfaces only = no']);
-  const m = await startMccd({ backend: { kind: 'smbd', config: confPath, logDir: join(smbdDir, 'log') } });
+  // Pool members run side by side: they need `change notify = no` (one notify daemon name per node).
+  const { confPath } = await prepareSmbdState(smbdDir, [
+    'bind interfaces only = no',
+    ...(pool > 0 ? ['change notify = no'] : []),
+  ]);
+  const m = await startMccd({
+    backend: { kind: 'smbd', config: confPath, logDir: join(smbdDir, 'log'), pool: { size: pool } },
+  });
+  if (pool > 0) {
+    await until('smbd pool ready', 60_000, async () => {
+      const s = await apiGet<{ backend: { pool?: { ready: number } } }>({ socketPath: m.api }, '/v1/status');
+      return (s.backend.pool?.ready ?? 0) >= pool ? true : undefined;
+    });
+  }
   return {
     ...m,
     stop: async () => {

@@ -143,6 +143,37 @@ async function b1(): Promise<Section> {
       `| ${name} (16 concurrent) | ${fmt(cps)} | ${fmt(cps / base)}× | p50 ${fmt(med(runs, 'p50Ms'))} / p99 ${fmt(med(runs, 'p99Ms'))} in the closed loop | — | — | ${runs.reduce((a, r) => a + r.errors, 0)} |`,
     );
   }
+  // Reconnect storm: 64 clients at once, as after a failover; smbd's listen backlog is 50.
+  const storm: Record<string, LoadReport[]> = {};
+  if (existsSync('/usr/sbin/smbd')) {
+    for (const [name, start] of [
+      ["smbd's own listener", startSmbdListener],
+      ['mccd → smbd, plain inetd', () => startMccdSmbd(0)],
+      ['mccd → smbd pool of 64', () => startMccdSmbd(64)],
+    ] as const) {
+      for (let i = 0; i < repeat; i++) {
+        const server = await start();
+        try {
+          (storm[name] ??= []).push(load({ port: server.port, mode: 'burst', count: 64 }));
+        } finally {
+          await server.stop();
+        }
+        await new Promise((r) => setTimeout(r, 1500)); // let the last smbd processes exit
+      }
+    }
+    lines.push(
+      '',
+      '**Reconnect storm** (64 clients connect at once; connect → NEGOTIATE response):',
+      '',
+      '| server | p50 ms | p99 ms | max ms | errors |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const [name, runs] of Object.entries(storm)) {
+      lines.push(
+        `| ${name} | ${fmt(med(runs, 'p50Ms'))} | ${fmt(med(runs, 'p99Ms'))} | ${fmt(med(runs, 'maxMs'))} | ${runs.reduce((a, r) => a + r.errors, 0)} |`,
+      );
+    }
+  }
   const m = rows['mccd + reference worker']!;
   const ratio = med(m.closed, 'connPerSec') / base;
   const p99 = med(m.open[2000]!, 'p99Ms');

@@ -64,6 +64,14 @@ export const configSchema = z
             config: z.string().min(1, 'expected the path of an smb.conf'),
             logDir: z.string().min(1).default('/var/log/mcc'),
             extraArgs: z.array(z.string()).default([]),
+            /** smbd processes started ahead of time, waiting for a client (0: exec one per connection). */
+            pool: z
+              .object({
+                size: z.number().int().min(0).max(1024).default(0),
+                startupTimeoutMs: z.number().int().min(100).max(120_000).default(15_000),
+              })
+              .strict()
+              .default({}),
           })
           .strict(),
       ])

@@ -291,6 +291,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         configFile: b.config,
         logDir: b.logDir,
         extraArgs: b.extraArgs,
+        pool: b.pool,
         ports: () => this.frontDoor.addresses().map((a) => a.port),
       });
     }
@@ -320,6 +321,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       for (const guid of this.registry.clientsOwnedBy(e.ownerId)) this.teardownCause.set(guid, now);
       this.registry.ownerCrashed(e.ownerId);
     });
+    b.on('smbd-handoff', (e) => this.metrics.smbdHandoffs.inc({ path: e.path }));
     b.on('protocol-error', (e) => {
       this.metrics.parseErrors.inc({ parser: e.parser, code: e.code });
       this.log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);

@@ -71,6 +71,12 @@ export function createMetrics() {
       labelNames: ['type'],
       registers: [registry],
     }),
+    smbdHandoffs: new Counter({
+      name: 'mcc_smbd_handoffs_total',
+      help: 'Connections given to smbd by path: pool (pre-started member), spawn (no pool), pool-empty (fallback spawn)',
+      labelNames: ['path'],
+      registers: [registry],
+    }),
     workers: new Gauge({ name: 'mcc_workers', help: 'Registered worker processes', registers: [registry] }),
   };
 }

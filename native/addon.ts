@@ -96,6 +96,12 @@ function findNativeDir(): string {
   throw new Error(`mcc native addon: cannot find native/binding.gyp above ${fileURLToPath(import.meta.url)}`);
 }
 
+/** A file built next to the addon (e.g. the smbd preload library); undefined when not built. */
+export function nativeBuildFile(name: string): string | undefined {
+  const p = join(findNativeDir(), 'build', 'Release', name);
+  return existsSync(p) ? p : undefined;
+}
+
 function load(): RawAddon {
   const nativeDir = findNativeDir();
   const built = join(nativeDir, 'build', 'Release', 'mcc_native.node');

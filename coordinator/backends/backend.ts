@@ -15,6 +15,8 @@ export interface BackendEvents {
   /** An owner process went away: its clients are torn down. */
   'owner-gone': [{ ownerId: string; reason: string }];
   'protocol-error': [{ parser: string; code: string; message: string }];
+  /** smbd backend: how a connection reached smbd (a pre-started pool member, or a fresh inetd spawn). */
+  'smbd-handoff': [{ path: 'pool' | 'spawn' | 'pool-empty' }];
 }
 
 /** Where channels go: worker processes over the worker protocol, or real smbd in inetd mode. */

@@ -6,6 +6,7 @@ import { listTcpSockets } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { destroyChannels } from './destroy.js';
+import { SmbdPool } from './smbd-pool.js';
 
 export interface SmbdBackendOptions {
   smbdPath?: string;
@@ -17,6 +18,8 @@ export interface SmbdBackendOptions {
   reconcileMs?: number;
   /** Kill spawned smbd processes on stop (tests); by default they keep serving, as under inetd. */
   killOnStop?: boolean;
+  /** Pre-started smbd processes (0: spawn per connection). */
+  pool?: { size: number; startupTimeoutMs: number };
 }
 
 /** ESTABLISHED and CLOSE_WAIT: the channel is there until smbd closes its side. */
@@ -42,6 +45,8 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   private readonly tracked = new Map<string, { clientGuid: string; channelId: number; since: number }>();
   private timer: NodeJS.Timeout | undefined;
   spawned = 0;
+  pooled = 0;
+  pool: SmbdPool | undefined;
 
   constructor(private readonly options: SmbdBackendOptions) {
     super();
@@ -49,12 +54,24 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   async start(): Promise<void> {
     mkdirSync(this.options.logDir, { recursive: true });
+    if (this.options.pool && this.options.pool.size > 0) {
+      this.pool = new SmbdPool({
+        smbdPath: this.options.smbdPath ?? '/usr/sbin/smbd',
+        configFile: this.options.configFile,
+        logDir: this.options.logDir,
+        extraArgs: this.options.extraArgs ?? [],
+        size: this.options.pool.size,
+        startupTimeoutMs: this.options.pool.startupTimeoutMs,
+      });
+      this.pool.start();
+    }
     this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.pool?.stop();
     if (this.options.killOnStop) {
       for (const [pid] of this.children) {
         try {
@@ -77,6 +94,16 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       config: this.options.configFile,
       running: this.children.size,
       spawned: this.spawned,
+      ...(this.pool
+        ? {
+            pool: {
+              size: this.options.pool!.size,
+              ready: this.pool.readyCount(),
+              handedOff: this.pooled,
+              failedStarts: this.pool.failedStarts,
+            },
+          }
+        : {}),
     };
   }
 
@@ -91,6 +118,29 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   async handOff(_owner: Owner, request: HandoffRequest): Promise<void> {
     const c = request.connection;
+    const tupleKey = key({
+      localAddress: c.local.address,
+      localPort: c.local.port,
+      remoteAddress: c.remote.address,
+      remotePort: c.remote.port,
+    });
+    if (this.pool) {
+      const taken = await this.pool.handOff(c.fd);
+      if (taken) {
+        c.socket.destroy();
+        this.pooled++;
+        this.tracked.set(tupleKey, {
+          clientGuid: request.clientGuid,
+          channelId: request.channelId,
+          since: Date.now(),
+        });
+        this.emit('smbd-handoff', { path: 'pool' });
+        return;
+      }
+      this.emit('smbd-handoff', { path: 'pool-empty' });
+    } else {
+      this.emit('smbd-handoff', { path: 'spawn' });
+    }
     const log = openSync(join(this.options.logDir, 'smbd-inetd.log'), 'a');
     let child: ChildProcess;
     try {

@@ -53,83 +53,75 @@ function smbdPids(): number[] {
     });
 }
 
-describePeer(
-  'real Samba through mccd: smbd backend in inetd mode',
-  firstReason(notRoot(), missingPrograms('smbd', 'smbclient', 'smbtorture', 'smbpasswd')),
-  () => {
-    let mccd: TestMccd;
-    let port: number;
-    let conf: string;
-    let password: string;
-    const clients: ChildProcess[] = [];
+// The pool variant needs `change notify = no`: concurrent inetd-mode smbd contend for the one notify daemon.
+for (const poolSize of [0, 8]) {
+  describePeer(
+    `real Samba through mccd: smbd backend in inetd mode${poolSize ? `, pool of ${poolSize} pre-started smbd` : ''}`,
+    firstReason(notRoot(), missingPrograms('smbd', 'smbclient', 'smbtorture', 'smbpasswd')),
+    () => {
+      let mccd: TestMccd;
+      let port: number;
+      let conf: string;
+      let password: string;
+      const clients: ChildProcess[] = [];
 
-    beforeAll(async () => {
-      port = await freePort();
-      const dir = join('/tmp', `mcc-smbd-backend-${process.pid}`);
-      rmSync(dir, { recursive: true, force: true });
-      const interfaces =
-        'interfaces = "127.0.0.2;speed=10000000000,capability=RSS,if_index=1" "127.0.0.1;speed=10000000000,capability=RSS,if_index=1"';
-      ({ confPath: conf, password } = await prepareSmbdState(dir, [
-        interfaces,
-        'bind interfaces only = no',
-        `smb ports = ${port}`,
-      ]));
-      mccd = await startTestMccd({
-        listen: [
-          { address: '127.0.0.1', port },
-          { address: '127.0.0.2', port },
-        ],
-        backend: { kind: 'smbd', config: conf, logDir: join(dir, 'log') },
-        negotiate: { timeoutMs: 5000, maxBytes: 65536 },
-      });
-      (mccd.coordinator.backend as SmbdBackend).reconcile();
-    }, 60_000);
-
-    afterAll(async () => {
-      for (const c of clients) c.kill('SIGKILL');
-      const backend = mccd?.coordinator.backend as SmbdBackend | undefined;
-      for (const pid of backend?.pids() ?? []) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // gone
+      beforeAll(async () => {
+        port = await freePort();
+        const dir = join('/tmp', `mcc-smbd-backend-${process.pid}-${poolSize}`);
+        rmSync(dir, { recursive: true, force: true });
+        const interfaces =
+          'interfaces = "127.0.0.2;speed=10000000000,capability=RSS,if_index=1" "127.0.0.1;speed=10000000000,capability=RSS,if_index=1"';
+        ({ confPath: conf, password } = await prepareSmbdState(dir, [
+          interfaces,
+          'bind interfaces only = no',
+          `smb ports = ${port}`,
+          ...(poolSize ? ['change notify = no'] : []),
+        ]));
+        mccd = await startTestMccd({
+          listen: [
+            { address: '127.0.0.1', port },
+            { address: '127.0.0.2', port },
+          ],
+          backend: { kind: 'smbd', config: conf, logDir: join(dir, 'log'), pool: { size: poolSize } },
+          negotiate: { timeoutMs: 5000, maxBytes: 65536 },
+        });
+        const backend = mccd.coordinator.backend as SmbdBackend;
+        if (poolSize) {
+          await waitFor(
+            'pool ready',
+            30_000,
+            () => (backend.pool!.readyCount() === poolSize ? true : undefined),
+            50,
+          );
         }
-      }
-      await mccd?.stop();
-    });
+      }, 60_000);
 
-    it('smbclient lists, puts and gets through mccd (each connection becomes an inetd-mode smbd)', async () => {
-      const local = join(mccd.dir, 'up.txt');
-      writeFileSync(local, 'hello from mcc\n');
-      const { stdout } = await execFileAsync(
-        'smbclient',
-        [
-          `//127.0.0.1/share`,
-          '-p',
-          String(port),
-          '-s',
-          conf,
-          '-U',
-          `root%${password}`,
-          '-m',
-          'SMB3_11',
-          '-c',
-          `put ${local} up.txt; get up.txt ${join(mccd.dir, 'down.txt')}; ls`,
-        ],
-        { timeout: 60_000 },
-      );
-      expect(stdout).toMatch(/up\.txt/);
-      expect(readFileSync(join(mccd.dir, 'down.txt'), 'utf8')).toBe('hello from mcc\n');
-      expect((mccd.coordinator.backend as SmbdBackend).spawned).toBeGreaterThanOrEqual(1);
-    });
+      /** Connections given to smbd, pre-started or spawned: only mccd listens on the port. */
+      const handedToSmbd = () => {
+        const b = mccd.coordinator.backend as SmbdBackend;
+        return b.spawned + b.pooled;
+      };
 
-    it('two smbclients pinned to one ClientGUID over two server addresses end up in one smbd process', async () => {
-      const guid = randomUUID();
-      for (const host of ['127.0.0.1', '127.0.0.2']) {
-        const c = spawn(
+      afterAll(async () => {
+        for (const c of clients) c.kill('SIGKILL');
+        const backend = mccd?.coordinator.backend as SmbdBackend | undefined;
+        for (const pid of backend?.pids() ?? []) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+        await mccd?.stop();
+      });
+
+      it('smbclient lists, puts and gets through mccd (each connection becomes an inetd-mode smbd)', async () => {
+        const local = join(mccd.dir, 'up.txt');
+        writeFileSync(local, 'hello from mcc\n');
+        const { stdout } = await execFileAsync(
           'smbclient',
           [
-            `//${host}/share`,
+            `//127.0.0.1/share`,
             '-p',
             String(port),
             '-s',
@@ -138,64 +130,91 @@ describePeer(
             `root%${password}`,
             '-m',
             'SMB3_11',
-            `--option=libsmb:client_guid=${guid}`,
+            '-c',
+            `put ${local} up.txt; get up.txt ${join(mccd.dir, 'down.txt')}; ls`,
           ],
-          {
-            stdio: ['pipe', 'pipe', 'pipe'],
-          },
+          { timeout: 60_000 },
         );
-        clients.push(c);
-        c.stdin?.write('ls\n');
-        await waitFor(
-          `smbclient to ${host} connected`,
+        expect(stdout).toMatch(/up\.txt/);
+        expect(readFileSync(join(mccd.dir, 'down.txt'), 'utf8')).toBe('hello from mcc\n');
+        expect(handedToSmbd()).toBeGreaterThanOrEqual(1);
+        if (poolSize) expect((mccd.coordinator.backend as SmbdBackend).pooled).toBeGreaterThanOrEqual(1);
+      });
+
+      it('two smbclients pinned to one ClientGUID over two server addresses end up in one smbd process', async () => {
+        const guid = randomUUID();
+        for (const host of ['127.0.0.1', '127.0.0.2']) {
+          const c = spawn(
+            'smbclient',
+            [
+              `//${host}/share`,
+              '-p',
+              String(port),
+              '-s',
+              conf,
+              '-U',
+              `root%${password}`,
+              '-m',
+              'SMB3_11',
+              `--option=libsmb:client_guid=${guid}`,
+            ],
+            {
+              stdio: ['pipe', 'pipe', 'pipe'],
+            },
+          );
+          clients.push(c);
+          c.stdin?.write('ls\n');
+          await waitFor(
+            `smbclient to ${host} connected`,
+            30_000,
+            () => {
+              const v = mccd.coordinator.registry.view(guid);
+              return v?.context.channels.some((ch) => ch.tuple.localAddress === host) ? true : undefined;
+            },
+            50,
+          );
+        }
+        const v = mccd.coordinator.registry.view(guid)!;
+        expect(v.context.channels.map((c) => c.tuple.localAddress)).toEqual(['127.0.0.1', '127.0.0.2']);
+        const owners = await waitFor(
+          'both connections owned by smbd processes',
           30_000,
           () => {
-            const v = mccd.coordinator.registry.view(guid);
-            return v?.context.channels.some((ch) => ch.tuple.localAddress === host) ? true : undefined;
+            const o = ownersOfConnections(port, smbdPids());
+            const mine = v.context.channels.map((c) =>
+              o.get(`${c.tuple.localAddress}>${c.tuple.remoteAddress}:${c.tuple.remotePort}`),
+            );
+            return mine.every((p) => p !== undefined) && new Set(mine).size === 1 ? mine : undefined;
           },
-          50,
+          200,
         );
-      }
-      const v = mccd.coordinator.registry.view(guid)!;
-      expect(v.context.channels.map((c) => c.tuple.localAddress)).toEqual(['127.0.0.1', '127.0.0.2']);
-      const owners = await waitFor(
-        'both connections owned by smbd processes',
-        30_000,
-        () => {
-          const o = ownersOfConnections(port, smbdPids());
-          const mine = v.context.channels.map((c) =>
-            o.get(`${c.tuple.localAddress}>${c.tuple.remoteAddress}:${c.tuple.remotePort}`),
-          );
-          return mine.every((p) => p !== undefined) && new Set(mine).size === 1 ? mine : undefined;
-        },
-        200,
-      );
-      expect(new Set(owners).size).toBe(1);
-      for (const c of clients.splice(0)) c.kill('SIGKILL');
-    });
-
-    for (const test of [
-      'smb2.session.bind1',
-      'smb2.multichannel.generic.interface_info',
-      'smb2.replay.channel-sequence',
-    ]) {
-      it(`smbtorture ${test} passes through mccd`, async () => {
-        const spawnedBefore = (mccd.coordinator.backend as SmbdBackend).spawned;
-        const r = await execFileAsync(
-          'smbtorture',
-          [`//127.0.0.1/share`, '-p', String(port), '-s', conf, '-U', `root%${password}`, test],
-          {
-            timeout: 120_000,
-          },
-        ).catch((e: { stdout?: string; stderr?: string }) => ({
-          stdout: e.stdout ?? '',
-          stderr: e.stderr ?? '',
-        }));
-        expect(`${r.stdout}\n${r.stderr}`).toMatch(/\nsuccess: /);
-        expect(r.stdout).not.toMatch(/\n(failure|error): /);
-        // Only mccd listens on this port: every connection smbtorture made went through it to an inetd smbd.
-        expect((mccd.coordinator.backend as SmbdBackend).spawned).toBeGreaterThan(spawnedBefore);
+        expect(new Set(owners).size).toBe(1);
+        for (const c of clients.splice(0)) c.kill('SIGKILL');
       });
-    }
-  },
-);
+
+      for (const test of [
+        'smb2.session.bind1',
+        'smb2.multichannel.generic.interface_info',
+        'smb2.replay.channel-sequence',
+      ]) {
+        it(`smbtorture ${test} passes through mccd`, async () => {
+          const before = handedToSmbd();
+          const r = await execFileAsync(
+            'smbtorture',
+            [`//127.0.0.1/share`, '-p', String(port), '-s', conf, '-U', `root%${password}`, test],
+            {
+              timeout: 120_000,
+            },
+          ).catch((e: { stdout?: string; stderr?: string }) => ({
+            stdout: e.stdout ?? '',
+            stderr: e.stderr ?? '',
+          }));
+          expect(`${r.stdout}\n${r.stderr}`).toMatch(/\nsuccess: /);
+          expect(r.stdout).not.toMatch(/\n(failure|error): /);
+          // Only mccd listens on this port: every connection smbtorture made went through it to an inetd smbd.
+          expect(handedToSmbd()).toBeGreaterThan(before);
+        });
+      }
+    },
+  );
+}
