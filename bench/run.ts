@@ -154,7 +154,7 @@ async function b1(): Promise<Section> {
       for (let i = 0; i < repeat; i++) {
         const server = await start();
         try {
-          (storm[name] ??= []).push(load({ port: server.port, mode: 'burst', count: 64 }));
+          storm[name] = [...(storm[name] ?? []), load({ port: server.port, mode: 'burst', count: 64 })];
         } finally {
           await server.stop();
         }
