@@ -234,52 +234,41 @@ export class CtdbTestCluster {
         pid: undefined,
       };
       this.nodes.push(node);
-      ip('netns', 'add', ns);
-      // Both ends are created inside their namespaces: nothing appears in the root namespace.
-      ip(
-        'link',
-        'add',
-        'eth0',
-        'netns',
-        ns,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        `v${this.tag}${pnn}`,
-        'netns',
-        this.switchNs,
-      );
-      ip('-n', this.switchNs, 'link', 'set', `v${this.tag}${pnn}`, 'master', 'br0', 'up');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-      ip('-n', ns, 'addr', 'add', `${node.address}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      this.hostOnSwitch(ns, node.address, `v${this.tag}${pnn}`);
     }
     for (let i = 0; i < this.options.publicIps; i++) this.publicIps.push(`${SUBNET}.${101 + i}`);
     for (let i = 0; i < (this.options.clients ?? 0); i++) {
       const ns = `mcc${this.tag}c${i}`;
       const address = `${SUBNET}.${200 + i}`;
-      ip('netns', 'add', ns);
-      ip(
-        'link',
-        'add',
-        'eth0',
-        'netns',
-        ns,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        `w${this.tag}${i}`,
-        'netns',
-        this.switchNs,
-      );
-      ip('-n', this.switchNs, 'link', 'set', `w${this.tag}${i}`, 'master', 'br0', 'up');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-      ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
-      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      this.hostOnSwitch(ns, address, `w${this.tag}${i}`);
       this.clientNamespaces.push({ ns, address });
     }
+  }
+
+  /**
+   * A namespace with eth0 on the switch's bridge. Both veth ends are created inside their namespaces:
+   * nothing appears in the root namespace.
+   */
+  private hostOnSwitch(ns: string, address: string, switchPort: string): void {
+    ip('netns', 'add', ns);
+    ip(
+      'link',
+      'add',
+      'eth0',
+      'netns',
+      ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      switchPort,
+      'netns',
+      this.switchNs,
+    );
+    ip('-n', this.switchNs, 'link', 'set', switchPort, 'master', 'br0', 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
   }
 
   private writeConfig(): void {
