@@ -177,6 +177,22 @@ describe('mccd with the worker backend', () => {
     expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
   });
 
+  it('a worker gets the FSCTL_QUERY_NETWORK_INTERFACE_INFO answer from mccd over the worker protocol', async () => {
+    const { WorkerClient } = await import('../../../coordinator/worker/client.js');
+    const { interfaceInfoPull, unwrap } = await import('../../../wire/index.js');
+    const socket = mccd.config.backend.kind === 'worker' ? mccd.config.backend.socket : '';
+    const w = await WorkerClient.connect(socket, 'iface-asker');
+    const bytes = await w.interfaces('127.0.0.1');
+    const list = unwrap(interfaceInfoPull(bytes));
+    const expected = mccd.coordinator.discovery.current().announced.map((a) => a.address);
+    // Loopback is not among the announced addresses (includeLoopback is off), nor one to add for a requester.
+    expect(list.map((e) => e.address)).toEqual(expected);
+    expect(Buffer.from(bytes).equals(Buffer.from(mccd.coordinator.discovery.answerFor('127.0.0.1')))).toBe(
+      true,
+    );
+    w.close();
+  });
+
   it('serves status, interfaces and Prometheus metrics on the root-only socket', async () => {
     const status = await apiGet<{ mode: { kind: string }; backend: { workers: unknown[] } }>(
       api(),
