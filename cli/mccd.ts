@@ -12,9 +12,12 @@ const program = new Command('mccd')
   .addHelpText(
     'after',
     `
-Without a config, mccd uses the embedded default: SMB front door on 127.0.0.1:4450, operator API on
-a private unix socket, cluster view from ctdbd at /run/ctdb/ctdbd.socket if it answers, otherwise
-single-node mode (logged as such). SIGTERM/SIGINT drain and exit; SIGHUP reloads the config.`,
+Without a config, mccd uses the embedded default: SMB front door on 127.0.0.1:4450, the worker backend
+on workers.sock (connections are served once a worker registers, e.g. \`mcc worker\`; the quick start
+starts one) and the operator API on mccd.sock (both in /run/mcc for root, else a
+private per-user directory), cluster view from ctdbd at /run/ctdb/ctdbd.socket if it answers, otherwise
+single-node mode (logged as such). SIGTERM/SIGINT drain and exit; SIGHUP reloads log.level and
+interfaces from the config file (the rest needs a restart). deploy/mccd.example.yaml lists every key.`,
   )
   .action(async (options: { config?: string; checkConfig?: boolean }) => {
     const path = options.config ?? process.env.MCC_CONFIG;

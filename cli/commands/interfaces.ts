@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { unixSocketAnswers } from '../../coordinator/cluster-mode.js';
-import { ConfigError, embeddedDefaultConfig, loadConfigFile } from '../../coordinator/config.js';
+import {
+  ConfigError,
+  defaultApiSocket,
+  embeddedDefaultConfig,
+  loadConfigFile,
+} from '../../coordinator/config.js';
 import { CtdbdClusterView } from '../../ctdb/ctdbd-view.js';
 import {
   InterfaceDiscovery,
@@ -110,7 +115,10 @@ export function registerInterfacesCommand(program: Command): void {
     .option('-c, --config <FILE>', 'mccd config file whose `interfaces` section applies (offline)')
     .option('--public-ips <LIST>', 'comma-separated public IPs, when ctdbd is not reachable (offline)')
     .option('--ctdb-socket <PATH>', 'ctdbd socket to read public IPs from (offline)')
-    .option('--socket <PATH>', 'mccd operator API socket (default $MCC_SOCKET)')
+    .option(
+      '--socket <PATH>',
+      `mccd operator API socket (default $MCC_SOCKET, else ${defaultApiSocket()}); without a running mccd the list is computed here`,
+    )
     .action(
       (options: {
         json?: boolean;
@@ -123,7 +131,7 @@ export function registerInterfacesCommand(program: Command): void {
         socket?: string;
       }) =>
         runCommand('interfaces', async () => {
-          const apiSocket = options.socket ?? process.env.MCC_SOCKET;
+          const apiSocket = options.socket ?? process.env.MCC_SOCKET ?? defaultApiSocket();
           let report: InterfacesReport;
           if (!options.offline && apiSocket && existsSync(apiSocket)) {
             report = {

@@ -86,7 +86,7 @@ export function registerOperatorCommands(program: Command): void {
         const lines = [
           `Mode:            ${s.mode.kind}${'reason' in s.mode ? ` (${(s.mode as { reason: string }).reason})` : ''}`,
           `This node:       ${s.pnn}`,
-          `Cluster daemon:  ${s.clusterConnected ? 'connected' : 'NOT connected'}`,
+          `Cluster daemon:  ${s.mode.kind === 'single-node' ? 'none (single-node mode)' : s.clusterConnected ? 'connected' : 'NOT connected'}`,
           `SMB front door:  ${s.listen.map((l) => `${l.address}:${l.port}`).join(', ')}`,
           `Backend:         ${JSON.stringify(s.backend)}`,
           `Clients:         ${s.clients} ${JSON.stringify(s.clientStates)}`,
