@@ -76,8 +76,11 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   discovery!: InterfaceDiscovery;
   backend!: Backend;
   readonly startedAt = Date.now();
-  /** When the event that started a client's teardown arrived, for the latency histogram. */
-  private readonly teardownCause = new Map<string, number>();
+  /**
+   * When the event now being applied arrived. Registry sends run transitions synchronously, so a teardown
+   * started inside `causedAt` dates from the event, not from its own transition (latency histogram).
+   */
+  private causeAt: number | undefined;
   private readonly pendingQueries = new Map<string, (from: number, body: unknown) => void>();
 
   constructor(
@@ -317,9 +320,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     );
     b.on('owner-gone', (e) => {
       this.log.warn({ owner: e.ownerId }, e.reason);
-      const now = Date.now();
-      for (const guid of this.registry.clientsOwnedBy(e.ownerId)) this.teardownCause.set(guid, now);
-      this.registry.ownerCrashed(e.ownerId);
+      this.causedAt(Date.now(), () => this.registry.ownerCrashed(e.ownerId));
     });
     b.on('smbd-handoff', (e) => this.metrics.smbdHandoffs.inc({ path: e.path }));
     b.on('protocol-error', (e) => {
@@ -428,9 +429,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.emit('event', { kind: 'cluster', event: e });
     switch (e.type) {
       case 'ip-released': {
-        const affected = this.registry.clientsOnIp(e.ip);
-        for (const guid of affected) this.teardownCause.set(guid, e.at);
-        this.registry.releaseIp(e.ip);
+        const affected = this.causedAt(e.at, () => this.registry.releaseIp(e.ip));
         this.log.info(
           { ip: e.ip, clients: affected.length },
           `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it`,
@@ -439,9 +438,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       }
       case 'lost': {
         this.metrics.clusterConnected.set(0);
-        for (const guid of this.registry.views())
-          if (guid.context.channels.some((c) => c.onPublicIp)) this.teardownCause.set(guid.clientGuid, e.at);
-        const affected = this.registry.clusterLost();
+        const affected = this.causedAt(e.at, () => this.registry.clusterLost());
         this.log.warn(
           { clients: affected.length },
           `lost ctdbd: every public IP of this node counts as released; tearing down ${affected.length} client(s)`,
@@ -490,13 +487,21 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     if (m.type === 'claim' && m.pnn !== this.cluster.pnn && this.registry.has(m.clientGuid)) {
       const v = this.registry.view(m.clientGuid);
       if (v && v.state !== 'tearingDown' && v.state !== 'gone') {
-        this.teardownCause.set(m.clientGuid, Date.now());
         this.log.info(
           { client: m.clientGuid, node: m.pnn },
           `client ${m.clientGuid} connected to node ${m.pnn}: dropping it here`,
         );
-        this.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn });
+        this.causedAt(Date.now(), () => this.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn }));
       }
+    }
+  }
+
+  private causedAt<T>(at: number, apply: () => T): T {
+    this.causeAt = at;
+    try {
+      return apply();
+    } finally {
+      this.causeAt = undefined;
     }
   }
 
@@ -505,8 +510,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     if (record.to !== 'tearingDown') return;
     const view = this.registry.view(record.clientGuid);
     if (!view) return;
-    const started = this.teardownCause.get(record.clientGuid) ?? record.at;
-    this.teardownCause.delete(record.clientGuid);
+    const started = this.causeAt ?? record.at;
     const channels = view.context.closedByTeardown;
     const reason = view.context.teardownReason;
     for (const c of channels) this.forgetPublicConnection(c);
