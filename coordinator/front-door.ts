@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fdOf, peekUntil } from '../native/index.js';
 import type { WireErrorCode } from '../wire/errors.js';
-import { canonicalIp } from '../wire/ip.js';
+import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
 import { FrameReader, TRANSPORT_HEADER_LEN } from '../wire/smb2/transport.js';
 
@@ -50,11 +50,8 @@ export interface FrontDoorOptions {
   maxBytes: number;
 }
 
-/** Addresses as Node reports them on dual-stack sockets (::ffff:a.b.c.d) in their plain form. */
-export function plainAddress(address: string | undefined): string {
-  if (!address) return '';
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return v4 ? v4[1]! : canonicalIp(address);
+function plainAddress(address: string | undefined): string {
+  return address ? plainIp(address) : '';
 }
 
 function rejectionFor(code: WireErrorCode): RejectReason {

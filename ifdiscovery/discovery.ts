@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { canonicalIp } from '../wire/ip.js';
+import { plainIp } from '../wire/ip.js';
 import {
   InterfaceCapability,
   interfaceInfoPush,
@@ -101,7 +101,7 @@ export class InterfaceDiscovery extends EventEmitter<{ updated: [DiscoveryUpdate
    */
   answerFor(requester?: string): Uint8Array {
     if (!requester || !this.config.includeRequesterAddress) return this.state.encoded;
-    const address = canonicalIp(requester.replace(/^::ffff:(?=\d+\.)/, ''));
+    const address = plainIp(requester);
     if (this.state.announced.some((a) => a.address === address)) return this.state.encoded;
     const own = this.all.find((a) => a.address === address);
     if (!own) return this.state.encoded;

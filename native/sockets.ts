@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { plainIp } from '../wire/ip.js';
 import { addon, type RawAddress, type RawDiagSocket, type SocketTuple } from './addon.js';
 import { call, NativeError } from './errors.js';
 
@@ -244,8 +245,8 @@ export function listTcpSockets(
     call(() => addon.listTcpSockets(family, port, states, options.withInfo === true)).map((s) => ({
       ...s,
       // Dual-stack listeners report IPv4 peers as ::ffff:a.b.c.d.
-      localAddress: s.localAddress.replace(/^::ffff:(?=\d+\.)/, ''),
-      remoteAddress: s.remoteAddress.replace(/^::ffff:(?=\d+\.)/, ''),
+      localAddress: plainIp(s.localAddress),
+      remoteAddress: plainIp(s.remoteAddress),
       stateName: TCP_STATES[s.state] ?? String(s.state),
     })),
   );

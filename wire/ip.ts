@@ -105,3 +105,12 @@ export function canonicalIp(text: string): string {
   const { family, bytes } = parseIp(text);
   return family === 'ipv4' ? formatIpv4(bytes) : formatIpv6(bytes);
 }
+
+/**
+ * The address a peer really has: dual-stack sockets report IPv4 peers as IPv4-mapped IPv6
+ * (::ffff:a.b.c.d), which names the same host as a.b.c.d. Everything else in canonical text.
+ */
+export function plainIp(text: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  return v4 ? v4[1]! : canonicalIp(text);
+}

@@ -6,6 +6,7 @@ import {
   guidToBytes,
   hexToBytes,
   parseIpv6,
+  plainIp,
 } from '../../../wire/index.js';
 
 describe('IP text', () => {
@@ -49,5 +50,14 @@ describe('hex input', () => {
   it('accepts whitespace and 0x prefixes, and names a bad digit by byte offset', () => {
     expect(Array.from(hexToBytes(' 0x00 0a\n ff '))).toEqual([0, 10, 255]);
     expect(() => hexToBytes('00 0')).toThrow(/odd number of digits/);
+  });
+});
+
+describe('plainIp', () => {
+  it('names an IPv4-mapped peer by its IPv4 address and leaves other addresses canonical', () => {
+    expect(plainIp('::ffff:10.213.0.200')).toBe('10.213.0.200');
+    expect(plainIp('::FFFF:127.0.0.1')).toBe('127.0.0.1');
+    expect(plainIp('FD00::0011')).toBe('fd00::11');
+    expect(plainIp('10.0.0.1')).toBe('10.0.0.1');
   });
 });
