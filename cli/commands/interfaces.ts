@@ -16,7 +16,7 @@ import {
 } from '../../ifdiscovery/index.js';
 import { bytesToHex } from '../../wire/input.js';
 import { apiGet } from '../api-client.js';
-import { printJson, runCommand, UsageError } from '../io.js';
+import { formatTable, printJson, runCommand, UsageError } from '../io.js';
 
 export interface InterfacesReport {
   source: 'offline' | 'mccd';
@@ -30,28 +30,20 @@ export interface InterfacesReport {
 }
 
 function table(r: InterfacesReport): string {
-  const rows = [['IfIndex', 'Interface', 'Address', 'Speed', 'RSS', 'RDMA']];
-  for (const a of r.announced) {
-    rows.push([
-      String(a.ifIndex),
-      a.interfaceName,
-      a.address,
-      `${a.speed / 1e9} Gb/s`,
-      a.rss ? 'yes' : 'no',
-      a.rdma ? 'yes' : 'no',
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const lines = rows.map((row) =>
-    row
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd(),
-  );
-  lines.push(
-    '',
+  const lines = [
+    formatTable(
+      ['IfIndex', 'Interface', 'Address', 'Speed', 'RSS', 'RDMA'],
+      r.announced.map((a) => [
+        a.ifIndex,
+        a.interfaceName,
+        a.address,
+        `${a.speed / 1e9} Gb/s`,
+        a.rss ? 'yes' : 'no',
+        a.rdma ? 'yes' : 'no',
+      ]),
+    ),
     `Public IPs left out (${r.publicIpSource}): ${r.publicFiltered.join(', ') || 'none on this node'}`,
-  );
+  ];
   if (!r.clusterKnown) lines.push('Cluster public IPs unknown: nothing is announced until they are read.');
   return `${lines.join('\n')}\n`;
 }

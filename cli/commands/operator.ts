@@ -4,27 +4,10 @@ import { defaultApiSocket, defaultRunPath } from '../../coordinator/config.js';
 import type { ChannelRow } from '../../coordinator/coordinator.js';
 import { runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
 import { type ApiTarget, apiGet, apiRequest } from '../api-client.js';
-import { printJson, runCommand } from '../io.js';
+import { formatTable, printJson, runCommand } from '../io.js';
 
 function target(options: { socket?: string }): ApiTarget {
   return { socketPath: options.socket ?? process.env.MCC_SOCKET ?? defaultApiSocket() };
-}
-
-/** Plain aligned columns, like `ctdb status`. */
-export function formatTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = [
-    headers,
-    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c)))),
-  ];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return `${cells
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
 }
 
 function channelTable(rows: ChannelRow[]): string {

@@ -7,7 +7,6 @@ import {
   ioctlResponsePull,
   negotiateRequestPull,
   negotiateRequestToJson,
-  type Parsed,
   protocolMagic,
   readBytesInput,
   stripTransportHeader,
@@ -15,10 +14,6 @@ import {
 } from '../../wire/index.js';
 import { bytesToHex } from '../../wire/input.js';
 import { printJson, readInput, runCommand, UsageError } from '../io.js';
-
-function orThrow<T>(result: Parsed<T>): T {
-  return unwrap(result);
-}
 
 /**
  * Decoders for bytes cut from a capture. Input is raw bytes or hex text; a direct-TCP transport header
@@ -37,7 +32,7 @@ export function registerWireCommands(program: Command): void {
     .action((file: string) =>
       runCommand('wire decode-negotiate', async () => {
         const { message, offset } = stripTransportHeader(readBytesInput(await readInput(file)));
-        printJson(negotiateRequestToJson(orThrow(negotiateRequestPull(message, offset))));
+        printJson(negotiateRequestToJson(unwrap(negotiateRequestPull(message, offset))));
       }),
     );
 
@@ -54,11 +49,11 @@ export function registerWireCommands(program: Command): void {
         let blob = message;
         let base = offset;
         if (protocolMagic(message) === 'smb2') {
-          const res = orThrow(ioctlResponsePull(message, offset));
+          const res = unwrap(ioctlResponsePull(message, offset));
           blob = res.output;
           base = offset + (res.outputOffset ?? 0);
         }
-        printJson(orThrow(interfaceInfoPull(blob, base)).map(interfaceToJson));
+        printJson(unwrap(interfaceInfoPull(blob, base)).map(interfaceToJson));
       }),
     );
 
