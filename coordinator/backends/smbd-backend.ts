@@ -168,19 +168,11 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       this.children.delete(pid);
       setTimeout(() => this.reconcile(), 50).unref();
     });
-    this.tracked.set(
-      key({
-        localAddress: c.local.address,
-        localPort: c.local.port,
-        remoteAddress: c.remote.address,
-        remotePort: c.remote.port,
-      }),
-      {
-        clientGuid: request.clientGuid,
-        channelId: request.channelId,
-        since: Date.now(),
-      },
-    );
+    this.tracked.set(tupleKey, {
+      clientGuid: request.clientGuid,
+      channelId: request.channelId,
+      since: Date.now(),
+    });
   }
 
   async teardown(_clientGuid: string, _owner: Owner | undefined, channels: ChannelRecord[]): Promise<void> {
