@@ -125,3 +125,18 @@ export function parseSmbtortureInterfaces(
   }
   return out;
 }
+
+/** smbclient's arguments to reach `//host/share` through a port as root, SMB 3.1.1 (add -c or --option). */
+export function smbclientArgs(o: { host?: string; port: number; conf: string; password: string }): string[] {
+  return [
+    `//${o.host ?? '127.0.0.1'}/share`,
+    '-p',
+    String(o.port),
+    '-s',
+    o.conf,
+    '-U',
+    `root%${o.password}`,
+    '-m',
+    'SMB3_11',
+  ];
+}

@@ -9,7 +9,7 @@ import { listTcpSockets } from '../../../native/index.js';
 import { startTestMccd, type TestMccd } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
 import { freePort } from '../../harness/redis.js';
-import { prepareSmbdState } from '../../harness/smbd.js';
+import { prepareSmbdState, smbclientArgs } from '../../harness/smbd.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 
 const execFileAsync = promisify(execFile);
@@ -121,15 +121,7 @@ for (const poolSize of [0, 8]) {
         const { stdout } = await execFileAsync(
           'smbclient',
           [
-            `//127.0.0.1/share`,
-            '-p',
-            String(port),
-            '-s',
-            conf,
-            '-U',
-            `root%${password}`,
-            '-m',
-            'SMB3_11',
+            ...smbclientArgs({ port, conf, password }),
             '-c',
             `put ${local} up.txt; get up.txt ${join(mccd.dir, 'down.txt')}; ls`,
           ],
@@ -146,18 +138,7 @@ for (const poolSize of [0, 8]) {
         for (const host of ['127.0.0.1', '127.0.0.2']) {
           const c = spawn(
             'smbclient',
-            [
-              `//${host}/share`,
-              '-p',
-              String(port),
-              '-s',
-              conf,
-              '-U',
-              `root%${password}`,
-              '-m',
-              'SMB3_11',
-              `--option=libsmb:client_guid=${guid}`,
-            ],
+            [...smbclientArgs({ host, port, conf, password }), `--option=libsmb:client_guid=${guid}`],
             {
               stdio: ['pipe', 'pipe', 'pipe'],
             },

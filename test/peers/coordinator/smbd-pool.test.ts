@@ -8,6 +8,7 @@ import type { SmbdBackend } from '../../../coordinator/backends/smbd-backend.js'
 import { startTestMccd, type TestMccd } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
 import { freePort } from '../../harness/redis.js';
+import { smbclientArgs } from '../../harness/smbd.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 
 const execFileAsync = promisify(execFile);
@@ -66,15 +67,7 @@ describePeer(
         const { stdout } = await execFileAsync(
           'smbclient',
           [
-            '//127.0.0.1/share',
-            '-p',
-            String(port),
-            '-s',
-            conf,
-            '-U',
-            `root%${password}`,
-            '-m',
-            'SMB3_11',
+            ...smbclientArgs({ port, conf, password }),
             '-c',
             `put ${join(dir, 'up.txt')} up${i}.txt; get up${i}.txt ${join(dir, `down${i}.txt`)}; ls`,
           ],
