@@ -113,7 +113,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-function describeIssue(issue: z.ZodIssue, input: unknown): string {
+/** One zod issue as `key: message, got <value>` (config files, failover scenario files). */
+export function describeIssue(issue: z.ZodIssue, input: unknown): string {
   const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
   let got: unknown = input;
   for (const p of issue.path)

@@ -5,7 +5,7 @@ import { CtdbdClusterView } from '../ctdb/ctdbd-view.js';
 import { RedisClusterView } from '../ctdb/redis-sim.js';
 import { SingleNodeView } from '../ctdb/single-node.js';
 import { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
-import { listTcpSockets } from '../native/index.js';
+import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } from '../native/index.js';
 import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
 import type { ChannelRecord, Owner, TeardownReason } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
@@ -122,7 +122,42 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       );
     });
     this.frontDoor.on('rejected', (r) => this.onRejected(r));
+    this.closeLeftoverChannels();
     await this.frontDoor.start();
+  }
+
+  /**
+   * Connections on our SMB ports that this (new) mccd never accepted: left by an mccd that crashed or was
+   * restarted, still served by smbd. Nothing would tear them down on RELEASE_IP and their ClientGUIDs are
+   * unknown, so they cannot be adopted: they are closed, and their clients reconnect through this mccd.
+   * Runs before the front door listens, so no connection of ours can be among them.
+   */
+  private closeLeftoverChannels(): void {
+    const listen = this.config.listen.filter((l) => l.port !== 0);
+    const wildcard = (a: string) => a === '0.0.0.0' || a === '::';
+    const leftovers: SocketTuple[] = [];
+    try {
+      for (const port of new Set(listen.map((l) => l.port))) {
+        for (const s of listTcpSockets({ localPort: port, states: TCP_STATES_OPEN })) {
+          if (listen.some((l) => l.port === port && (wildcard(l.address) || l.address === s.localAddress)))
+            leftovers.push(s);
+        }
+      }
+    } catch (error) {
+      this.log.warn(
+        { err: (error as Error).message },
+        'cannot list TCP sockets: leftover channels not checked',
+      );
+      return;
+    }
+    if (leftovers.length === 0) return;
+    const results = destroySockets(leftovers);
+    const closed = results.filter((r) => r === 'destroyed').length;
+    this.metrics.leftoverChannelsClosed.inc(closed);
+    this.log.warn(
+      { found: leftovers.length, closed },
+      `closed ${closed} of ${leftovers.length} channel(s) left by a previous mccd: their clients reconnect through this one`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -353,6 +388,19 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
 
   private async onConnection(c: AcceptedConnection): Promise<void> {
     const guid = c.request.clientGuid;
+    if (this.mode.kind === 'ctdbd' && !this.cluster.connected) {
+      // Without ctdbd this node knows neither which public IPs are still its own nor whether another node
+      // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
+      // smbd in a cluster stops serving without ctdbd for the same reason.
+      c.socket.destroy();
+      this.onRejected({
+        reason: 'cluster-lost',
+        detail: `client ${guid}: no connection to ctdbd, not taking new channels`,
+        remote: `${c.remote.address}:${c.remote.port}`,
+        local: `${c.local.address}:${c.local.port}`,
+      });
+      return;
+    }
     const onPublicIp = this.publicIps.has(c.local.address);
     const iface = this.discovery
       .current()

@@ -34,7 +34,8 @@ export type RejectReason =
   // decided after the peek, by the coordinator:
   | 'tearing-down'
   | 'channel-limit'
-  | 'no-backend';
+  | 'no-backend'
+  | 'cluster-lost';
 
 export interface Rejection {
   reason: RejectReason;

@@ -37,7 +37,7 @@ export function createMetrics() {
     }),
     rejected: new Counter({
       name: 'mcc_rejected_connections_total',
-      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, tearing-down, channel-limit, no-backend)',
+      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, tearing-down, channel-limit, no-backend, cluster-lost)',
       labelNames: ['reason'],
       registers: [registry],
     }),
@@ -45,6 +45,11 @@ export function createMetrics() {
       name: 'mcc_parse_errors_total',
       help: 'Inputs a parser refused, by parser and error code',
       labelNames: ['parser', 'code'],
+      registers: [registry],
+    }),
+    leftoverChannelsClosed: new Counter({
+      name: 'mcc_leftover_channels_closed_total',
+      help: 'Connections on the SMB ports found at start-up that this mccd never accepted (left by a previous mccd), closed',
       registers: [registry],
     }),
     teardowns: new Counter({

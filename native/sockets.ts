@@ -157,6 +157,9 @@ export interface TcpInfo {
   deliveryRate?: number;
 }
 
+/** listTcpSockets state mask: ESTABLISHED and CLOSE_WAIT, a connection that is there until its owner closes it. */
+export const TCP_STATES_OPEN = (1 << 1) | (1 << 8);
+
 export const TCP_STATES = [
   'UNKNOWN',
   'ESTABLISHED',

@@ -3,6 +3,7 @@ export * from './guid.js';
 export * from './input.js';
 export * from './ip.js';
 export * from './smb2/dialects.js';
+export * from './smb2/echo.js';
 export * from './smb2/header.js';
 export * from './smb2/interface-info.js';
 export * from './smb2/interface-info-json.js';

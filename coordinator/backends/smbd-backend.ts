@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { listTcpSockets } from '../../native/index.js';
+import { listTcpSockets, TCP_STATES_OPEN } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { destroyChannels } from './destroy.js';
@@ -21,9 +21,6 @@ export interface SmbdBackendOptions {
   /** Pre-started smbd processes (0: spawn per connection). */
   pool?: { size: number; startupTimeoutMs: number };
 }
-
-/** ESTABLISHED and CLOSE_WAIT: the channel is there until smbd closes its side. */
-const TCP_STATES_OPEN = (1 << 1) | (1 << 8);
 
 function key(t: {
   localAddress: string;

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ByteWriter } from '../../wire/cursor.js';
 import { Smb2GlobalCapabilities } from '../../wire/smb2/dialects.js';
+import { echoResponsePush } from '../../wire/smb2/echo.js';
 import {
   SMB2_HEADER_LEN,
   Smb2Command,
@@ -9,6 +10,12 @@ import {
   smb2HeaderPull,
   smb2HeaderPush,
 } from '../../wire/smb2/header.js';
+import {
+  FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+  ioctlRequestPull,
+  ioctlResponsePush,
+  NO_FILE_ID,
+} from '../../wire/smb2/ioctl.js';
 import { negotiateRequestPull } from '../../wire/smb2/negotiate.js';
 import { fileTime, negotiateResponsePush } from '../../wire/smb2/negotiate-response.js';
 import { FrameReader, frame } from '../../wire/smb2/transport.js';
@@ -16,7 +23,7 @@ import { type ChannelHandoff, WorkerClient } from './client.js';
 
 /**
  * The reference worker: answers NEGOTIATE with a valid SMB2 NEGOTIATE response (highest common dialect,
- * 3.1.1 preauth/encryption contexts), answers ECHO, refuses everything else with STATUS_NOT_SUPPORTED,
+ * 3.1.1 preauth/encryption contexts), answers ECHO and FSCTL_QUERY_NETWORK_INTERFACE_INFO (mccd's list), refuses everything else with STATUS_NOT_SUPPORTED,
  * and keeps every channel open until the client or mccd ends it. Used by tests, benchmarks and the
  * failover harness in place of smbd.
  */
@@ -79,6 +86,41 @@ export function negotiateAnswer(
   return { bytes, dialect };
 }
 
+function isInterfaceQuery(message: Uint8Array): boolean {
+  const req = ioctlRequestPull(message);
+  return req.ok && req.value.ctlCode === FSCTL_QUERY_NETWORK_INTERFACE_INFO;
+}
+
+/**
+ * FSCTL_QUERY_NETWORK_INTERFACE_INFO answered with mccd's list for the address the client reached (public
+ * IPs filtered out). Real smbd wants a session and a tree first; the reference worker has neither.
+ */
+function answerInterfaceQuery(client: WorkerClient, channel: ChannelHandoff, h: Smb2Header): void {
+  client.interfaces(channel.local.address).then(
+    (list) => {
+      if (channel.socket.destroyed) return;
+      channel.socket.write(
+        frame(
+          ioctlResponsePush({
+            header: responseHeader(h),
+            ctlCode: FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+            fileId: NO_FILE_ID,
+            input: new Uint8Array(0),
+            output: list,
+            flags: 0,
+          }),
+        ),
+      );
+    },
+    () => {
+      if (channel.socket.destroyed) return;
+      channel.socket.write(
+        frame(simpleResponse(h, STATUS_NOT_SUPPORTED, Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0))),
+      );
+    },
+  );
+}
+
 export function serveChannel(
   client: WorkerClient,
   channel: ChannelHandoff,
@@ -101,7 +143,9 @@ export function serveChannel(
         channel.socket.write(frame(answer.bytes));
         client.reportNegotiated(channel.clientGuid, channel.channelId, answer.dialect);
       } else if (h.command === Smb2Command.ECHO) {
-        channel.socket.write(frame(simpleResponse(h, 0, Uint8Array.of(4, 0, 0, 0))));
+        channel.socket.write(frame(echoResponsePush(h)));
+      } else if (h.command === Smb2Command.IOCTL && isInterfaceQuery(message)) {
+        answerInterfaceQuery(client, channel, h);
       } else {
         // ERROR response: StructureSize 9, no error data.
         channel.socket.write(

@@ -39,6 +39,8 @@ export interface ClusterOptions {
   clients?: number;
   /** Environment passed to ctdbd (and so to event scripts), per node. */
   env?: (node: ClusterNode) => Record<string, string>;
+  /** ctdb tunables beyond the harness's own (RerecoveryTimeout=1), e.g. a short KeepaliveInterval. */
+  tunables?: Record<string, number>;
 }
 
 const execFileAsync = promisify(execFile);
@@ -174,6 +176,38 @@ export class CtdbTestCluster {
     await this.waitEventdGone(node);
   }
 
+  /** Stops ctdbd on one node the way `systemctl stop ctdb` does (SIGTERM: it releases its IPs first). */
+  async stopNode(pnn: number, timeoutMs = 30_000): Promise<void> {
+    const node = this.node(pnn);
+    if (node.pid === undefined) return;
+    const pid = node.pid;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await waitFor(`ctdbd ${pid} to stop`, timeoutMs, () => (pidAlive(pid) ? undefined : true), 50).catch(
+      () => {
+        if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      },
+    );
+    node.pid = undefined;
+    await this.waitEventdGone(node);
+  }
+
+  /** The pnn `ctdb leader` names (the recovery master). */
+  async leader(pnn = this.firstRunning()): Promise<number> {
+    const out = (await this.ctdb(pnn, ['leader'])).trim();
+    const leader = Number(out);
+    if (!Number.isInteger(leader)) throw new Error(`ctdb leader printed ${JSON.stringify(out)}`);
+    return leader;
+  }
+
+  /** Takes a node's switch port down (a partition: nothing reaches it, it reaches nothing) or up again. */
+  setLink(pnn: number, up: boolean): void {
+    ip('-n', this.switchNs, 'link', 'set', `v${this.tag}${pnn}`, up ? 'up' : 'down');
+  }
+
   /** Starts ctdbd again on a node whose daemon was killed or stopped. */
   restart(pnn: number): void {
     this.launch(this.node(pnn));
@@ -281,7 +315,13 @@ export class CtdbTestCluster {
         join(etc, 'public_addresses'),
         `${this.publicIps.map((a) => `${a}/24 eth0`).join('\n')}\n`,
       );
-      writeFileSync(join(etc, 'ctdb.tunables'), 'RerecoveryTimeout=1\n');
+      const tunables = { RerecoveryTimeout: 1, ...(this.options.tunables ?? {}) };
+      writeFileSync(
+        join(etc, 'ctdb.tunables'),
+        Object.entries(tunables)
+          .map(([k, v]) => `${k}=${v}\n`)
+          .join(''),
+      );
       writeFileSync(
         join(etc, 'ctdb.conf'),
         [

@@ -3,8 +3,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hexToBytes } from '../../wire/input.js';
 
+/** The folder holding package.json: found by walking up, so the same code works from dist/ (failover harness). */
+function findProjectRoot(from: string): string {
+  let dir = from;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return resolve(from, '../..');
+}
+
+export const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 /** ../shared/reference beside the project root (see DEVELOPERS.md). */
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const referenceDir = join(projectRoot, '..', 'shared', 'reference', 'samba-4.17');
 
 export function hasReference(): boolean {

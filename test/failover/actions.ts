@@ -1,0 +1,211 @@
+import { apiGet } from '../../cli/api-client.js';
+import type { ChannelRow } from '../../coordinator/coordinator.js';
+import { waitFor } from '../harness/netns.js';
+import type { Fault } from './record.js';
+import type { FailoverRig } from './rig.js';
+import type { Step } from './scenario.js';
+
+/** What a step tells the run: action markers (for the plot, and as causes) and the faults it makes. */
+export interface StepContext {
+  /** Records an action marker now and returns its time. */
+  mark(label: string, node?: number): number;
+  fault(f: Omit<Fault, 'causeAt'>): void;
+  /** Where each public IP is (also recorded, for attributing smbclient sessions). */
+  owners(): Promise<Record<string, number>>;
+  progress(line: string): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function resolveNode(rig: FailoverRig, ref: number | 'leader' | 'non-leader'): Promise<number> {
+  if (typeof ref === 'number') {
+    if (ref >= rig.cluster.nodes.length)
+      throw new Error(`scenario names node ${ref}, the cluster has ${rig.cluster.nodes.length}`);
+    return ref;
+  }
+  const leader = await rig.cluster.leader();
+  if (ref === 'leader') return leader;
+  const other = rig.cluster.nodes.find((n) => n.pnn !== leader && n.pid !== undefined);
+  if (!other) throw new Error('no running node other than the leader');
+  return other.pnn;
+}
+
+async function moveOne(rig: FailoverRig, ctx: StepContext, ip: string, to: number | 'next'): Promise<void> {
+  const owners = await ctx.owners();
+  const from = owners[ip];
+  if (from === undefined || from < 0) throw new Error(`public IP ${ip} has no owner`);
+  const target = to === 'next' ? (from + 1) % rig.cluster.nodes.length : to;
+  if (target === from) {
+    ctx.progress(`${ip} is already on node ${target}`);
+    return;
+  }
+  ctx.mark(`moveip ${ip} ${from}→${target}`, from);
+  await rig.cluster.moveIp(ip, target);
+}
+
+async function waitHealthy(rig: FailoverRig, ctx: StepContext, timeoutMs = 120_000): Promise<void> {
+  ctx.progress('waiting for every ctdb node to be OK with every public IP owned');
+  await rig.cluster.waitHealthy(timeoutMs);
+}
+
+export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext): Promise<void> {
+  const { cluster } = rig;
+  switch (step.action) {
+    case 'moveip': {
+      const ip =
+        typeof step.ip === 'number' ? cluster.publicIps[step.ip % cluster.publicIps.length]! : step.ip;
+      await moveOne(rig, ctx, ip, step.to);
+      return;
+    }
+    case 'moveip-burst': {
+      for (let i = 0; i < step.count; i++) {
+        await moveOne(rig, ctx, cluster.publicIps[i % cluster.publicIps.length]!, 'next');
+        if (step.intervalMs) await sleep(step.intervalMs);
+      }
+      return;
+    }
+    case 'disable':
+    case 'enable':
+    case 'stop':
+    case 'continue': {
+      const pnn = await resolveNode(rig, step.node);
+      ctx.mark(`ctdb ${step.action} node ${pnn}`, pnn);
+      await cluster.ctdb(cluster.firstRunning(), ['-n', String(pnn), step.action]);
+      if (step.action === 'disable' || step.action === 'stop') {
+        await waitFor(`node ${pnn} to hold no public IP`, 30_000, async () =>
+          Object.values(await ctx.owners()).includes(pnn) ? undefined : true,
+        );
+      } else {
+        await waitHealthy(rig, ctx);
+      }
+      return;
+    }
+    case 'kill-ctdbd': {
+      const pnn = await resolveNode(rig, step.node);
+      const at = ctx.mark(`kill -9 ctdbd on node ${pnn}`, pnn);
+      ctx.fault({
+        at,
+        node: pnn,
+        scope: { kind: 'node' },
+        clientDetected: false,
+        label: `kill -9 of ctdbd on node ${pnn}`,
+      });
+      await cluster.kill9(pnn);
+      await sleep(step.restartAfterMs);
+      ctx.mark(`ctdbd started on node ${pnn}`, pnn);
+      cluster.restart(pnn);
+      await waitHealthy(rig, ctx);
+      return;
+    }
+    case 'kill-mccd': {
+      const pnn = await resolveNode(rig, step.node);
+      const at = ctx.mark(`kill -9 mccd on node ${pnn}`, pnn);
+      ctx.fault({
+        at,
+        node: pnn,
+        scope: { kind: 'node' },
+        clientDetected: false,
+        label: `kill -9 of mccd on node ${pnn}`,
+      });
+      await rig.mccd(pnn).kill9Mccd();
+      await sleep(step.restartAfterMs);
+      ctx.mark(`mccd started on node ${pnn}`, pnn);
+      await rig.mccd(pnn).startProcesses();
+      return;
+    }
+    case 'kill-backend': {
+      const pnn = await resolveNode(rig, step.node);
+      const m = rig.mccd(pnn);
+      if (m.backend === 'worker') {
+        const at = ctx.mark(`kill -9 worker on node ${pnn}`, pnn);
+        ctx.fault({
+          at,
+          node: pnn,
+          scope: { kind: 'node' },
+          clientDetected: false,
+          label: `kill -9 of the worker on node ${pnn}`,
+        });
+        await m.kill9Worker();
+        await sleep(step.restartAfterMs);
+        ctx.mark(`worker started on node ${pnn}`, pnn);
+        await m.startWorker();
+        return;
+      }
+      const serving = [...(await m.smbdServing()).entries()].sort((a, b) => b[1].length - a[1].length);
+      const victim = serving[0];
+      if (!victim) throw new Error(`no smbd on node ${pnn} holds a client connection`);
+      const [pid, peers] = victim;
+      const rows = await apiGet<ChannelRow[]>({ socketPath: m.apiSocket }, '/v1/channels');
+      const guids = [
+        ...new Set(
+          rows.filter((r) => peers.includes(`${r.clientIp}:${r.clientPort}`)).map((r) => r.clientGuid),
+        ),
+      ];
+      const at = ctx.mark(`kill -9 smbd ${pid} on node ${pnn} (${peers.length} channel(s))`, pnn);
+      ctx.fault({
+        at,
+        node: pnn,
+        scope: { kind: 'clients', guids },
+        clientDetected: false,
+        label: `kill -9 of smbd ${pid} on node ${pnn}`,
+      });
+      process.kill(pid, 'SIGKILL');
+      return;
+    }
+    case 'rolling-restart': {
+      for (const node of cluster.nodes) {
+        const pnn = node.pnn;
+        const at = ctx.mark(`ctdbd stopped on node ${pnn}`, pnn);
+        ctx.fault({
+          at,
+          node: pnn,
+          scope: { kind: 'node' },
+          clientDetected: false,
+          label: `ctdbd stop on node ${pnn}`,
+        });
+        await cluster.stopNode(pnn);
+        ctx.mark(`ctdbd started on node ${pnn}`, pnn);
+        cluster.restart(pnn);
+        await waitHealthy(rig, ctx);
+        const restartAt = ctx.mark(`mccd restarted on node ${pnn}`, pnn);
+        ctx.fault({
+          at: restartAt,
+          node: pnn,
+          scope: { kind: 'node' },
+          clientDetected: false,
+          label: `mccd restart on node ${pnn}`,
+        });
+        await rig.mccd(pnn).restart();
+      }
+      return;
+    }
+    case 'partition': {
+      const pnn = await resolveNode(rig, step.node);
+      const at = ctx.mark(`node ${pnn} partitioned (link down)`, pnn);
+      ctx.fault({
+        at,
+        node: pnn,
+        scope: { kind: 'node' },
+        clientDetected: true,
+        label: `partition of node ${pnn}`,
+      });
+      cluster.setLink(pnn, false);
+      await sleep(step.durationMs);
+      const healAt = ctx.mark(`node ${pnn} link up`, pnn);
+      // Whatever the isolated node did meanwhile (it was alone, so it hosted every IP) ends at the heal.
+      ctx.fault({
+        at: healAt,
+        node: pnn,
+        scope: { kind: 'node' },
+        clientDetected: false,
+        label: `heal of node ${pnn}`,
+      });
+      cluster.setLink(pnn, true);
+      await waitHealthy(rig, ctx);
+      return;
+    }
+    case 'wait':
+      await sleep(step.ms);
+      return;
+  }
+}

@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { describeIssue } from '../../coordinator/config.js';
+
+/**
+ * Failover scenarios and profiles: small declarative YAML files validated here. Errors name the file,
+ * the key and what was expected, like mccd's own config.
+ */
+const pnn = z.number({ invalid_type_error: 'expected a node number' }).int().min(0).max(63);
+/** A node by number, the ctdb leader, or the lowest-numbered node that is not the leader. */
+const nodeRef = z.union([pnn, z.enum(['leader', 'non-leader'])], {
+  errorMap: () => ({ message: 'expected a node number, "leader" or "non-leader"' }),
+});
+const ms = (max: number) => z.number({ invalid_type_error: 'expected milliseconds' }).int().min(0).max(max);
+
+export const stepSchema = z.discriminatedUnion(
+  'action',
+  [
+    z
+      .object({
+        action: z.literal('moveip'),
+        /** Index into the cluster's public IPs, or the address itself. */
+        ip: z.union([z.number().int().min(0).max(255), z.string().ip()]),
+        /** Target node, or "next": the owner's next node. */
+        to: z.union([pnn, z.literal('next')]).default('next'),
+      })
+      .strict(),
+    z
+      .object({
+        action: z.literal('moveip-burst'),
+        count: z.number().int().min(1).max(50),
+        intervalMs: ms(10_000).default(0),
+      })
+      .strict(),
+    z.object({ action: z.literal('disable'), node: nodeRef }).strict(),
+    z.object({ action: z.literal('enable'), node: nodeRef }).strict(),
+    z.object({ action: z.literal('stop'), node: nodeRef }).strict(),
+    z.object({ action: z.literal('continue'), node: nodeRef }).strict(),
+    z
+      .object({
+        action: z.literal('kill-ctdbd'),
+        node: nodeRef,
+        /** As systemd's Restart= would; the node rejoins after this long. */
+        restartAfterMs: ms(120_000).default(2000),
+      })
+      .strict(),
+    z
+      .object({ action: z.literal('kill-mccd'), node: nodeRef, restartAfterMs: ms(120_000).default(1000) })
+      .strict(),
+    z
+      .object({
+        action: z.literal('kill-backend'),
+        node: nodeRef,
+        /** The reference worker is restarted after this long; killed smbd processes are not restarted. */
+        restartAfterMs: ms(120_000).default(1000),
+      })
+      .strict(),
+    z.object({ action: z.literal('rolling-restart') }).strict(),
+    z
+      .object({ action: z.literal('partition'), node: nodeRef, durationMs: ms(300_000).default(15_000) })
+      .strict(),
+    z.object({ action: z.literal('wait'), ms: ms(600_000) }).strict(),
+  ],
+  {
+    errorMap: (issue, ctx) =>
+      issue.code === 'invalid_union_discriminator'
+        ? {
+            message:
+              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, kill-backend, rolling-restart, partition or wait',
+          }
+        : { message: ctx.defaultError },
+  },
+);
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a lower-case name (a-z, 0-9, -)'),
+    description: z.string().min(1).max(500),
+    steps: z.array(stepSchema).min(1, 'expected at least one step').max(100),
+    /** How long clients may take to be back, all channels on one node, after the last step. */
+    settleTimeoutMs: ms(600_000).default(60_000),
+  })
+  .strict();
+
+export const profileSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a lower-case name (a-z, 0-9, -)'),
+    description: z.string().min(1).max(500),
+    nodes: z.number().int().min(2).max(8).default(3),
+    backend: z.enum(['smbd', 'worker']).default('smbd'),
+    /** Simulated multi-channel clients, spread over the public IPs. */
+    clients: z.number().int().min(1).max(500).default(12),
+    /** Real smbclient sessions alongside them, one per public IP up to this many. */
+    smbclientSessions: z.number().int().min(0).max(32).default(3),
+    scenarios: z.array(z.string().min(1)).min(1, 'expected at least one scenario'),
+  })
+  .strict();
+
+export type Step = z.infer<typeof stepSchema>;
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type Profile = z.infer<typeof profileSchema>;
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+export type ParsedFile<T> = { ok: true; value: T } | { ok: false; error: ScenarioError };
+
+function parseWith<T>(
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  text: string,
+  source: string,
+): ParsedFile<T> {
+  let input: unknown;
+  try {
+    input = parseYaml(text);
+  } catch (error) {
+    return {
+      ok: false,
+      error: new ScenarioError(`${source}: not YAML: ${(error as Error).message.split('\n')[0]}`),
+    };
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      error: new ScenarioError(
+        `${source}: ${parsed.error.issues.map((i) => describeIssue(i, input)).join('; ')}`,
+      ),
+    };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+export function parseScenario(text: string, source = 'scenario'): ParsedFile<Scenario> {
+  return parseWith(scenarioSchema, text, source);
+}
+
+export function parseProfile(text: string, source = 'profile'): ParsedFile<Profile> {
+  return parseWith(profileSchema, text, source);
+}
+
+function loadFile<T>(path: string, parser: (text: string, source: string) => ParsedFile<T>): T {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ScenarioError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  const parsed = parser(text, basename(path));
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
+
+export function loadScenario(path: string): Scenario {
+  return loadFile(path, parseScenario);
+}
+
+export function loadProfile(path: string): Profile {
+  return loadFile(path, parseProfile);
+}
+
+/** One line per step, for progress output and the report. */
+export function describeStep(step: Step): string {
+  switch (step.action) {
+    case 'moveip':
+      return `ctdb moveip ${step.ip} to ${step.to}`;
+    case 'moveip-burst':
+      return `${step.count} moveips${step.intervalMs ? ` ${step.intervalMs} ms apart` : ' back to back'}`;
+    case 'kill-ctdbd':
+    case 'kill-mccd':
+    case 'kill-backend':
+      return `${step.action.replace('kill-', 'kill -9 ')} on node ${step.node}, back after ${step.restartAfterMs} ms`;
+    case 'rolling-restart':
+      return 'rolling restart of every node (ctdbd, then mccd)';
+    case 'partition':
+      return `partition node ${step.node} (link down) for ${step.durationMs} ms`;
+    case 'wait':
+      return `wait ${step.ms} ms`;
+    default:
+      return `ctdb ${step.action} node ${step.node}`;
+  }
+}
