@@ -388,8 +388,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
 
   private async onConnection(c: AcceptedConnection): Promise<void> {
     const guid = c.request.clientGuid;
-    if (this.mode.kind === 'ctdbd' && !this.cluster.connected) {
-      // Without ctdbd this node knows neither which public IPs are still its own nor whether another node
+    if (this.mode.kind !== 'single-node' && !this.cluster.connected) {
+      // Without ctdbd (or Redis) this node knows neither which public IPs are still its own nor whether another node
       // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
       // smbd in a cluster stops serving without ctdbd for the same reason.
       c.socket.destroy();

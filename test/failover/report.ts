@@ -133,8 +133,8 @@ export function timelineSvg(record: ScenarioRecord): string {
       }
       d +=
         previous === null
-          ? `M${x(s.at).toFixed(1)},${y(c).toFixed(1)}`
-          : `H${x(s.at).toFixed(1)}V${y(c).toFixed(1)}`;
+          ? `M${x(s.at).toFixed(1)},${yNode(c, i).toFixed(1)}`
+          : `H${x(s.at).toFixed(1)}V${yNode(c, i).toFixed(1)}`;
       previous = c;
     }
     const colour = NODE_COLOURS[i % NODE_COLOURS.length]!;

@@ -53,6 +53,7 @@ function echoPullFrom(r: ByteReader, response: boolean): Echo {
     r.fail('BAD_COMMAND', response ? 'not an ECHO response' : 'not an ECHO request', 16);
   // An error response (StructureSize 9) is a valid answer too: the caller reads header.status.
   if (header.status === 0) {
+    r.need(SMB2_HEADER_LEN, 4, 'ECHO body');
     const size = r.u16(SMB2_HEADER_LEN, 'ECHO StructureSize');
     if (size !== ECHO_STRUCTURE_SIZE)
       r.fail('BAD_STRUCTURE_SIZE', `ECHO StructureSize is ${size}, expected 4`, SMB2_HEADER_LEN);

@@ -1,0 +1,64 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  describeStep,
+  loadProfile,
+  loadScenario,
+  parseProfile,
+  parseScenario,
+} from '../../failover/scenario.js';
+import { projectRoot } from '../../helpers/reference.js';
+
+const dir = join(projectRoot, 'test/failover');
+
+describe('failover scenario files', () => {
+  it('every shipped scenario and profile parses, and every profile names shipped scenarios', () => {
+    const scenarios = readdirSync(join(dir, 'scenarios')).map((f) => loadScenario(join(dir, 'scenarios', f)));
+    const names = new Set(scenarios.map((s) => s.name));
+    expect(names.size).toBe(scenarios.length);
+    for (const s of scenarios) for (const step of s.steps) expect(describeStep(step)).not.toBe('');
+    for (const f of readdirSync(join(dir, 'profiles'))) {
+      const p = loadProfile(join(dir, 'profiles', f));
+      for (const name of p.scenarios) expect(names, `${f} names ${name}`).toContain(name);
+    }
+    const short = loadProfile(join(dir, 'profiles/short.yaml'));
+    expect(short.scenarios).toEqual(['moveip', 'kill-ctdbd-non-leader', 'kill-mccd']);
+  });
+
+  it('fills defaults: moveip to the next node, kill-ctdbd back after 2 s', () => {
+    const r = parseScenario(
+      'name: x\ndescription: d\nsteps:\n  - action: moveip\n    ip: 1\n  - action: kill-ctdbd\n    node: leader\n',
+    );
+    expect(r.ok && r.value.steps).toEqual([
+      { action: 'moveip', ip: 1, to: 'next' },
+      { action: 'kill-ctdbd', node: 'leader', restartAfterMs: 2000 },
+    ]);
+  });
+
+  it('errors name the file, the key and what was expected', () => {
+    const bad = (text: string) => {
+      const r = parseScenario(text, 'bad.yaml');
+      if (r.ok) throw new Error('parsed');
+      return r.error.message;
+    };
+    expect(bad('name: x\ndescription: d\nsteps:\n  - action: explode\n')).toMatch(
+      /^bad\.yaml: steps\.0\.action: expected action moveip, .* or wait/,
+    );
+    expect(bad('name: x\ndescription: d\nsteps:\n  - action: stop\n    node: boss\n')).toMatch(
+      /steps\.0\.node: expected a node number, "leader" or "non-leader", got "boss"/,
+    );
+    expect(bad('name: x\ndescription: d\nsteps:\n  - action: wait\n    ms: fast\n')).toMatch(
+      /steps\.0\.ms: expected milliseconds/,
+    );
+    expect(bad('name: X Y\ndescription: d\nsteps: []\n')).toMatch(
+      /name: expected a lower-case name.*steps: expected at least one step/,
+    );
+    expect(bad('name: x\ndescription: d\nsteps:\n  - action: wait\n    ms: 1\n    extra: 2\n')).toMatch(
+      /Unrecognized key.*extra/,
+    );
+    expect(bad('steps: [')).toMatch(/^bad\.yaml: not YAML/);
+    const p = parseProfile('name: p\ndescription: d\nbackend: samba\nscenarios: [moveip]\n', 'p.yaml');
+    expect(!p.ok && p.error.message).toMatch(/backend: .*'smbd' \| 'worker'.*got "samba"/);
+  });
+});
