@@ -217,7 +217,7 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
     if (f.samePid && f.before !== undefined && f.after !== undefined && f.after > f.before + 2) {
       violations.push({
         rule: 'fd-leak',
-        message: `mccd on node ${f.node}: ${f.before} fds before, ${f.after} after`,
+        message: `mccd on node ${f.node}: ${f.before} fds before, ${f.after} after (${f.grew || 'no new kind'})`,
       });
     }
   }

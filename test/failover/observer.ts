@@ -74,13 +74,13 @@ export class Observer {
 
   /**
    * Open fds of a node's mccd by kind (socket, pipe, anon_inode:[eventpoll], a file), from the reading
-   * with the fewest of a few: API requests in flight come and go.
+   * with the fewest of five over a second: API requests in flight come and go.
    */
   async fds(pnn: number): Promise<{ count: number | undefined; kinds: Record<string, number> | undefined }> {
     const pid = this.nodes.find((n) => n.pnn === pnn)?.pid();
     let best: Record<string, number> | undefined;
     let count: number | undefined;
-    for (let i = 0; pid !== undefined && i < 3; i++) {
+    for (let i = 0; pid !== undefined && i < 5; i++) {
       try {
         const kinds: Record<string, number> = {};
         const entries = readdirSync(`/proc/${pid}/fd`);
@@ -100,7 +100,7 @@ export class Observer {
       } catch {
         break;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 200));
     }
     return { count, kinds: best };
   }

@@ -51,7 +51,12 @@ async function unsettled(rig: FailoverRig): Promise<string> {
   return '';
 }
 
+/**
+ * mccd's fds once it is quiet: the smbd pool refilled (a member being started, or one that just took a
+ * client and has not closed its carrier yet, holds an fd for a moment).
+ */
 async function fdCounts(rig: FailoverRig) {
+  await Promise.all(rig.mccds.map((m) => m.waitPoolReady(10_000).catch(() => undefined)));
   return Promise.all(
     rig.mccds.map(async (m) => ({ node: m.pnn, pid: m.mccdPid(), ...(await rig.observer.fds(m.pnn)) })),
   );

@@ -219,9 +219,10 @@ export class NodeMccd {
     );
   }
 
-  private async waitPoolReady(): Promise<void> {
-    if (this.options.smbdPool === 0) return;
-    await waitFor(`smbd pool on node ${this.pnn}`, 60_000, async () => {
+  /** Until every pool member is started and waiting (smbd backend; at once for the worker). */
+  async waitPoolReady(timeoutMs = 60_000): Promise<void> {
+    if (this.options.backend !== 'smbd' || this.options.smbdPool === 0) return;
+    await waitFor(`smbd pool on node ${this.pnn}`, timeoutMs, async () => {
       const s = await apiGet<{ backend: { pool?: { ready: number } } }>(
         { socketPath: this.apiSocket },
         '/v1/status',
