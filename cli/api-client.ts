@@ -40,6 +40,9 @@ export function apiRequest<T>(
         path,
         headers,
         timeout: timeoutMs,
+        // One connection per request, closed after it: Node 20's default agent would keep idle sockets
+        // open in mccd for 5 s, which is noise in its fd count (the failover harness watches it).
+        agent: false,
         ...(target.socketPath
           ? { socketPath: target.socketPath }
           : { host: base?.hostname, port: base?.port }),
@@ -74,4 +77,23 @@ export function apiRequest<T>(
     if (payload) req.write(payload);
     req.end();
   });
+}
+
+/**
+ * A data handler for mccd's `/v1/events` stream (server-sent events): calls `onEvent` with each event's
+ * JSON `data`, whatever way the stream is cut into chunks.
+ */
+export function eventStreamParser(onEvent: (event: unknown) => void): (chunk: string) => void {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk;
+    let i = buffer.indexOf('\n\n');
+    while (i >= 0) {
+      const block = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      const data = block.split('\n').find((l) => l.startsWith('data: '));
+      if (data) onEvent(JSON.parse(data.slice(6)));
+      i = buffer.indexOf('\n\n');
+    }
+  };
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { defaultApiSocket, defaultRunPath } from '../../coordinator/config.js';
 import type { ChannelRow } from '../../coordinator/coordinator.js';
 import { runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
-import { type ApiTarget, apiGet, apiRequest } from '../api-client.js';
+import { type ApiTarget, apiGet, apiRequest, eventStreamParser } from '../api-client.js';
 import { formatTable, printJson, runCommand } from '../io.js';
 
 function target(options: { socket?: string }): ApiTarget {
@@ -179,26 +179,18 @@ export function registerOperatorCommands(program: Command): void {
         () =>
           new Promise<void>((resolve, reject) => {
             const req = request({ socketPath: target(o).socketPath, path: '/v1/events' }, (res) => {
-              let buffer = '';
               res.setEncoding('utf8');
-              res.on('data', (d: string) => {
-                buffer += d;
-                let i = buffer.indexOf('\n\n');
-                while (i >= 0) {
-                  const block = buffer.slice(0, i);
-                  buffer = buffer.slice(i + 2);
-                  const data = block.split('\n').find((l) => l.startsWith('data: '));
-                  if (data) {
-                    const e = JSON.parse(data.slice(6));
-                    if (o.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-                    else
-                      process.stdout.write(
-                        `${new Date().toISOString()} ${e.kind} ${JSON.stringify(e.record ?? e.event ?? e.rejection ?? { client: e.clientGuid, reason: e.reason, latencyMs: e.latencyMs })}\n`,
-                      );
-                  }
-                  i = buffer.indexOf('\n\n');
-                }
-              });
+              res.on(
+                'data',
+                eventStreamParser((event) => {
+                  const e = event as Record<string, unknown> & { kind: string };
+                  if (o.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+                  else
+                    process.stdout.write(
+                      `${new Date().toISOString()} ${e.kind} ${JSON.stringify(e.record ?? e.event ?? e.rejection ?? { client: e.clientGuid, reason: e.reason, latencyMs: e.latencyMs })}\n`,
+                    );
+                }),
+              );
               res.on('end', resolve);
             });
             req.on('error', (e: NodeJS.ErrnoException) =>

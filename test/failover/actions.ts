@@ -17,6 +17,18 @@ export interface StepContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Marks the action and records a fault of the whole node (every client there is concerned). */
+function nodeFault(
+  ctx: StepContext,
+  pnn: number,
+  action: string,
+  label: string,
+  clientDetected = false,
+): void {
+  const at = ctx.mark(action, pnn);
+  ctx.fault({ at, node: pnn, scope: { kind: 'node' }, clientDetected, label });
+}
+
 async function resolveNode(rig: FailoverRig, ref: number | 'leader' | 'non-leader'): Promise<number> {
   if (typeof ref === 'number') {
     if (ref >= rig.cluster.nodes.length)
@@ -82,14 +94,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     }
     case 'kill-ctdbd': {
       const pnn = await resolveNode(rig, step.node);
-      const at = ctx.mark(`kill -9 ctdbd on node ${pnn}`, pnn);
-      ctx.fault({
-        at,
-        node: pnn,
-        scope: { kind: 'node' },
-        clientDetected: false,
-        label: `kill -9 of ctdbd on node ${pnn}`,
-      });
+      nodeFault(ctx, pnn, `kill -9 ctdbd on node ${pnn}`, `kill -9 of ctdbd on node ${pnn}`);
       await cluster.kill9(pnn);
       await sleep(step.restartAfterMs);
       ctx.mark(`ctdbd started on node ${pnn}`, pnn);
@@ -99,14 +104,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     }
     case 'kill-mccd': {
       const pnn = await resolveNode(rig, step.node);
-      const at = ctx.mark(`kill -9 mccd on node ${pnn}`, pnn);
-      ctx.fault({
-        at,
-        node: pnn,
-        scope: { kind: 'node' },
-        clientDetected: false,
-        label: `kill -9 of mccd on node ${pnn}`,
-      });
+      nodeFault(ctx, pnn, `kill -9 mccd on node ${pnn}`, `kill -9 of mccd on node ${pnn}`);
       await rig.mccd(pnn).kill9Mccd();
       await sleep(step.restartAfterMs);
       ctx.mark(`mccd started on node ${pnn}`, pnn);
@@ -117,14 +115,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       const pnn = await resolveNode(rig, step.node);
       const m = rig.mccd(pnn);
       if (m.backend === 'worker') {
-        const at = ctx.mark(`kill -9 worker on node ${pnn}`, pnn);
-        ctx.fault({
-          at,
-          node: pnn,
-          scope: { kind: 'node' },
-          clientDetected: false,
-          label: `kill -9 of the worker on node ${pnn}`,
-        });
+        nodeFault(ctx, pnn, `kill -9 worker on node ${pnn}`, `kill -9 of the worker on node ${pnn}`);
         await m.kill9Worker();
         await sleep(step.restartAfterMs);
         ctx.mark(`worker started on node ${pnn}`, pnn);
@@ -155,51 +146,23 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'rolling-restart': {
       for (const node of cluster.nodes) {
         const pnn = node.pnn;
-        const at = ctx.mark(`ctdbd stopped on node ${pnn}`, pnn);
-        ctx.fault({
-          at,
-          node: pnn,
-          scope: { kind: 'node' },
-          clientDetected: false,
-          label: `ctdbd stop on node ${pnn}`,
-        });
+        nodeFault(ctx, pnn, `ctdbd stopped on node ${pnn}`, `ctdbd stop on node ${pnn}`);
         await cluster.stopNode(pnn);
         ctx.mark(`ctdbd started on node ${pnn}`, pnn);
         cluster.restart(pnn);
         await waitHealthy(rig, ctx);
-        const restartAt = ctx.mark(`mccd restarted on node ${pnn}`, pnn);
-        ctx.fault({
-          at: restartAt,
-          node: pnn,
-          scope: { kind: 'node' },
-          clientDetected: false,
-          label: `mccd restart on node ${pnn}`,
-        });
+        nodeFault(ctx, pnn, `mccd restarted on node ${pnn}`, `mccd restart on node ${pnn}`);
         await rig.mccd(pnn).restart();
       }
       return;
     }
     case 'partition': {
       const pnn = await resolveNode(rig, step.node);
-      const at = ctx.mark(`node ${pnn} partitioned (link down)`, pnn);
-      ctx.fault({
-        at,
-        node: pnn,
-        scope: { kind: 'node' },
-        clientDetected: true,
-        label: `partition of node ${pnn}`,
-      });
+      nodeFault(ctx, pnn, `node ${pnn} partitioned (link down)`, `partition of node ${pnn}`, true);
       cluster.setLink(pnn, false);
       await sleep(step.durationMs);
-      const healAt = ctx.mark(`node ${pnn} link up`, pnn);
       // Whatever the isolated node did meanwhile (it was alone, so it hosted every IP) ends at the heal.
-      ctx.fault({
-        at: healAt,
-        node: pnn,
-        scope: { kind: 'node' },
-        clientDetected: false,
-        label: `heal of node ${pnn}`,
-      });
+      nodeFault(ctx, pnn, `node ${pnn} link up`, `heal of node ${pnn}`);
       cluster.setLink(pnn, true);
       await waitHealthy(rig, ctx);
       return;

@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { apiGet } from '../../cli/api-client.js';
+import { apiGet, eventStreamParser } from '../../cli/api-client.js';
 import type { ChannelRow } from '../../coordinator/coordinator.js';
 import type { Fault, Marker, PublicAnnounced, Sample } from './record.js';
 
@@ -133,21 +133,13 @@ export class Observer {
   /** mccd's SSE stream, re-opened while mccd restarts. */
   private subscribe(node: ObservedNode): void {
     if (!this.running) return;
-    let buffer = '';
     let closed = false;
     const req = request({ socketPath: node.apiSocket, path: '/v1/events', method: 'GET' }, (res) => {
       res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        buffer += d;
-        let i = buffer.indexOf('\n\n');
-        while (i >= 0) {
-          const block = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (data) this.onEvent(node.pnn, JSON.parse(data.slice(6)) as StreamEvent);
-          i = buffer.indexOf('\n\n');
-        }
-      });
+      res.on(
+        'data',
+        eventStreamParser((e) => this.onEvent(node.pnn, e as StreamEvent)),
+      );
       res.on('end', retry);
       res.on('error', retry);
     });

@@ -163,30 +163,24 @@ export class CtdbTestCluster {
 
   /** SIGKILL ctdbd on a node and wait until its event daemon is gone too. */
   async kill9(pnn: number): Promise<void> {
-    const node = this.node(pnn);
-    if (node.pid === undefined) return;
-    const pid = node.pid;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await waitFor(`ctdbd ${pid} to exit`, 10_000, () => (pidAlive(pid) ? undefined : true), 50);
-    node.pid = undefined;
-    await this.waitEventdGone(node);
+    await this.signalAndWait(pnn, 'SIGKILL', 10_000);
   }
 
   /** Stops ctdbd on one node the way `systemctl stop ctdb` does (SIGTERM: it releases its IPs first). */
   async stopNode(pnn: number, timeoutMs = 30_000): Promise<void> {
+    await this.signalAndWait(pnn, 'SIGTERM', timeoutMs);
+  }
+
+  private async signalAndWait(pnn: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
     const node = this.node(pnn);
     if (node.pid === undefined) return;
     const pid = node.pid;
     try {
-      process.kill(pid, 'SIGTERM');
+      process.kill(pid, signal);
     } catch {
       // already gone
     }
-    await waitFor(`ctdbd ${pid} to stop`, timeoutMs, () => (pidAlive(pid) ? undefined : true), 50).catch(
+    await waitFor(`ctdbd ${pid} to exit`, timeoutMs, () => (pidAlive(pid) ? undefined : true), 50).catch(
       () => {
         if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
       },
