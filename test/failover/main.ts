@@ -127,9 +127,9 @@ async function main(argv: string[]): Promise<number> {
     progress(
       `Docker engine: ${(await dockerAnswers()) ? 'answers (not used: network namespaces are the default)' : 'none; using network namespaces'}`,
     );
-    const run = await runProfile(profile, scenarios, progress);
-    const command = ['npm run failover --', ...argv].join(' ').replace(/ --$/, '');
     const dir = resolve(o.report);
+    const run = await runProfile(profile, scenarios, progress, join(dir, 'logs'));
+    const command = ['npm run failover --', ...argv].join(' ').replace(/ --$/, '');
     mkdirSync(dir, { recursive: true });
     const { markdown, svgs } = markdownReport(run, command);
     writeFileSync(join(dir, 'report.md'), markdown);

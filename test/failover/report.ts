@@ -174,7 +174,7 @@ export function timelineSvg(record: ScenarioRecord): string {
   parts.push(
     `<text x="${left}" y="${height - bottom + 30}" font-size="11">channels per node (mccd's own count, every 250 ms); numbered dashed lines are the harness's actions</text>`,
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">${parts.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" role="img"><title>${escapeXml(`${record.name}: channels per node over time`)}</title>${parts.join('')}</svg>`;
 }
 
 function actionList(record: ScenarioRecord): string[] {
@@ -276,5 +276,5 @@ export function htmlReport(run: FailoverRun, command: string): string {
     .filter(Boolean)
     .map((p) => `<p>${p}</p>`)
     .join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>mcc failover report — ${run.profile.name}</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}tr.fail td{background:#fde8e8}.pass{color:#2a7a2a}.violations{color:#a00}section{margin-top:2em}</style></head><body><h1>mcc failover report — ${run.profile.name}</h1>${intro}${table}${sections}</body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcc failover report — ${run.profile.name}</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}tr.fail td{background:#fde8e8}.pass{color:#2a7a2a}.violations{color:#a00}section{margin-top:2em}</style></head><body><h1>mcc failover report — ${run.profile.name}</h1>${intro}${table}${sections}</body></html>`;
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeMccd } from '../harness/cluster-mccd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
@@ -142,6 +142,20 @@ export class FailoverRig {
       up.set(l.id, l.event === 'session-up');
     }
     return [...up.values()].filter(Boolean).length;
+  }
+
+  /** Copies each node's mccd.log and ctdbd log (they go with the cluster's directory at stop()). */
+  keepLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const node of this.cluster.nodes) {
+      for (const [from, to] of [
+        ['mccd.log', `node${node.pnn}-mccd.log`],
+        ['ctdbd.stdout', `node${node.pnn}-ctdbd.log`],
+      ] as const) {
+        const path = join(node.dir, from);
+        if (existsSync(path)) copyFileSync(path, join(dir, to));
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -169,6 +169,8 @@ export async function runProfile(
   profile: Profile,
   scenarios: Scenario[],
   progress: (line: string) => void,
+  /** Where to keep every node's mccd and ctdbd logs when a scenario fails (the cluster is deleted). */
+  logDir?: string,
 ): Promise<FailoverRun> {
   const startedAt = Date.now();
   const rig = await FailoverRig.start(profile, progress);
@@ -177,6 +179,10 @@ export async function runProfile(
   try {
     for (const scenario of scenarios) runs.push(await runScenario(rig, scenario, progress));
   } finally {
+    if (logDir && !runs.every((r) => r.result.passed)) {
+      progress(`a scenario failed: keeping every node's logs in ${logDir}`);
+      rig.keepLogs(logDir);
+    }
     progress('stopping the cluster, mccd, backends and client namespace');
     await rig.stop();
   }
