@@ -115,7 +115,7 @@ function parseWith<T>(
 ): ParsedFile<T> {
   let input: unknown;
   try {
-    input = parseYaml(text);
+    input = parseYaml(text, { logLevel: 'error' });
   } catch (error) {
     return {
       ok: false,
