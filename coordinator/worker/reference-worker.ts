@@ -3,9 +3,9 @@ import { ByteWriter } from '../../wire/cursor.js';
 import { Smb2GlobalCapabilities } from '../../wire/smb2/dialects.js';
 import { echoResponsePush } from '../../wire/smb2/echo.js';
 import {
+  responseHeaderFor,
   SMB2_HEADER_LEN,
   Smb2Command,
-  Smb2Flags,
   type Smb2Header,
   smb2HeaderPull,
   smb2HeaderPush,
@@ -30,20 +30,11 @@ import { type ChannelHandoff, WorkerClient } from './client.js';
 const SUPPORTED = [0x0311, 0x0302, 0x0300, 0x0210, 0x0202];
 const STATUS_NOT_SUPPORTED = 0xc00000bb;
 
-function responseHeader(req: Smb2Header, status = 0): Smb2Header {
-  return {
-    ...req,
-    status,
-    credits: Math.max(1, req.credits),
-    flags: (req.flags & ~Smb2Flags.ASYNC_COMMAND) | Smb2Flags.SERVER_TO_REDIR,
-    nextCommand: 0,
-    signature: new Uint8Array(16),
-  };
-}
-
-function simpleResponse(req: Smb2Header, status: number, body: Uint8Array): Uint8Array {
+/** An ERROR response (StructureSize 9, no error data) with STATUS_NOT_SUPPORTED. */
+function notSupported(req: Smb2Header): Uint8Array {
+  const body = Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0);
   const w = new ByteWriter(SMB2_HEADER_LEN + body.byteLength);
-  smb2HeaderPush(responseHeader(req, status), w);
+  smb2HeaderPush(responseHeaderFor(req, STATUS_NOT_SUPPORTED), w);
   w.set(SMB2_HEADER_LEN, body);
   return w.bytes;
 }
@@ -69,7 +60,7 @@ export function negotiateAnswer(
         ]
       : [];
   const bytes = negotiateResponsePush({
-    header: responseHeader(req.header),
+    header: responseHeaderFor(req.header),
     securityMode: 1,
     dialect,
     serverGuid,
@@ -102,7 +93,7 @@ function answerInterfaceQuery(client: WorkerClient, channel: ChannelHandoff, h: 
       channel.socket.write(
         frame(
           ioctlResponsePush({
-            header: responseHeader(h),
+            header: responseHeaderFor(h),
             ctlCode: FSCTL_QUERY_NETWORK_INTERFACE_INFO,
             fileId: NO_FILE_ID,
             input: new Uint8Array(0),
@@ -114,9 +105,7 @@ function answerInterfaceQuery(client: WorkerClient, channel: ChannelHandoff, h: 
     },
     () => {
       if (channel.socket.destroyed) return;
-      channel.socket.write(
-        frame(simpleResponse(h, STATUS_NOT_SUPPORTED, Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0))),
-      );
+      channel.socket.write(frame(notSupported(h)));
     },
   );
 }
@@ -147,10 +136,7 @@ export function serveChannel(
       } else if (h.command === Smb2Command.IOCTL && isInterfaceQuery(message)) {
         answerInterfaceQuery(client, channel, h);
       } else {
-        // ERROR response: StructureSize 9, no error data.
-        channel.socket.write(
-          frame(simpleResponse(h, STATUS_NOT_SUPPORTED, Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 0))),
-        );
+        channel.socket.write(frame(notSupported(h)));
       }
     }
     if (error) channel.socket.destroy();

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NodeMccd } from '../harness/cluster-mccd.js';
+import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
-import { pidAlive, waitFor } from '../harness/netns.js';
+import { lineSplitter } from '../harness/netns.js';
 import { projectRoot } from '../helpers/reference.js';
 import type { AgentConfig, AgentLine } from './agent.js';
 import { Observer } from './observer.js';
@@ -103,17 +103,12 @@ export class FailoverRig {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.agent = agent;
-    let buffer = '';
-    agent.stdout?.on('data', (d) => {
-      buffer += d;
-      let i = buffer.indexOf('\n');
-      while (i >= 0) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
+    agent.stdout?.on(
+      'data',
+      lineSplitter((line) => {
         if (line) this.lines.push(JSON.parse(line) as AgentLine);
-        i = buffer.indexOf('\n');
-      }
-    });
+      }),
+    );
     let stderr = '';
     agent.stderr?.on('data', (d) => {
       stderr += d;
@@ -159,13 +154,7 @@ export class FailoverRig {
   }
 
   async stop(): Promise<void> {
-    const agent = this.agent;
-    if (agent?.pid && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await waitFor('agent exit', 5000, () => (pidAlive(agent.pid!) ? undefined : true), 50).catch(() =>
-        agent.kill('SIGKILL'),
-      );
-    }
+    await killAndWait(this.agent);
     await this.observer?.stop();
     for (const m of this.mccds) await m.stop();
     await this.cluster.stop();

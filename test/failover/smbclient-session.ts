@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { lineSplitter } from '../harness/netns.js';
 
 /**
  * A real smbclient (Samba's own client, not ours) holding one interactive session against a public IP
@@ -66,16 +67,7 @@ export class SmbclientSession {
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.child = child;
-    let text = '';
-    const onOutput = (d: Buffer) => {
-      text += d.toString('utf8');
-      let i = text.indexOf('\n');
-      while (i >= 0) {
-        this.onLine(child, text.slice(0, i));
-        text = text.slice(i + 1);
-        i = text.indexOf('\n');
-      }
-    };
+    const onOutput = lineSplitter((line) => this.onLine(child, line));
     child.stdout?.on('data', onOutput);
     child.stderr?.on('data', onOutput);
     child.stdin?.on('error', () => undefined);

@@ -6,7 +6,7 @@ import { prepareSmbdState } from '../../bench/smbd.js';
 import { apiGet } from '../../cli/api-client.js';
 import { projectRoot } from '../helpers/reference.js';
 import type { CtdbTestCluster } from './ctdb-cluster.js';
-import { pidAlive, waitFor } from './netns.js';
+import { lineSplitter, pidAlive, waitFor } from './netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,7 +18,7 @@ export interface NodeMccdOptions {
   smbdPool?: number;
 }
 
-async function killAndWait(
+export async function killAndWait(
   child: ChildProcess | undefined,
   signal: NodeJS.Signals = 'SIGTERM',
 ): Promise<void> {
@@ -273,16 +273,10 @@ export class Probe {
       },
     );
     const p = new Probe(child);
-    let buffer = '';
-    child.stdout?.on('data', (d) => {
-      buffer += d;
-      let i = buffer.indexOf('\n');
-      while (i >= 0) {
-        p.events.push(JSON.parse(buffer.slice(0, i)));
-        buffer = buffer.slice(i + 1);
-        i = buffer.indexOf('\n');
-      }
-    });
+    child.stdout?.on(
+      'data',
+      lineSplitter((line) => p.events.push(JSON.parse(line))),
+    );
     return p;
   }
 

@@ -181,7 +181,9 @@ export class CtdbTestCluster {
       // already gone
     }
     await waitFor(`ctdbd ${pid} to exit`, timeoutMs, () => (pidAlive(pid) ? undefined : true), 50).catch(
-      () => {
+      (error: Error) => {
+        // A ctdbd that outlives SIGKILL is an error; one that ignores SIGTERM gets SIGKILL.
+        if (signal === 'SIGKILL') throw error;
         if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
       },
     );

@@ -96,3 +96,18 @@ export async function waitFor<T>(
 export function runTag(): string {
   return Math.random().toString(36).slice(2, 7);
 }
+
+/** A data handler that calls `onLine` with each complete line of a child's output, however it is chunked. */
+export function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | string) => void {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk.toString();
+    let i = buffer.indexOf('\n');
+    while (i >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      onLine(line);
+      i = buffer.indexOf('\n');
+    }
+  };
+}

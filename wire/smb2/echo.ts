@@ -2,6 +2,7 @@ import { ByteReader, ByteWriter } from '../cursor.js';
 import { type Parsed, parse } from '../errors.js';
 import {
   requestHeader,
+  responseHeaderFor,
   SMB2_HEADER_LEN,
   Smb2Command,
   Smb2Flags,
@@ -33,16 +34,9 @@ export function echoRequestPush(messageId: bigint, extra: Partial<Smb2Header> = 
   return echoPush(requestHeader(Smb2Command.ECHO, messageId, extra));
 }
 
-/** The answer to `request`: same MessageId, server-to-redirector, at least one credit granted. */
+/** The answer to `request` (see responseHeaderFor). */
 export function echoResponsePush(request: Smb2Header, status = 0): Uint8Array {
-  return echoPush({
-    ...request,
-    status,
-    credits: Math.max(1, request.credits),
-    flags: (request.flags & ~Smb2Flags.ASYNC_COMMAND) | Smb2Flags.SERVER_TO_REDIR,
-    nextCommand: 0,
-    signature: new Uint8Array(16),
-  });
+  return echoPush(responseHeaderFor(request, status));
 }
 
 function echoPullFrom(r: ByteReader, response: boolean): Echo {

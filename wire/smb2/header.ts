@@ -133,3 +133,15 @@ export function requestHeader(command: number, messageId = 0n, extra: Partial<Sm
     ...extra,
   };
 }
+
+/** The header of the answer to `request`: same MessageId, server-to-redirector, at least one credit granted. */
+export function responseHeaderFor(request: Smb2Header, status = 0): Smb2Header {
+  return {
+    ...request,
+    status,
+    credits: Math.max(1, request.credits),
+    flags: (request.flags & ~Smb2Flags.ASYNC_COMMAND) | Smb2Flags.SERVER_TO_REDIR,
+    nextCommand: 0,
+    signature: new Uint8Array(16),
+  };
+}
