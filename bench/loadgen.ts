@@ -15,6 +15,8 @@ export interface LoadReport {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** CPU the load generator itself used (set by loadgen-child). */
+  clientCpuMs?: number;
 }
 
 export function negotiateOnce(host: string, port: number, timeoutMs = 5000): Promise<number> {

@@ -167,15 +167,11 @@ export async function startSmbdListener(): Promise<Running> {
   };
 }
 
-/** mccd with the smbd backend: every connection becomes an `smbd -i` with the socket as fd 0 (pre-started with `pool`). */
+/** mccd with the smbd backend: every connection becomes an `smbd -i` with the socket as fd 0 (with `pool`, a member forked from the pool's zygote). */
 export async function startMccdSmbd(pool = 0): Promise<Running & { api: string; dir: string }> {
   const { prepareSmbdState } = await import('./smbd.js');
   const smbdDir = mkdtempSync(join(tmpdir(), 'mcc-bench-inetd-'));
-  // Pool members run side by side: they need `change notify = no` (one notify daemon name per node).
-  const { confPath } = await prepareSmbdState(smbdDir, [
-    'bind interfaces only = no',
-    ...(pool > 0 ? ['change notify = no'] : []),
-  ]);
+  const { confPath } = await prepareSmbdState(smbdDir, ['bind interfaces only = no']);
   const m = await startMccd({
     backend: { kind: 'smbd', config: confPath, logDir: join(smbdDir, 'log'), pool: { size: pool } },
   });

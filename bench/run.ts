@@ -3,9 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiRequest } from '../cli/api-client.js';
+import { b6 } from './b6-smbd-pool.js';
 import type { LoadReport } from './loadgen.js';
-import { benchDir, freePort, startBare, startMccd, startMccdSmbd, startSmbdListener } from './procs.js';
-import { fmt, machineLine, median, percentile, runChild } from './stats.js';
+import { benchDir, freePort, startBare, startMccd } from './procs.js';
+import { fmt, machineLine, median, percentile, runChild, type Section } from './stats.js';
 
 /**
  * `npm run bench [-- --only B3] [-- --repeat 3] [-- --clients 100000]`: runs each benchmark in fresh
@@ -23,10 +24,6 @@ const clients = Number(opt('clients', '100000'));
 const only = opt('only', 'all');
 const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
-interface Section {
-  title: string;
-  lines: string[];
-}
 const sections: Section[] = [];
 
 function b3(): Section {
@@ -99,25 +96,6 @@ async function b1(): Promise<Section> {
     }
     rows[name] = row;
   }
-  // Real Samba, closed loop only: an open loop at 2,000/s would start thousands of inetd smbds.
-  const smbdRows: Record<string, LoadReport[]> = {};
-  if (existsSync('/usr/sbin/smbd')) {
-    for (const [name, start] of [
-      ["smbd's own listener (fork per connection)", startSmbdListener],
-      ['mccd → smbd in inetd mode (exec per connection)', startMccdSmbd],
-    ] as const) {
-      const runs: LoadReport[] = [];
-      for (let i = 0; i < repeat; i++) {
-        const server = await start();
-        try {
-          runs.push(load({ port: server.port, mode: 'closed', concurrency: 16, durationMs: 3000 }));
-        } finally {
-          await server.stop();
-        }
-      }
-      smbdRows[name] = runs;
-    }
-  }
   const med = (rs: LoadReport[], k: keyof LoadReport) => median(rs.map((r) => r[k] as number));
   const base = med(rows['bare Node server (baseline)']!.closed, 'connPerSec');
   const lines = [
@@ -136,43 +114,6 @@ async function b1(): Promise<Section> {
     lines.push(
       `| ${name} | ${fmt(cps)} | ${fmt(cps / base)}× | ${rates.map((r) => `${fmt(med(row.open[r]!, 'p50Ms'))} / ${fmt(med(row.open[r]!, 'p99Ms'))}`).join(' | ')} | ${errors} |`,
     );
-  }
-  for (const [name, runs] of Object.entries(smbdRows)) {
-    const cps = med(runs, 'connPerSec');
-    lines.push(
-      `| ${name} (16 concurrent) | ${fmt(cps)} | ${fmt(cps / base)}× | p50 ${fmt(med(runs, 'p50Ms'))} / p99 ${fmt(med(runs, 'p99Ms'))} in the closed loop | — | — | ${runs.reduce((a, r) => a + r.errors, 0)} |`,
-    );
-  }
-  // Reconnect storm: 64 clients at once, as after a failover; smbd's listen backlog is 50.
-  const storm: Record<string, LoadReport[]> = {};
-  if (existsSync('/usr/sbin/smbd')) {
-    for (const [name, start] of [
-      ["smbd's own listener", startSmbdListener],
-      ['mccd → smbd, plain inetd', () => startMccdSmbd(0)],
-      ['mccd → smbd pool of 64', () => startMccdSmbd(64)],
-    ] as const) {
-      for (let i = 0; i < repeat; i++) {
-        const server = await start();
-        try {
-          storm[name] = [...(storm[name] ?? []), load({ port: server.port, mode: 'burst', count: 64 })];
-        } finally {
-          await server.stop();
-        }
-        await new Promise((r) => setTimeout(r, 1500)); // let the last smbd processes exit
-      }
-    }
-    lines.push(
-      '',
-      '**Reconnect storm** (64 clients connect at once; connect → NEGOTIATE response):',
-      '',
-      '| server | p50 ms | p99 ms | max ms | errors |',
-      '| --- | --- | --- | --- | --- |',
-    );
-    for (const [name, runs] of Object.entries(storm)) {
-      lines.push(
-        `| ${name} | ${fmt(med(runs, 'p50Ms'))} | ${fmt(med(runs, 'p99Ms'))} | ${fmt(med(runs, 'maxMs'))} | ${runs.reduce((a, r) => a + r.errors, 0)} |`,
-      );
-    }
   }
   const m = rows['mccd + reference worker']!;
   const ratio = med(m.closed, 'connPerSec') / base;
@@ -423,7 +364,14 @@ function b5(): Section {
   };
 }
 
-const benches: Record<string, () => Section | Promise<Section>> = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5 };
+const benches: Record<string, () => Section | Promise<Section>> = {
+  B1: b1,
+  B2: b2,
+  B3: b3,
+  B4: b4,
+  B5: b5,
+  B6: () => b6(repeat),
+};
 for (const [name, fn] of Object.entries(benches)) {
   if (only !== 'all' && !only.split(',').includes(name)) continue;
   process.stderr.write(`running ${name}…\n`);

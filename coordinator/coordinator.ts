@@ -358,6 +358,17 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       this.causedAt(Date.now(), () => this.registry.ownerCrashed(e.ownerId));
     });
     b.on('smbd-handoff', (e) => this.metrics.smbdHandoffs.inc({ path: e.path }));
+    b.on('smbd-pool-failure', (e) => {
+      this.metrics.smbdPoolFailures.inc();
+      this.log.warn({ backend: 'smbd' }, e.reason);
+    });
+    b.on('destroy-failed', (e) => {
+      this.metrics.destroyFailures.inc();
+      this.log.warn(
+        { client: e.clientGuid, channel: e.tuple, errno: e.errno },
+        `could not kill channel ${e.tuple} of client ${e.clientGuid} (SOCK_DESTROY errno ${e.errno})`,
+      );
+    });
     b.on('protocol-error', (e) => {
       this.metrics.parseErrors.inc({ parser: e.parser, code: e.code });
       this.log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);

@@ -78,8 +78,18 @@ export function createMetrics() {
     }),
     smbdHandoffs: new Counter({
       name: 'mcc_smbd_handoffs_total',
-      help: 'Connections given to smbd by path: pool (pre-started member), spawn (no pool), pool-empty (fallback spawn)',
+      help: 'Connections given to smbd by path: pool (a member forked ahead of time), spawn (no pool), pool-empty (none ready in time: fallback spawn)',
       labelNames: ['path'],
+      registers: [registry],
+    }),
+    destroyFailures: new Counter({
+      name: 'mcc_teardown_destroy_failures_total',
+      help: 'Channels being torn down that SOCK_DESTROY could not kill (already closed ones are not counted)',
+      registers: [registry],
+    }),
+    smbdPoolFailures: new Counter({
+      name: 'mcc_smbd_pool_failures_total',
+      help: 'smbd pool zygotes or members that did not get ready in time or died waiting (each is replaced)',
       registers: [registry],
     }),
     workers: new Gauge({ name: 'mcc_workers', help: 'Registered worker processes', registers: [registry] }),

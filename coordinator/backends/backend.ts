@@ -14,9 +14,13 @@ export interface BackendEvents {
   'channel-closed': [{ clientGuid: string; channelId: number }];
   /** An owner process went away: its clients are torn down. */
   'owner-gone': [{ ownerId: string; reason: string }];
+  /** SOCK_DESTROY could not kill a channel being torn down (e.g. EPERM without CAP_NET_ADMIN). */
+  'destroy-failed': [{ clientGuid: string; tuple: string; errno: number }];
   'protocol-error': [{ parser: string; code: string; message: string }];
   /** smbd backend: how a connection reached smbd (a pre-started pool member, or a fresh inetd spawn). */
   'smbd-handoff': [{ path: 'pool' | 'spawn' | 'pool-empty' }];
+  /** smbd backend: a pool zygote or member failed to start or died waiting; it is replaced. */
+  'smbd-pool-failure': [{ reason: string }];
 }
 
 /** Where channels go: worker processes over the worker protocol, or real smbd in inetd mode. */

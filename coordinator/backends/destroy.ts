@@ -21,3 +21,21 @@ export function destroyChannels(channels: ChannelRecord[]): DestroyResult[] {
     return channels.map(() => ({ errno }));
   }
 }
+
+/** The channels SOCK_DESTROY could not kill (gone already is not a failure), named for a log line. */
+export function failedDestroys(
+  channels: ChannelRecord[],
+  results: DestroyResult[],
+): { tuple: string; errno: number }[] {
+  const out: { tuple: string; errno: number }[] = [];
+  channels.forEach((c, i) => {
+    const r = results[i];
+    if (r === undefined || r === 'destroyed' || r === 'not-found') return;
+    const t = c.tuple;
+    out.push({
+      tuple: `${t.localAddress}:${t.localPort}<-${t.remoteAddress}:${t.remotePort}`,
+      errno: r.errno,
+    });
+  });
+  return out;
+}

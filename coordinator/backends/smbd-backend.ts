@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { listTcpSockets, TCP_STATES_OPEN } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
-import { destroyChannels } from './destroy.js';
+import { destroyChannels, failedDestroys } from './destroy.js';
 import { SmbdPool } from './smbd-pool.js';
 
 export interface SmbdBackendOptions {
@@ -60,6 +60,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
         size: this.options.pool.size,
         startupTimeoutMs: this.options.pool.startupTimeoutMs,
       });
+      this.pool.on('member-failed', (reason) => this.emit('smbd-pool-failure', { reason }));
       this.pool.start();
     }
     this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
@@ -96,6 +97,8 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
             pool: {
               size: this.options.pool!.size,
               ready: this.pool.readyCount(),
+              zygote: this.pool.zygotePid() ?? null,
+              zygoteStarts: this.pool.zygoteStarts,
               handedOff: this.pooled,
               failedStarts: this.pool.failedStarts,
             },
@@ -172,9 +175,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     });
   }
 
-  async teardown(_clientGuid: string, _owner: Owner | undefined, channels: ChannelRecord[]): Promise<void> {
+  async teardown(clientGuid: string, _owner: Owner | undefined, channels: ChannelRecord[]): Promise<void> {
     for (const c of channels) this.tracked.delete(key(c.tuple));
-    destroyChannels(channels);
+    for (const f of failedDestroys(channels, destroyChannels(channels)))
+      this.emit('destroy-failed', { clientGuid, ...f });
   }
 
   /** Channels whose connection the kernel no longer has are reported closed. */

@@ -6,9 +6,12 @@ import { addon, nativeBuildFile } from '../../native/addon.js';
 import { closeFd, SeqpacketCarrier } from '../../native/index.js';
 
 /**
- * smbd processes started ahead of time in inetd mode, each fully initialised and waiting in its first
- * dup(0) (native/preload/mcc_inetd_preload.c) for the client socket mccd sends over the SEQPACKET carrier
- * that is its fd 0. Taking a member skips the exec and initialisation (~25 ms CPU per connection).
+ * smbd processes ready ahead of time, each waiting in inetd mode's dup(0) for the client socket mccd sends
+ * over the SEQPACKET carrier that is its fd 0 (native/preload/mcc_inetd_preload.c).
+ *
+ * One `smbd -i` is exec'd and initialised once and becomes a zygote; members are forked from it and
+ * re-initialised as smbd's own daemon does for the child it forks per connection. A member costs a fork,
+ * not an exec plus smbd's start-up (~25 ms of CPU), so the pool refills as fast as a storm drains it.
  */
 export interface SmbdPoolOptions {
   smbdPath: string;
@@ -16,25 +19,44 @@ export interface SmbdPoolOptions {
   logDir: string;
   extraArgs: string[];
   size: number;
-  /** A member not ready within this long is killed and replaced. */
+  /** A zygote or member not ready within this long is killed and replaced. */
   startupTimeoutMs: number;
+  /** How long the pool may ready no member while connections wait, before they go to a spawn instead. */
+  waitMs?: number;
 }
 
-const REFILL_QUIET_MS = 250;
+const DEFAULT_WAIT_MS = 1000;
+const ZYGOTE_RESTART_MS = 200;
 
-interface Member {
+interface Zygote {
   child: ChildProcess;
   carrier: SeqpacketCarrier;
   ready: boolean;
   timer: NodeJS.Timeout;
+  /** Members ordered and not yet answered with a pid, in order. */
+  ordered: Member[];
 }
+
+interface Member {
+  carrier: SeqpacketCarrier;
+  pid: number | undefined;
+  ready: boolean;
+  timer: NodeJS.Timeout;
+}
+
+type Waiter = { take: (m: Member | undefined) => void; timer: NodeJS.Timeout | undefined };
 
 export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   private readonly members = new Set<Member>();
+  private readonly waiters: Waiter[] = [];
+  private zygote: Zygote | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private lastReadyAt = 0;
   private stopped = false;
   readonly preload: string;
-  /** Members killed because they did not get ready in time (or died starting). */
+  /** Zygotes and members killed because they did not get ready in time, or died before taking a client. */
   failedStarts = 0;
+  zygoteStarts = 0;
 
   constructor(private readonly options: SmbdPoolOptions) {
     super();
@@ -45,13 +67,18 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   start(): void {
-    this.refill();
+    this.startZygote();
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.refillTimer);
-    for (const m of this.members) this.discard(m, 'SIGTERM');
+    clearTimeout(this.restartTimer);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.take(undefined);
+    }
+    if (this.zygote) this.discardZygote(this.zygote);
+    for (const m of [...this.members]) this.discard(m);
   }
 
   readyCount(): number {
@@ -60,44 +87,64 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
     return n;
   }
 
-  /** Gives the connection fd to a ready member; false when none is ready (the caller spawns instead). */
-  async handOff(fd: number): Promise<{ pid: number } | undefined> {
-    for (const m of this.members) {
-      if (!m.ready) continue;
-      this.members.delete(m);
-      clearTimeout(m.timer);
+  zygotePid(): number | undefined {
+    return this.zygote?.ready ? this.zygote.child.pid : undefined;
+  }
+
+  /**
+   * Gives the connection fd to a ready member, waiting briefly for one on its way; undefined when none
+   * comes (the caller spawns an inetd smbd instead).
+   */
+  async handOff(fd: number): Promise<{ pid: number | undefined } | undefined> {
+    for (;;) {
+      const m = this.takeReady() ?? (await this.waitForMember());
+      if (!m) return undefined;
       try {
         await m.carrier.send(Buffer.from('C'), [fd]);
       } catch {
-        this.discard(m, 'SIGKILL');
+        this.discard(m);
         continue;
-      } finally {
-        this.scheduleRefill();
       }
-      // The member closes the carrier by putting the client socket on fd 0; it now lives on its own.
-      m.carrier.once('close', () => undefined);
-      return { pid: m.child.pid! };
+      // The member closes its carrier by putting the client socket on fd 0; it now lives on its own.
+      m.carrier.close();
+      return { pid: m.pid };
+    }
+  }
+
+  private takeReady(): Member | undefined {
+    for (const m of this.members) {
+      if (!m.ready) continue;
+      this.members.delete(m);
+      this.refill();
+      return m;
     }
     return undefined;
   }
 
-  private refillTimer: NodeJS.Timeout | undefined;
-
   /**
-   * Replacements wait until takes pause: during a reconnect storm each refill is an exec (~25 ms CPU)
-   * competing with the members serving the storm.
+   * Waits while the pool makes progress: a storm larger than the pool is served in fork order. Only a pool
+   * that readied no member for `waitMs` (zygote wedged or gone) sends the connection to a spawn instead.
    */
-  private scheduleRefill(): void {
-    clearTimeout(this.refillTimer);
-    this.refillTimer = setTimeout(() => this.refill(), REFILL_QUIET_MS);
-    this.refillTimer.unref();
+  private waitForMember(): Promise<Member | undefined> {
+    if (this.stopped || !this.zygote?.ready) return Promise.resolve(undefined);
+    const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
+    return new Promise((resolve) => {
+      const waiter: Waiter = { take: resolve, timer: undefined };
+      const check = () => {
+        const quiet = Date.now() - this.lastReadyAt;
+        if (quiet < waitMs && this.zygote?.ready) {
+          waiter.timer = setTimeout(check, waitMs - quiet);
+          return;
+        }
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        resolve(undefined);
+      };
+      waiter.timer = setTimeout(check, waitMs);
+      this.waiters.push(waiter);
+    });
   }
 
-  private refill(): void {
-    while (!this.stopped && this.members.size < this.options.size) this.spawnMember();
-  }
-
-  private spawnMember(): void {
+  private startZygote(): void {
     const [ours, theirs] = addon.seqpacketPair();
     const log = openSync(join(this.options.logDir, 'smbd-pool.log'), 'a');
     let child: ChildProcess;
@@ -105,54 +152,143 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
       child = spawn(this.options.smbdPath, ['-i', '-s', this.options.configFile, ...this.options.extraArgs], {
         stdio: [theirs, log, log],
         detached: true, // its own session: an exiting smbd signals its whole group
-        env: { ...process.env, LD_PRELOAD: this.preload, MCC_INETD_HANDOFF: '1' },
+        env: { ...process.env, LD_PRELOAD: this.preload, MCC_INETD_HANDOFF: 'zygote' },
       });
     } finally {
       closeSync(log);
       closeFd(theirs);
     }
+    child.on('error', () => undefined); // a missing binary shows as the carrier closing
     child.unref();
+    this.zygoteStarts++;
     const carrier = new SeqpacketCarrier(ours, { maxBytes: 64, maxFds: 1 });
     carrier.unref();
-    const member: Member = {
+    const zygote: Zygote = {
       child,
       carrier,
       ready: false,
+      ordered: [],
       timer: setTimeout(() => {
-        this.failedStarts++;
-        this.emit('member-failed', `smbd ${child.pid} not ready within ${this.options.startupTimeoutMs} ms`);
-        this.discard(member, 'SIGKILL');
+        this.failed(`smbd zygote ${child.pid} not ready within ${this.options.startupTimeoutMs} ms`);
+        this.discardZygote(zygote);
+        this.scheduleZygoteRestart();
+      }, this.options.startupTimeoutMs),
+    };
+    zygote.timer.unref();
+    this.zygote = zygote;
+    carrier.on('message', ({ data, fds }) => {
+      for (const f of fds) closeFd(f);
+      const tag = String.fromCharCode(data[0] ?? 0);
+      if (tag === 'Z') {
+        zygote.ready = true;
+        clearTimeout(zygote.timer);
+        this.refill();
+      } else if ((tag === 'P' || tag === 'E') && data.length === 5) {
+        const m = zygote.ordered.shift();
+        if (!m) return;
+        if (tag === 'P') m.pid = data.readInt32LE(1);
+        else {
+          this.failed(`smbd zygote ${child.pid} could not fork a member: errno ${data.readInt32LE(1)}`);
+          this.discard(m);
+        }
+      }
+    });
+    carrier.on('close', () => {
+      if (this.zygote !== zygote) return;
+      // Members already forked live on; orders it never answered close their carriers.
+      this.zygote = undefined;
+      clearTimeout(zygote.timer);
+      if (!zygote.ready) this.failed(`smbd zygote ${child.pid} exited before it was ready`);
+      this.scheduleZygoteRestart();
+    });
+  }
+
+  private scheduleZygoteRestart(): void {
+    if (this.stopped) return;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (!this.stopped && !this.zygote) this.startZygote();
+    }, ZYGOTE_RESTART_MS);
+    this.restartTimer.unref();
+  }
+
+  private refill(): void {
+    const z = this.zygote;
+    if (this.stopped || !z?.ready) return;
+    while (this.members.size < this.options.size) this.orderMember(z);
+  }
+
+  private orderMember(z: Zygote): void {
+    const [ours, theirs] = addon.seqpacketPair();
+    const carrier = new SeqpacketCarrier(ours, { maxBytes: 64, maxFds: 1 });
+    carrier.unref();
+    const member: Member = {
+      carrier,
+      pid: undefined,
+      ready: false,
+      timer: setTimeout(() => {
+        this.failed(
+          `smbd member ${member.pid ?? '(no pid yet)'} not ready within ${this.options.startupTimeoutMs} ms`,
+        );
+        this.discard(member);
         this.refill();
       }, this.options.startupTimeoutMs),
     };
     member.timer.unref();
     this.members.add(member);
+    z.ordered.push(member);
+    z.carrier
+      .send(Buffer.from('F'), [theirs])
+      .catch(() => this.discard(member))
+      .finally(() => closeFd(theirs));
     carrier.on('message', ({ data, fds }) => {
       for (const f of fds) closeFd(f);
-      if (data.toString() === 'R') {
-        member.ready = true;
-        clearTimeout(member.timer);
+      if (data.toString() !== 'R' || !this.members.has(member)) return;
+      member.ready = true;
+      this.lastReadyAt = Date.now();
+      clearTimeout(member.timer);
+      const w = this.waiters.shift();
+      if (w) {
+        clearTimeout(w.timer);
+        this.members.delete(member);
+        this.refill();
+        w.take(member);
       }
     });
     carrier.on('close', () => {
-      if (this.members.delete(member)) {
-        // Closed while waiting in the pool: it died (or a health check killed it).
-        clearTimeout(member.timer);
-        this.failedStarts++;
-        this.emit('member-failed', `smbd ${child.pid} exited before taking a client`);
-        if (!this.stopped) setTimeout(() => this.refill(), 200).unref();
-      }
+      if (!this.members.delete(member)) return;
+      // Closed while waiting in the pool: it died, or its zygote did before forking it.
+      clearTimeout(member.timer);
+      this.failed(`smbd member ${member.pid ?? '(no pid yet)'} exited before taking a client`);
+      setTimeout(() => this.refill(), ZYGOTE_RESTART_MS).unref();
     });
   }
 
-  private discard(m: Member, signal: NodeJS.Signals): void {
+  private failed(reason: string): void {
+    this.failedStarts++;
+    this.emit('member-failed', reason);
+  }
+
+  private discard(m: Member): void {
     this.members.delete(m);
     clearTimeout(m.timer);
-    try {
-      process.kill(-m.child.pid!, signal);
-    } catch {
-      // gone
-    }
-    m.carrier.close();
+    if (m.pid !== undefined) kill(m.pid);
+    m.carrier.close(); // a member still waiting sees EOF and exits
+  }
+
+  private discardZygote(z: Zygote): void {
+    if (this.zygote === z) this.zygote = undefined;
+    clearTimeout(z.timer);
+    // SIGKILL: smbd catches SIGTERM in its event loop, which a zygote waiting for orders never runs.
+    if (z.child.pid !== undefined) kill(z.child.pid);
+    z.carrier.close();
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
   }
 }

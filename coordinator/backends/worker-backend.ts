@@ -5,7 +5,7 @@ import { closeFd, peerCred, type SeqpacketCarrier, SeqpacketServer } from '../..
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import { decodeWorkerToMccd, encodeWorkerMessage, type MccdToWorker } from '../worker/protocol.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
-import { destroyChannels } from './destroy.js';
+import { destroyChannels, failedDestroys } from './destroy.js';
 
 interface Worker {
   id: string;
@@ -125,7 +125,8 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       if (ok) return;
     }
     // No worker, or it did not answer: kill the connections by 4-tuple.
-    destroyChannels(channels);
+    for (const f of failedDestroys(channels, destroyChannels(channels)))
+      this.emit('destroy-failed', { clientGuid, ...f });
   }
 
   private onConnection(carrier: SeqpacketCarrier): void {

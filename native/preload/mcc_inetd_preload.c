@@ -1,25 +1,88 @@
 /*
- * mcc_inetd_preload.so: lets mccd keep smbd processes started ahead of time.
+ * mcc_inetd_preload.so: lets mccd keep smbd processes ready ahead of time without an exec per client.
  *
- * Inert unless MCC_INETD_HANDOFF=1. Then fd 0 of the process is a unix SOCK_SEQPACKET carrier to mccd
+ * Inert unless MCC_INETD_HANDOFF=zygote. Then fd 0 of the process is a unix SOCK_SEQPACKET carrier to mccd
  * (inetd-mode smbd only checks that fd 0 is a socket), and the first dup(0) — the call inetd-mode smbd
- * makes once it is fully initialised (source3/smbd/server.c) — first tells mccd "ready", waits for the
- * client's TCP socket over the carrier (SCM_RIGHTS), puts it on fd 0 (closing the carrier, which mccd sees
- * as the handoff completing), and only then does the real dup(0). Nothing else is interposed.
+ * makes once it is fully initialised (source3/smbd/server.c) — turns the process into a zygote: it tells
+ * mccd "Z" and from then on runs smbd's event loop, as smbd's parent does, answering fork orders from it.
+ * Running the loop matters: an `smbd -i` keeps its notify daemon (and cleanupd) in process, so the zygote
+ * is the notify daemon every member reports changes to. Nothing but dup(0) is interposed.
+ *
+ *   mccd -> zygote   "F" + SCM_RIGHTS(member carrier)   fork one member that will use this carrier
+ *   zygote -> mccd   "P" + pid (int32, host order)     the member's pid, or "E" + errno when fork failed
+ *   member -> mccd   "R"                                on its own carrier: re-initialised, waiting
+ *   mccd -> member   "C" + SCM_RIGHTS(client socket)   the member puts it on fd 0 and returns from dup(0)
+ *
+ * A member is a child of the zygote re-initialised the way smbd's own daemon re-initialises the child it
+ * forks per connection (smbd_reinit_after_fork: new messaging identity, tdbs reopened, tevent re-armed),
+ * in a session of its own so that restarting the zygote never touches members serving clients. The exec
+ * and the start-up of smbd (~25 ms of CPU) are paid once per zygote, not once per client.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int handed_off;
+typedef uint32_t samba_ntstatus; /* NTSTATUS is a 32-bit value (a one-member struct in developer builds) */
 
-static int receive_client_socket(void) {
-  char byte = 'R';
-  if (send(0, &byte, 1, MSG_NOSIGNAL) != 1) return -1;
+struct samba_entry_points {
+  void *(*global_event_context)(void);
+  void *(*global_messaging_context)(void);
+  samba_ntstatus (*smbd_reinit_after_fork)(void *msg, void *ev, bool parent_longlived, const char *comment);
+  void *(*talloc_stackframe)(const char *location);
+  int (*talloc_free)(void *ptr, const char *location);
+  void *(*tevent_add_fd)(void *ev, void *mem_ctx, int fd, uint16_t flags,
+                         void (*handler)(void *ev, void *fde, uint16_t flags, void *private_data),
+                         void *private_data, const char *handler_name, const char *location);
+  int (*tevent_loop_once)(void *ev, const char *location);
+};
+
+#define TEVENT_FD_READ 1
+#define HERE "mcc_inetd_preload"
+
+/* Set in a freshly forked member, inside the zygote's event loop: the carrier it is to serve on. */
+static int forked_member_carrier = -1;
+
+static int entered;
+
+static bool resolve(struct samba_entry_points *s) {
+  s->global_event_context = (void *(*)(void))dlsym(RTLD_DEFAULT, "global_event_context");
+  s->global_messaging_context = (void *(*)(void))dlsym(RTLD_DEFAULT, "global_messaging_context");
+  s->smbd_reinit_after_fork =
+      (samba_ntstatus(*)(void *, void *, bool, const char *))dlsym(RTLD_DEFAULT, "smbd_reinit_after_fork");
+  s->talloc_stackframe = (void *(*)(const char *))dlsym(RTLD_DEFAULT, "_talloc_stackframe");
+  s->talloc_free = (int (*)(void *, const char *))dlsym(RTLD_DEFAULT, "_talloc_free");
+  *(void **)&s->tevent_add_fd = dlsym(RTLD_DEFAULT, "_tevent_add_fd");
+  *(void **)&s->tevent_loop_once = dlsym(RTLD_DEFAULT, "_tevent_loop_once");
+  return s->global_event_context && s->global_messaging_context && s->smbd_reinit_after_fork &&
+         s->talloc_stackframe && s->talloc_free && s->tevent_add_fd && s->tevent_loop_once;
+}
+
+/* mccd's ends are non-blocking; ours wait. */
+static void make_blocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+static int send_tagged(int fd, char tag, const void *body, size_t len) {
+  char buf[8];
+  buf[0] = tag;
+  memcpy(buf + 1, body, len);
+  return send(fd, buf, 1 + len, MSG_NOSIGNAL) == (ssize_t)(1 + len) ? 0 : -1;
+}
+
+/*
+ * One message with exactly one descriptor and the expected tag; -1 on EOF, error or anything else, -2 when
+ * nothing is waiting (MSG_DONTWAIT).
+ */
+static int receive_fd(int carrier, char tag, int flags) {
   for (;;) {
     char data[16];
     char control[CMSG_SPACE(sizeof(int))];
@@ -30,30 +93,100 @@ static int receive_client_socket(void) {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
-    ssize_t n = recvmsg(0, &msg, MSG_CMSG_CLOEXEC);
+    ssize_t n = recvmsg(carrier, &msg, MSG_CMSG_CLOEXEC | flags);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -2;
     if (n <= 0 || (msg.msg_flags & MSG_CTRUNC)) return -1;
+    int fd = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
-        int fd;
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
         memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
-      }
+    }
+    if (data[0] == tag && fd >= 0) return fd;
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+}
+
+/* In the forked child: become a member on `carrier`, return once the client socket is on fd 0. */
+static void become_member(const struct samba_entry_points *s, int carrier) {
+  setsid();
+  if (dup2(carrier, 0) != 0) _exit(113);
+  close(carrier);
+  make_blocking(0);
+  void *frame = s->talloc_stackframe(HERE);
+  samba_ntstatus status = s->smbd_reinit_after_fork(s->global_messaging_context(), s->global_event_context(),
+                                                    true, NULL);
+  s->talloc_free(frame, HERE);
+  if (status != 0) {
+    fprintf(stderr, "mcc_inetd_preload: smbd_reinit_after_fork failed: NTSTATUS 0x%08x\n", status);
+    _exit(113);
+  }
+  if (send_tagged(0, 'R', NULL, 0) != 0) _exit(111);
+  int client = receive_fd(0, 'C', 0);
+  if (client < 0) _exit(111); /* mccd went away (or discarded us) before giving us a client */
+  if (dup2(client, 0) != 0) _exit(111);
+  close(client);
+}
+
+/* Called from the zygote's event loop when mccd's carrier is readable. */
+static void on_fork_order(void *ev, void *fde, uint16_t flags, void *private_data) {
+  (void)ev;
+  (void)fde;
+  (void)flags;
+  (void)private_data;
+  int carrier = receive_fd(0, 'F', MSG_DONTWAIT);
+  if (carrier == -2) return;
+  if (carrier < 0) _exit(0); /* mccd closed the carrier: nothing more to serve */
+  pid_t pid = fork();
+  if (pid == 0) {
+    forked_member_carrier = carrier; /* leave the loop in the child */
+    return;
+  }
+  close(carrier);
+  if (pid < 0) {
+    int32_t e = errno;
+    send_tagged(0, 'E', &e, sizeof(e));
+  } else {
+    int32_t p = pid;
+    send_tagged(0, 'P', &p, sizeof(p));
+  }
+}
+
+/* The zygote: smbd's event loop plus fork orders until mccd closes the carrier. Returns only in a member. */
+static void serve_fork_orders(void) {
+  struct samba_entry_points s;
+  if (!resolve(&s)) {
+    fprintf(stderr, "mcc_inetd_preload: this smbd lacks smbd_reinit_after_fork and friends; cannot fork members\n");
+    _exit(112);
+  }
+  void *ev = s.global_event_context();
+  void *fde = s.tevent_add_fd(ev, NULL, 0, TEVENT_FD_READ, on_fork_order, NULL, "mcc fork orders", HERE);
+  if (fde == NULL) _exit(112);
+  make_blocking(0); /* replies are sent blocking; orders are read with MSG_DONTWAIT */
+  if (send_tagged(0, 'Z', NULL, 0) != 0) _exit(0);
+  while (forked_member_carrier < 0) {
+    void *frame = s.talloc_stackframe(HERE);
+    int rc = s.tevent_loop_once(ev, HERE);
+    s.talloc_free(frame, HERE);
+    if (rc != 0 && forked_member_carrier < 0) {
+      fprintf(stderr, "mcc_inetd_preload: the zygote's event loop failed: %s\n", strerror(errno));
+      _exit(114);
     }
   }
+  /* In the member: fd 0 is about to become its own carrier; the zygote's watch on it must not follow. */
+  s.talloc_free(fde, HERE);
+  become_member(&s, forked_member_carrier);
 }
 
 int dup(int oldfd) {
   static int (*real_dup)(int);
   if (real_dup == NULL) real_dup = (int (*)(int))dlsym(RTLD_NEXT, "dup");
-  if (oldfd == 0 && !handed_off) {
-    const char *on = getenv("MCC_INETD_HANDOFF");
-    if (on != NULL && strcmp(on, "1") == 0) {
-      handed_off = 1;
-      int client = receive_client_socket();
-      if (client < 0) _exit(111); /* mccd went away before giving us a client: nothing to serve */
-      if (dup2(client, 0) != 0) _exit(111);
-      close(client);
+  if (oldfd == 0 && !entered) {
+    const char *mode = getenv("MCC_INETD_HANDOFF");
+    if (mode != NULL && strcmp(mode, "zygote") == 0) {
+      entered = 1;
+      serve_fork_orders();
     }
   }
   return real_dup(oldfd);

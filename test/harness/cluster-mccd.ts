@@ -193,8 +193,7 @@ export class NodeMccd {
     let backend: Record<string, unknown>;
     if (this.options.backend === 'smbd') {
       const dir = join(node.dir, 'smbd');
-      // Pool members run side by side: `change notify = no` (one notify daemon name per smbd state dir).
-      const s = await prepareSmbdState(dir, ['bind interfaces only = no', 'change notify = no']);
+      const s = await prepareSmbdState(dir, ['bind interfaces only = no']);
       this.smbdConf = s.confPath;
       this.smbdPassword = s.password;
       backend = {

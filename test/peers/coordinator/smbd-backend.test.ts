@@ -53,7 +53,6 @@ function smbdPids(): number[] {
     });
 }
 
-// The pool variant needs `change notify = no`: concurrent inetd-mode smbd contend for the one notify daemon.
 for (const poolSize of [0, 8]) {
   describePeer(
     `real Samba through mccd: smbd backend in inetd mode${poolSize ? `, pool of ${poolSize} pre-started smbd` : ''}`,
@@ -75,7 +74,6 @@ for (const poolSize of [0, 8]) {
           interfaces,
           'bind interfaces only = no',
           `smb ports = ${port}`,
-          ...(poolSize ? ['change notify = no'] : []),
         ]));
         mccd = await startTestMccd({
           listen: [
@@ -131,6 +129,45 @@ for (const poolSize of [0, 8]) {
         expect(readFileSync(join(mccd.dir, 'down.txt'), 'utf8')).toBe('hello from mcc\n');
         expect(handedToSmbd()).toBeGreaterThanOrEqual(1);
         if (poolSize) expect((mccd.coordinator.backend as SmbdBackend).pooled).toBeGreaterThanOrEqual(1);
+      });
+
+      it('change notify reaches a client watching a directory (smbclient notify)', async () => {
+        // smbd's notify daemon runs in the first smbd (with a pool: the zygote); a member must reach it.
+        const watcher = spawn(
+          'stdbuf',
+          ['-oL', 'smbclient', ...smbclientArgs({ port, conf, password }), '-c', 'notify \\'],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        clients.push(watcher);
+        let out = '';
+        watcher.stdout!.on('data', (d) => {
+          out += d;
+        });
+        watcher.stderr!.on('data', (d) => {
+          out += d;
+        });
+        try {
+          await waitFor('smbclient notify armed', 20_000, () => (handedToSmbd() > 0 ? true : undefined), 50);
+          await new Promise((r) => setTimeout(r, 1500)); // tree connect + the NOTIFY request itself
+          const name = `notified-${randomUUID().slice(0, 8)}.txt`;
+          // Through another client (another smbd process): notifyd carries the change between processes.
+          const local = join(mccd.dir, name);
+          writeFileSync(local, 'x');
+          await execFileAsync(
+            'smbclient',
+            [...smbclientArgs({ port, conf, password }), '-c', `put ${local} ${name}`],
+            {
+              timeout: 30_000,
+            },
+          );
+          await waitFor('the change reported', 15_000, () => (out.includes(name) ? true : undefined), 50);
+        } catch (e) {
+          throw new Error(`${(e as Error).message}; smbclient printed: ${out}`);
+        } finally {
+          watcher.kill('SIGKILL');
+        }
       });
 
       it('two smbclients pinned to one ClientGUID over two server addresses end up in one smbd process', async () => {

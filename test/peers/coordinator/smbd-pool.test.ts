@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,7 @@ describePeer(
   () => {
     let mccd: TestMccd | undefined;
     let conf = '';
+    let stateDir = '';
 
     afterEach(async () => {
       const backend = mccd?.coordinator.backend as SmbdBackend | undefined;
@@ -31,18 +32,26 @@ describePeer(
         }
       }
       await execFileAsync('pkill', ['-f', `smbd -i -s ${conf}`]).catch(() => undefined);
+      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
       mccd = undefined;
     });
 
-    async function start(pool: { size: number; startupTimeoutMs: number }) {
+    async function start(pool: { size: number; startupTimeoutMs: number }, smbdPath?: string) {
       const port = await freePort();
       const dir = join('/tmp', `mcc-smbd-pool-${process.pid}-${pool.size}-${pool.startupTimeoutMs}`);
       rmSync(dir, { recursive: true, force: true });
-      const s = await prepareSmbdState(dir, ['bind interfaces only = no', 'change notify = no']);
+      stateDir = dir;
+      const s = await prepareSmbdState(dir, ['bind interfaces only = no']);
       conf = s.confPath;
       mccd = await startTestMccd({
         listen: [{ address: '127.0.0.1', port }],
-        backend: { kind: 'smbd', config: s.confPath, logDir: join(dir, 'log'), pool },
+        backend: {
+          kind: 'smbd',
+          ...(smbdPath ? { smbdPath } : {}),
+          config: s.confPath,
+          logDir: join(dir, 'log'),
+          pool,
+        },
         negotiate: { timeoutMs: 5000, maxBytes: 65536 },
       });
       return { port, password: s.password, dir, backend: mccd.coordinator.backend as SmbdBackend };
@@ -52,6 +61,23 @@ describePeer(
       const text =
         await mccd!.coordinator.metrics.registry.getSingleMetricAsString('mcc_smbd_handoffs_total');
       return Number(new RegExp(`path="${path}"} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+
+    const failures = async () => {
+      const text = await mccd!.coordinator.metrics.registry.getSingleMetricAsString(
+        'mcc_smbd_pool_failures_total',
+      );
+      return Number(/mcc_smbd_pool_failures_total (\d+)/.exec(text)?.[1] ?? 0);
+    };
+
+    /** The pid of the process holding the server side of the client connection from this local port. */
+    const serverPid = (clientPort: number): number => {
+      const out = execFileSync('ss', ['-Htnp', 'state', 'established', `dport = :${clientPort}`], {
+        encoding: 'utf8',
+      });
+      const pid = /pid=(\d+)/.exec(out)?.[1];
+      if (!pid) throw new Error(`no process holds the server side of :${clientPort}: ${out}`);
+      return Number(pid);
     };
 
     it('smbclient put/get/ls go to pre-started members; the pool refills', async () => {
@@ -81,54 +107,98 @@ describePeer(
       await waitFor('pool refilled', 20_000, () => (backend.pool!.readyCount() === 4 ? true : undefined), 50);
     });
 
-    it('a member that hangs during start-up is killed and replaced', async () => {
-      // A stand-in that never reaches dup(0): the pool must notice and replace it, again and again.
+    it('a zygote that hangs during start-up is killed and replaced; connections fall back to a plain inetd spawn', async () => {
+      // A stand-in that never reaches dup(0) as a zygote but is a real smbd otherwise: the pool must notice
+      // and replace it again and again, and connections meanwhile must still be served by spawned smbds.
       const hang = join('/tmp', `mcc-hanging-smbd-${process.pid}.sh`);
-      writeFileSync(hang, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
-      const port = await freePort();
-      const dir = join('/tmp', `mcc-smbd-pool-hang-${process.pid}`);
-      rmSync(dir, { recursive: true, force: true });
-      const s = await prepareSmbdState(dir, []);
-      conf = s.confPath;
-      mccd = await startTestMccd({
-        listen: [{ address: '127.0.0.1', port }],
-        backend: {
-          kind: 'smbd',
-          smbdPath: hang,
-          config: s.confPath,
-          logDir: join(dir, 'log'),
-          pool: { size: 2, startupTimeoutMs: 300 },
-        },
-      });
-      const backend = mccd.coordinator.backend as SmbdBackend;
+      writeFileSync(
+        hang,
+        '#!/bin/sh\nif [ "$MCC_INETD_HANDOFF" = zygote ]; then exec sleep 30; fi\nexec /usr/sbin/smbd "$@"\n',
+        { mode: 0o755 },
+      );
+      const { port, backend } = await start({ size: 2, startupTimeoutMs: 300 }, hang);
       await waitFor(
-        'hung members killed and replaced',
+        'hung zygotes killed and replaced',
         10_000,
-        () => (backend.pool!.failedStarts >= 4 ? true : undefined),
+        () => (backend.pool!.failedStarts >= 3 ? true : undefined),
         50,
       );
       expect(backend.pool!.readyCount()).toBe(0);
-      rmSync(hang, { force: true });
-    });
-
-    it('when no member is ready, connections fall back to a plain inetd spawn and are still served', async () => {
-      const { port, backend } = await start({ size: 1, startupTimeoutMs: 15_000 });
-      await waitFor(
-        '1 member ready',
-        20_000,
-        () => (backend.pool!.readyCount() === 1 ? true : undefined),
-        50,
-      );
+      expect(backend.pool!.zygoteStarts).toBeGreaterThanOrEqual(3);
       const { negotiateChannel } = await import('../../harness/mccd.js');
       const { randomUUID } = await import('node:crypto');
       const chans = await Promise.all(
-        [0, 1, 2].map(() => negotiateChannel({ host: '127.0.0.1', port, clientGuid: randomUUID() })),
+        [0, 1].map(() => negotiateChannel({ host: '127.0.0.1', port, clientGuid: randomUUID() })),
       );
       expect(chans.every((c) => c.dialect >= 0x0202)).toBe(true);
-      expect(await handoffs('pool')).toBe(1);
       expect(await handoffs('pool-empty')).toBe(2);
       expect(backend.spawned).toBe(2);
+      expect(await failures()).toBeGreaterThanOrEqual(3);
       for (const c of chans) c.socket.destroy();
+      rmSync(hang, { force: true });
+    });
+
+    it('a storm larger than the pool is served by members forked on demand, not by spawns', async () => {
+      const { port, backend } = await start({ size: 2, startupTimeoutMs: 15_000 });
+      await waitFor(
+        '2 members ready',
+        20_000,
+        () => (backend.pool!.readyCount() === 2 ? true : undefined),
+        50,
+      );
+      const zygote = backend.pool!.zygotePid();
+      const { negotiateChannel } = await import('../../harness/mccd.js');
+      const { randomUUID } = await import('node:crypto');
+      const chans = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          negotiateChannel({ host: '127.0.0.1', port, clientGuid: randomUUID() }),
+        ),
+      );
+      expect(chans.every((c) => c.dialect >= 0x0202)).toBe(true);
+      expect(await handoffs('pool')).toBe(12);
+      expect(backend.spawned).toBe(0);
+      // Each client is served by its own process, none of them the zygote, which stays up.
+      const servers = new Set(chans.map((c) => serverPid(c.socket.localPort!)));
+      expect(servers.size).toBe(12);
+      expect(servers.has(zygote!)).toBe(false);
+      expect(backend.pool!.zygotePid()).toBe(zygote);
+      for (const c of chans) c.socket.destroy();
+    });
+
+    it('members outlive a killed zygote; a new zygote takes over', async () => {
+      const { port, password, backend } = await start({ size: 2, startupTimeoutMs: 15_000 });
+      await waitFor(
+        '2 members ready',
+        20_000,
+        () => (backend.pool!.readyCount() === 2 ? true : undefined),
+        50,
+      );
+      const first = backend.pool!.zygotePid()!;
+      const { negotiateChannel } = await import('../../harness/mccd.js');
+      const { randomUUID } = await import('node:crypto');
+      const held = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: randomUUID() });
+      const holder = serverPid(held.socket.localPort!);
+      process.kill(first, 'SIGKILL');
+      await waitFor(
+        'a new zygote',
+        20_000,
+        () => {
+          const z = backend.pool!.zygotePid();
+          return z !== undefined && z !== first ? true : undefined;
+        },
+        50,
+      );
+      expect(() => process.kill(holder, 0)).not.toThrow();
+      expect(held.socket.destroyed).toBe(false);
+      held.socket.destroy();
+      const { stdout } = await execFileAsync(
+        'smbclient',
+        [...smbclientArgs({ port, conf, password }), '-c', 'ls'],
+        {
+          timeout: 30_000,
+        },
+      );
+      expect(stdout).toMatch(/blocks of size/);
     });
   },
 );
