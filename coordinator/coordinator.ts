@@ -9,6 +9,7 @@ import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } fro
 import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
 import type { ChannelRecord, Owner, TeardownReason } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
+import { tupleLabel } from './backends/destroy.js';
 import { SmbdBackend } from './backends/smbd-backend.js';
 import { WorkerBackend } from './backends/worker-backend.js';
 import { decodeClusterMessage, encodeClusterMessage } from './cluster-messages.js';
@@ -575,16 +576,27 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     for (const c of channels) this.forgetPublicConnection(c);
     this.backend
       .teardown(record.clientGuid, view.context.owner, channels, reasonLabel(reason))
-      .catch((error: Error) =>
-        this.log.error({ client: record.clientGuid, err: error.message }, 'teardown failed'),
-      )
-      .finally(() => {
+      .catch((error: Error) => {
+        this.log.error({ client: record.clientGuid, err: error.message }, 'teardown failed');
+        return undefined;
+      })
+      .then((destroyed) => {
         const latencyMs = Date.now() - started;
         this.metrics.teardowns.inc({ reason: reasonLabel(reason) });
         this.metrics.teardownSeconds.observe({ reason: reasonLabel(reason) }, latencyMs / 1000);
+        const how = destroyed
+          ? ` (SOCK_DESTROY: ${destroyed.killed} killed, ${destroyed.alreadyGone} already gone${destroyed.failed ? `, ${destroyed.failed} failed` : ''})`
+          : '';
         this.log.info(
-          { client: record.clientGuid, reason, channels: channels.length, latencyMs },
-          `client torn down: ${channels.length} channel(s) in ${latencyMs} ms`,
+          {
+            client: record.clientGuid,
+            reason,
+            channels: channels.length,
+            tuples: channels.map((c) => tupleLabel(c.tuple)),
+            latencyMs,
+            ...(destroyed ? { destroyed } : {}),
+          },
+          `client torn down: ${channels.length} channel(s) in ${latencyMs} ms${how}`,
         );
         this.emit('event', {
           kind: 'teardown',

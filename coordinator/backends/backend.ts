@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { AcceptedConnection } from '../front-door.js';
+import type { DestroyOutcome } from './destroy.js';
 
 export interface HandoffRequest {
   clientGuid: string;
@@ -32,13 +33,16 @@ export interface Backend extends EventEmitter<BackendEvents> {
   chooseOwner(clientGuid: string): Owner | undefined;
   /** Gives the connection to the owner; afterwards mccd's own copy is closed. */
   handOff(owner: Owner, request: HandoffRequest): Promise<void>;
-  /** Ends every channel of a client; resolves once they are closed (or known gone). */
+  /**
+   * Ends every channel of a client; resolves once they are closed (or known gone), with what
+   * SOCK_DESTROY did when the backend killed them by 4-tuple (undefined when their owner closed them).
+   */
   teardown(
     clientGuid: string,
     owner: Owner | undefined,
     channels: ChannelRecord[],
     reason: string,
-  ): Promise<void>;
+  ): Promise<DestroyOutcome | undefined>;
   /** The client's life is over on this node (its last channel closed or its teardown finished). */
   clientGone(clientGuid: string): void;
   /** A line for `mcc status`. */

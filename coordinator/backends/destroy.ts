@@ -22,6 +22,11 @@ export function destroyChannels(channels: ChannelRecord[]): DestroyResult[] {
   }
 }
 
+/** A channel's 4-tuple as operators read it: server side first. */
+export function tupleLabel(t: ChannelRecord['tuple']): string {
+  return `${t.localAddress}:${t.localPort}<-${t.remoteAddress}:${t.remotePort}`;
+}
+
 /** The channels SOCK_DESTROY could not kill (gone already is not a failure), named for a log line. */
 export function failedDestroys(
   channels: ChannelRecord[],
@@ -37,5 +42,22 @@ export function failedDestroys(
       errno: r.errno,
     });
   });
+  return out;
+}
+
+/** What SOCK_DESTROY did to a teardown's channels, for the teardown's log line. */
+export interface DestroyOutcome {
+  killed: number;
+  alreadyGone: number;
+  failed: number;
+}
+
+export function summarizeDestroys(results: DestroyResult[]): DestroyOutcome {
+  const out: DestroyOutcome = { killed: 0, alreadyGone: 0, failed: 0 };
+  for (const r of results) {
+    if (r === 'destroyed') out.killed++;
+    else if (r === 'not-found') out.alreadyGone++;
+    else out.failed++;
+  }
   return out;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { listTcpSockets, TCP_STATES_OPEN } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
-import { destroyChannels, failedDestroys } from './destroy.js';
+import { type DestroyOutcome, destroyChannels, failedDestroys, summarizeDestroys } from './destroy.js';
 import { SmbdPool } from './smbd-pool.js';
 
 export interface SmbdBackendOptions {
@@ -175,10 +175,15 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     });
   }
 
-  async teardown(clientGuid: string, _owner: Owner | undefined, channels: ChannelRecord[]): Promise<void> {
+  async teardown(
+    clientGuid: string,
+    _owner: Owner | undefined,
+    channels: ChannelRecord[],
+  ): Promise<DestroyOutcome> {
     for (const c of channels) this.tracked.delete(key(c.tuple));
-    for (const f of failedDestroys(channels, destroyChannels(channels)))
-      this.emit('destroy-failed', { clientGuid, ...f });
+    const results = destroyChannels(channels);
+    for (const f of failedDestroys(channels, results)) this.emit('destroy-failed', { clientGuid, ...f });
+    return summarizeDestroys(results);
   }
 
   /** Channels whose connection the kernel no longer has are reported closed. */

@@ -27,6 +27,8 @@ export interface SmbdPoolOptions {
 
 const DEFAULT_WAIT_MS = 1000;
 const ZYGOTE_RESTART_MS = 200;
+/** Restarts back off up to this while zygotes keep failing (e.g. another smbd holds the notify daemon name). */
+const ZYGOTE_RESTART_MAX_MS = 5000;
 
 interface Zygote {
   child: ChildProcess;
@@ -51,7 +53,9 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   private readonly waiters: Waiter[] = [];
   private zygote: Zygote | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private lastReadyAt = 0;
+  /** When the pool last showed it can serve: started, or a zygote or member got ready. */
+  private lastProgressAt = 0;
+  private restartDelayMs = ZYGOTE_RESTART_MS;
   private stopped = false;
   readonly preload: string;
   /** Zygotes and members killed because they did not get ready in time, or died before taking a client. */
@@ -67,6 +71,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   start(): void {
+    this.lastProgressAt = Date.now();
     this.startZygote();
   }
 
@@ -122,24 +127,30 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   /**
-   * Waits while the pool makes progress: a storm larger than the pool is served in fork order. Only a pool
-   * that readied no member for `waitMs` (zygote wedged or gone) sends the connection to a spawn instead.
+   * Waits while the pool makes progress: a storm larger than the pool is served in fork order, and
+   * connections arriving while the zygote (re)starts wait for it. Only a pool that readied nothing for
+   * `waitMs` (zygote wedged or failing) sends the connection to a spawn instead: a spawned `smbd -i` takes
+   * the notify daemon name if it is free, which keeps the next zygote from starting until it exits.
    */
   private waitForMember(): Promise<Member | undefined> {
-    if (this.stopped || !this.zygote?.ready) return Promise.resolve(undefined);
+    if (this.stopped) return Promise.resolve(undefined);
     const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
     return new Promise((resolve) => {
       const waiter: Waiter = { take: resolve, timer: undefined };
+      if (Date.now() - this.lastProgressAt >= waitMs) {
+        resolve(undefined);
+        return;
+      }
       const check = () => {
-        const quiet = Date.now() - this.lastReadyAt;
-        if (quiet < waitMs && this.zygote?.ready) {
+        const quiet = Date.now() - this.lastProgressAt;
+        if (quiet < waitMs && !this.stopped) {
           waiter.timer = setTimeout(check, waitMs - quiet);
           return;
         }
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         resolve(undefined);
       };
-      waiter.timer = setTimeout(check, waitMs);
+      waiter.timer = setTimeout(check, waitMs - (Date.now() - this.lastProgressAt));
       this.waiters.push(waiter);
     });
   }
@@ -181,6 +192,8 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
       const tag = String.fromCharCode(data[0] ?? 0);
       if (tag === 'Z') {
         zygote.ready = true;
+        this.lastProgressAt = Date.now();
+        this.restartDelayMs = ZYGOTE_RESTART_MS;
         clearTimeout(zygote.timer);
         this.refill();
       } else if ((tag === 'P' || tag === 'E') && data.length === 5) {
@@ -208,8 +221,9 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       if (!this.stopped && !this.zygote) this.startZygote();
-    }, ZYGOTE_RESTART_MS);
+    }, this.restartDelayMs);
     this.restartTimer.unref();
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, ZYGOTE_RESTART_MAX_MS);
   }
 
   private refill(): void {
@@ -245,7 +259,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
       for (const f of fds) closeFd(f);
       if (data.toString() !== 'R' || !this.members.has(member)) return;
       member.ready = true;
-      this.lastReadyAt = Date.now();
+      this.lastProgressAt = Date.now();
       clearTimeout(member.timer);
       const w = this.waiters.shift();
       if (w) {

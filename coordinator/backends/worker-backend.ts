@@ -5,7 +5,7 @@ import { closeFd, peerCred, type SeqpacketCarrier, SeqpacketServer } from '../..
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import { decodeWorkerToMccd, encodeWorkerMessage, type MccdToWorker } from '../worker/protocol.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
-import { destroyChannels, failedDestroys } from './destroy.js';
+import { type DestroyOutcome, destroyChannels, failedDestroys, summarizeDestroys } from './destroy.js';
 
 interface Worker {
   id: string;
@@ -105,7 +105,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
     owner: Owner | undefined,
     channels: ChannelRecord[],
     reason: string,
-  ): Promise<void> {
+  ): Promise<DestroyOutcome | undefined> {
     const worker = owner ? this.workers.get(owner.id) : undefined;
     if (worker) {
       const seq = ++this.seq;
@@ -122,11 +122,12 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       const ok = await acked;
       this.pendingTeardowns.delete(`${clientGuid}/${seq}`);
       worker.clients.delete(clientGuid);
-      if (ok) return;
+      if (ok) return undefined;
     }
     // No worker, or it did not answer: kill the connections by 4-tuple.
-    for (const f of failedDestroys(channels, destroyChannels(channels)))
-      this.emit('destroy-failed', { clientGuid, ...f });
+    const results = destroyChannels(channels);
+    for (const f of failedDestroys(channels, results)) this.emit('destroy-failed', { clientGuid, ...f });
+    return summarizeDestroys(results);
   }
 
   private onConnection(carrier: SeqpacketCarrier): void {

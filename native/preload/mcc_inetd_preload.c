@@ -32,6 +32,14 @@
 
 typedef uint32_t samba_ntstatus; /* NTSTATUS is a 32-bit value (a one-member struct in developer builds) */
 
+/* struct server_id (librpc/idl/server_id.idl) */
+struct samba_server_id {
+  uint64_t pid;
+  uint32_t task_id;
+  uint32_t vnn;
+  uint64_t unique_id;
+};
+
 struct samba_entry_points {
   void *(*global_event_context)(void);
   void *(*global_messaging_context)(void);
@@ -42,6 +50,11 @@ struct samba_entry_points {
                          void (*handler)(void *ev, void *fde, uint16_t flags, void *private_data),
                          void *private_data, const char *handler_name, const char *location);
   int (*tevent_loop_once)(void *ev, const char *location);
+  /* For the notify-daemon check; without them the check is skipped. */
+  void *(*messaging_names_db)(void *msg);
+  struct samba_server_id (*messaging_server_id)(const void *msg);
+  bool (*server_id_db_lookup_one)(void *db, const char *name, struct samba_server_id *server);
+  bool (*server_id_equal)(const struct samba_server_id *a, const struct samba_server_id *b);
 };
 
 #define TEVENT_FD_READ 1
@@ -61,6 +74,10 @@ static bool resolve(struct samba_entry_points *s) {
   s->talloc_free = (int (*)(void *, const char *))dlsym(RTLD_DEFAULT, "_talloc_free");
   *(void **)&s->tevent_add_fd = dlsym(RTLD_DEFAULT, "_tevent_add_fd");
   *(void **)&s->tevent_loop_once = dlsym(RTLD_DEFAULT, "_tevent_loop_once");
+  *(void **)&s->messaging_names_db = dlsym(RTLD_DEFAULT, "messaging_names_db");
+  *(void **)&s->messaging_server_id = dlsym(RTLD_DEFAULT, "messaging_server_id");
+  *(void **)&s->server_id_db_lookup_one = dlsym(RTLD_DEFAULT, "server_id_db_lookup_one");
+  *(void **)&s->server_id_equal = dlsym(RTLD_DEFAULT, "server_id_equal");
   return s->global_event_context && s->global_messaging_context && s->smbd_reinit_after_fork &&
          s->talloc_stackframe && s->talloc_free && s->tevent_add_fd && s->tevent_loop_once;
 }
@@ -153,6 +170,30 @@ static void on_fork_order(void *ev, void *fde, uint16_t flags, void *private_dat
   }
 }
 
+/*
+ * Members find the notify daemon by name when a client connects a tree to a share with change notify,
+ * and an `smbd -i` runs it in process: the zygote must be the one holding the name. Another smbd holds it when mccd spawned one per
+ * connection while no zygote was up; once that one exits nobody would, and every tree connect of a
+ * member would fail (NT_STATUS_NO_MEMORY from notify_init). Exiting lets mccd start the zygote again
+ * later, when the name is free.
+ */
+static void require_notify_daemon(const struct samba_entry_points *s) {
+  if (!s->messaging_names_db || !s->messaging_server_id || !s->server_id_db_lookup_one || !s->server_id_equal)
+    return;
+  void *msg = s->global_messaging_context();
+  struct samba_server_id me = s->messaging_server_id(msg);
+  struct samba_server_id holder;
+  memset(&holder, 0, sizeof(holder));
+  if (s->server_id_db_lookup_one(s->messaging_names_db(msg), "notify-daemon", &holder) &&
+      s->server_id_equal(&holder, &me))
+    return;
+  fprintf(stderr,
+          "mcc_inetd_preload: the notify daemon is not this smbd (held by pid %llu); exiting so that mccd "
+          "starts the zygote again once the name is free\n",
+          (unsigned long long)holder.pid);
+  _exit(115);
+}
+
 /* The zygote: smbd's event loop plus fork orders until mccd closes the carrier. Returns only in a member. */
 static void serve_fork_orders(void) {
   struct samba_entry_points s;
@@ -160,6 +201,7 @@ static void serve_fork_orders(void) {
     fprintf(stderr, "mcc_inetd_preload: this smbd lacks smbd_reinit_after_fork and friends; cannot fork members\n");
     _exit(112);
   }
+  require_notify_daemon(&s);
   void *ev = s.global_event_context();
   void *fde = s.tevent_add_fd(ev, NULL, 0, TEVENT_FD_READ, on_fork_order, NULL, "mcc fork orders", HERE);
   if (fde == NULL) _exit(112);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
@@ -139,7 +139,7 @@ export class FailoverRig {
     return [...up.values()].filter(Boolean).length;
   }
 
-  /** Copies each node's mccd.log and ctdbd log (they go with the cluster's directory at stop()). */
+  /** Copies each node's mccd, ctdbd and smbd logs (they go with the cluster's directory at stop()). */
   keepLogs(dir: string): void {
     mkdirSync(dir, { recursive: true });
     for (const node of this.cluster.nodes) {
@@ -149,6 +149,12 @@ export class FailoverRig {
       ] as const) {
         const path = join(node.dir, from);
         if (existsSync(path)) copyFileSync(path, join(dir, to));
+      }
+      const smbdLogs = join(node.dir, 'smbd', 'log');
+      if (!existsSync(smbdLogs)) continue;
+      for (const f of readdirSync(smbdLogs)) {
+        const path = join(smbdLogs, f);
+        if (statSync(path).isFile()) copyFileSync(path, join(dir, `node${node.pnn}-smbd-${f}`));
       }
     }
   }

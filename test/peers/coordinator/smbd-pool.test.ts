@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -163,6 +163,63 @@ describePeer(
       expect(servers.has(zygote!)).toBe(false);
       expect(backend.pool!.zygotePid()).toBe(zygote);
       for (const c of chans) c.socket.destroy();
+    });
+
+    it('a zygote that is not the notify daemon steps aside until the name is free', async () => {
+      // An `smbd -i` spawned earlier (as mccd does when no pool is up) holds the notify daemon name. A
+      // zygote that started anyway would fork members whose every tree connect fails once that smbd
+      // exits (notify_init finds no daemon: NT_STATUS_NO_MEMORY).
+      const port = await freePort();
+      const dir = join('/tmp', `mcc-smbd-pool-notify-${process.pid}`);
+      rmSync(dir, { recursive: true, force: true });
+      stateDir = dir;
+      const s = await prepareSmbdState(dir, ['bind interfaces only = no']);
+      conf = s.confPath;
+      // smbd in inetd mode needs a TCP peer on fd 0 (it asks for the remote address).
+      const { createServer, connect } = await import('node:net');
+      const listener = createServer();
+      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+      const accepted = new Promise<import('node:net').Socket>((r) => listener.once('connection', r));
+      const peer = connect((listener.address() as { port: number }).port, '127.0.0.1');
+      const serverSide = await accepted;
+      const holder = spawn('/usr/sbin/smbd', ['-i', '-s', conf], { stdio: [serverSide, 'ignore', 'ignore'] });
+      try {
+        await new Promise((r) => setTimeout(r, 1500)); // its start-up, notify daemon included
+        mccd = await startTestMccd({
+          listen: [{ address: '127.0.0.1', port }],
+          backend: {
+            kind: 'smbd',
+            config: conf,
+            logDir: join(dir, 'log'),
+            pool: { size: 2, startupTimeoutMs: 15_000 },
+          },
+        });
+        const backend = mccd.coordinator.backend as SmbdBackend;
+        await waitFor(
+          'a zygote refused',
+          20_000,
+          () => (backend.pool!.failedStarts >= 1 ? true : undefined),
+          50,
+        );
+        expect(backend.pool!.readyCount()).toBe(0);
+        expect(readFileSync(join(dir, 'log', 'smbd-pool.log'), 'utf8')).toMatch(
+          /the notify daemon is not this smbd/,
+        );
+      } finally {
+        holder.kill('SIGKILL');
+        peer.destroy();
+        serverSide.destroy();
+        listener.close();
+      }
+      const backend = mccd.coordinator.backend as SmbdBackend;
+      await waitFor('members ready', 30_000, () => (backend.pool!.readyCount() === 2 ? true : undefined), 50);
+      const { stdout } = await execFileAsync(
+        'smbclient',
+        [...smbclientArgs({ port, conf, password: s.password }), '-c', 'ls'],
+        { timeout: 30_000 },
+      );
+      expect(stdout).toMatch(/blocks of size/);
+      expect(await handoffs('pool')).toBe(1);
     });
 
     it('members outlive a killed zygote; a new zygote takes over', async () => {
