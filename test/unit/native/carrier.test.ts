@@ -32,7 +32,11 @@ describe('SEQPACKET carrier', () => {
         for (const fd of fds) closeFd(fd);
       });
       for (let i = 0; i < 100; i++) await a.send(Buffer.from('x'), [devnull, devnull, devnull]);
-      await new Promise((r) => setTimeout(r, 5));
+      // Delivery is asynchronous (uv_poll): wait for it, bounded, rather than for a fixed 5 ms a loaded
+      // machine may not honour.
+      for (let waited = 0; received < 100 && waited < 5000; waited += 5) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       expect(received).toBe(100);
       a.close();
       b.close();
