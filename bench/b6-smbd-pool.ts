@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { LoadReport } from './loadgen.js';
-import { benchDir, type Running, startMccdSmbd, startSmbdListener } from './procs.js';
-import { fmt, machineBusyMs, median, runChild, type Section } from './stats.js';
+import { loadInChild, type Running, startMccdSmbd, startSmbdListener } from './procs.js';
+import { fmt, machineBusyMs, median, type Section } from './stats.js';
 
 /**
  * B6: real smbd behind mccd. Connect → NEGOTIATE response with a random ClientGUID per connection, closed
@@ -38,9 +37,7 @@ interface Measured extends LoadReport {
 
 function measure(args: Record<string, unknown>): Measured {
   const before = machineBusyMs();
-  const r = runChild<LoadReport>(join(benchDir, 'loadgen-child.js'), [
-    JSON.stringify({ host: '127.0.0.1', ...args }),
-  ]);
+  const r = loadInChild(args);
   const busy = machineBusyMs() - before - (r.clientCpuMs ?? 0);
   return { ...r, cpuMsPerConn: r.ok ? Math.max(0, busy) / r.ok : Number.NaN };
 }

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGet } from '../cli/api-client.js';
+import type { LoadReport } from './loadgen.js';
+import { runChild } from './stats.js';
 
 /** Servers for the benchmarks, each in a process of its own, stopped by pid. */
 const here = dirname(fileURLToPath(import.meta.url));
@@ -129,6 +131,13 @@ export function freePort(): Promise<number> {
 }
 
 export { benchDir };
+
+/** One load run (bench/loadgen-child) against 127.0.0.1 in a process of its own: its report. */
+export function loadInChild(args: Record<string, unknown>): LoadReport {
+  return runChild<LoadReport>(join(benchDir, 'loadgen-child.js'), [
+    JSON.stringify({ host: '127.0.0.1', ...args }),
+  ]);
+}
 
 /** smbd's own listener (daemon mode, a fork per connection) on a free port. */
 export async function startSmbdListener(): Promise<Running> {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { apiRequest } from '../cli/api-client.js';
 import { b6 } from './b6-smbd-pool.js';
 import type { LoadReport } from './loadgen.js';
-import { benchDir, freePort, startBare, startMccd } from './procs.js';
+import { benchDir, freePort, loadInChild, startBare, startMccd } from './procs.js';
 import { fmt, machineLine, median, percentile, runChild, type Section } from './stats.js';
 
 /**
@@ -63,12 +63,6 @@ function b3(): Section {
   };
 }
 
-function load(args: Record<string, unknown>): LoadReport {
-  return runChild<LoadReport>(join(here, 'loadgen-child.js'), [
-    JSON.stringify({ host: '127.0.0.1', ...args }),
-  ]);
-}
-
 async function b1(): Promise<Section> {
   const rates = [500, 1000, 2000];
   type Row = { closed: LoadReport[]; open: Record<number, LoadReport[]> };
@@ -82,12 +76,14 @@ async function b1(): Promise<Section> {
     for (let i = 0; i < repeat; i++) {
       const server = await start();
       try {
-        load({ port: server.port, mode: 'closed', concurrency: 8, durationMs: 500 }); // warm-up
-        row.closed.push(load({ port: server.port, mode: 'closed', concurrency: 64, durationMs: 3000 }));
+        loadInChild({ port: server.port, mode: 'closed', concurrency: 8, durationMs: 500 }); // warm-up
+        row.closed.push(
+          loadInChild({ port: server.port, mode: 'closed', concurrency: 64, durationMs: 3000 }),
+        );
         for (const rate of rates) {
           row.open[rate] = [
             ...(row.open[rate] ?? []),
-            load({ port: server.port, mode: 'open', rate, durationMs: 3000 }),
+            loadInChild({ port: server.port, mode: 'open', rate, durationMs: 3000 }),
           ];
         }
       } finally {

@@ -585,7 +585,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         this.metrics.teardowns.inc({ reason: reasonLabel(reason) });
         this.metrics.teardownSeconds.observe({ reason: reasonLabel(reason) }, latencyMs / 1000);
         const how = destroyed
-          ? ` (SOCK_DESTROY: ${destroyed.killed} killed, ${destroyed.alreadyGone} already gone${destroyed.failed ? `, ${destroyed.failed} failed` : ''})`
+          ? ` (SOCK_DESTROY: ${destroyed.killed} killed, ${destroyed.alreadyGone} already gone${destroyed.failed.length ? `, ${destroyed.failed.length} failed` : ''})`
           : '';
         this.log.info(
           {

@@ -27,37 +27,21 @@ export function tupleLabel(t: ChannelRecord['tuple']): string {
   return `${t.localAddress}:${t.localPort}<-${t.remoteAddress}:${t.remotePort}`;
 }
 
-/** The channels SOCK_DESTROY could not kill (gone already is not a failure), named for a log line. */
-export function failedDestroys(
-  channels: ChannelRecord[],
-  results: DestroyResult[],
-): { tuple: string; errno: number }[] {
-  const out: { tuple: string; errno: number }[] = [];
-  channels.forEach((c, i) => {
-    const r = results[i];
-    if (r === undefined || r === 'destroyed' || r === 'not-found') return;
-    const t = c.tuple;
-    out.push({
-      tuple: `${t.localAddress}:${t.localPort}<-${t.remoteAddress}:${t.remotePort}`,
-      errno: r.errno,
-    });
-  });
-  return out;
-}
-
-/** What SOCK_DESTROY did to a teardown's channels, for the teardown's log line. */
+/** What SOCK_DESTROY did to a teardown's channels: counts for its log line, failures by tuple. */
 export interface DestroyOutcome {
   killed: number;
   alreadyGone: number;
-  failed: number;
+  /** The channels it could not kill (gone already is not a failure). */
+  failed: { tuple: string; errno: number }[];
 }
 
-export function summarizeDestroys(results: DestroyResult[]): DestroyOutcome {
-  const out: DestroyOutcome = { killed: 0, alreadyGone: 0, failed: 0 };
-  for (const r of results) {
+export function describeDestroys(channels: ChannelRecord[], results: DestroyResult[]): DestroyOutcome {
+  const out: DestroyOutcome = { killed: 0, alreadyGone: 0, failed: [] };
+  channels.forEach((c, i) => {
+    const r = results[i];
     if (r === 'destroyed') out.killed++;
     else if (r === 'not-found') out.alreadyGone++;
-    else out.failed++;
-  }
+    else if (r !== undefined) out.failed.push({ tuple: tupleLabel(c.tuple), errno: r.errno });
+  });
   return out;
 }

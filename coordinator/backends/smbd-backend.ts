@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { listTcpSockets, TCP_STATES_OPEN } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
-import { type DestroyOutcome, destroyChannels, failedDestroys, summarizeDestroys } from './destroy.js';
+import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
 import { SmbdPool } from './smbd-pool.js';
 
 export interface SmbdBackendOptions {
@@ -181,9 +181,9 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     channels: ChannelRecord[],
   ): Promise<DestroyOutcome> {
     for (const c of channels) this.tracked.delete(key(c.tuple));
-    const results = destroyChannels(channels);
-    for (const f of failedDestroys(channels, results)) this.emit('destroy-failed', { clientGuid, ...f });
-    return summarizeDestroys(results);
+    const outcome = describeDestroys(channels, destroyChannels(channels));
+    for (const f of outcome.failed) this.emit('destroy-failed', { clientGuid, ...f });
+    return outcome;
   }
 
   /** Channels whose connection the kernel no longer has are reported closed. */

@@ -117,13 +117,15 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   private takeReady(): Member | undefined {
-    for (const m of this.members) {
-      if (!m.ready) continue;
-      this.members.delete(m);
-      this.refill();
-      return m;
-    }
+    for (const m of this.members) if (m.ready) return this.take(m);
     return undefined;
+  }
+
+  /** Out of the pool (it is about to get a client), with a replacement ordered at once. */
+  private take(m: Member): Member {
+    this.members.delete(m);
+    this.refill();
+    return m;
   }
 
   /**
@@ -137,10 +139,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
     const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
     return new Promise((resolve) => {
       const waiter: Waiter = { take: resolve, timer: undefined };
-      if (Date.now() - this.lastProgressAt >= waitMs) {
-        resolve(undefined);
-        return;
-      }
+      this.waiters.push(waiter);
       const check = () => {
         const quiet = Date.now() - this.lastProgressAt;
         if (quiet < waitMs && !this.stopped) {
@@ -150,8 +149,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         resolve(undefined);
       };
-      waiter.timer = setTimeout(check, waitMs - (Date.now() - this.lastProgressAt));
-      this.waiters.push(waiter);
+      check();
     });
   }
 
@@ -264,9 +262,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
       const w = this.waiters.shift();
       if (w) {
         clearTimeout(w.timer);
-        this.members.delete(member);
-        this.refill();
-        w.take(member);
+        w.take(this.take(member));
       }
     });
     carrier.on('close', () => {

@@ -5,7 +5,7 @@ import { closeFd, peerCred, type SeqpacketCarrier, SeqpacketServer } from '../..
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import { decodeWorkerToMccd, encodeWorkerMessage, type MccdToWorker } from '../worker/protocol.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
-import { type DestroyOutcome, destroyChannels, failedDestroys, summarizeDestroys } from './destroy.js';
+import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
 
 interface Worker {
   id: string;
@@ -125,9 +125,9 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       if (ok) return undefined;
     }
     // No worker, or it did not answer: kill the connections by 4-tuple.
-    const results = destroyChannels(channels);
-    for (const f of failedDestroys(channels, results)) this.emit('destroy-failed', { clientGuid, ...f });
-    return summarizeDestroys(results);
+    const outcome = describeDestroys(channels, destroyChannels(channels));
+    for (const f of outcome.failed) this.emit('destroy-failed', { clientGuid, ...f });
+    return outcome;
   }
 
   private onConnection(carrier: SeqpacketCarrier): void {

@@ -193,7 +193,7 @@ export class NodeMccd {
     let backend: Record<string, unknown>;
     if (this.options.backend === 'smbd') {
       const dir = join(node.dir, 'smbd');
-      const s = await prepareSmbdState(dir, ['bind interfaces only = no', 'log level = 1']);
+      const s = await prepareSmbdState(dir, ['bind interfaces only = no']);
       this.smbdConf = s.confPath;
       this.smbdPassword = s.password;
       backend = {

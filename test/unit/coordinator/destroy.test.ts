@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failedDestroys } from '../../../coordinator/backends/destroy.js';
+import { describeDestroys } from '../../../coordinator/backends/destroy.js';
 import type { ChannelRecord } from '../../../statecharts/types.js';
 
 const channel = (id: number, remotePort: number): ChannelRecord => ({
@@ -11,12 +11,14 @@ const channel = (id: number, remotePort: number): ChannelRecord => ({
   createdAt: 0,
 });
 
-describe('failedDestroys', () => {
-  it('names only the channels SOCK_DESTROY could not kill; gone already is not a failure', () => {
+describe('describeDestroys', () => {
+  it('counts what SOCK_DESTROY did and names only the channels it could not kill; gone already is not a failure', () => {
     const channels = [channel(1, 40001), channel(2, 40002), channel(3, 40003)];
-    expect(failedDestroys(channels, ['destroyed', 'not-found', { errno: 1 }])).toEqual([
-      { tuple: '10.0.0.1:445<-10.0.0.9:40003', errno: 1 },
-    ]);
-    expect(failedDestroys(channels, ['destroyed', 'destroyed', 'destroyed'])).toEqual([]);
+    expect(describeDestroys(channels, ['destroyed', 'not-found', { errno: 1 }])).toEqual({
+      killed: 1,
+      alreadyGone: 1,
+      failed: [{ tuple: '10.0.0.1:445<-10.0.0.9:40003', errno: 1 }],
+    });
+    expect(describeDestroys(channels, ['destroyed', 'destroyed', 'destroyed']).failed).toEqual([]);
   });
 });
