@@ -40,6 +40,32 @@ export async function runCommand(what: string, body: () => Promise<void> | void)
   }
 }
 
+/**
+ * An address as people type it: `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address (more
+ * than one colon and no brackets means no port). Without a port, `defaultPort` applies, or it is an error.
+ */
+export function parseHostPort(
+  text: string,
+  what: string,
+  defaultPort?: number,
+): { host: string; port: number } {
+  const bad = (why: string) => new UsageError(`${what}: ${why}, got ${JSON.stringify(text)}`);
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  const bareV6 = m === null && /^[0-9a-fA-F:.%a-zA-Z]+$/.test(text) && text.split(':').length > 2;
+  if (m === null && !bareV6) throw bad('expected HOST, HOST:PORT or [IPV6]:PORT');
+  const host = m ? m[1]! : text;
+  if (m?.[2] !== undefined) return { host, port: parsePort(m[2], what) };
+  if (defaultPort === undefined) throw bad('a port is needed (HOST:PORT)');
+  return { host, port: defaultPort };
+}
+
+export function parsePort(text: string, what: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 1 && port <= 65535))
+    throw new UsageError(`${what}: the port must be 1-65535, got ${JSON.stringify(text)}`);
+  return port;
+}
+
 /** The project's package.json, found from this file in the source tree or in dist/. */
 export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

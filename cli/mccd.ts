@@ -17,7 +17,8 @@ on workers.sock (connections are served once a worker registers, e.g. \`mcc work
 starts one) and the operator API on mccd.sock (both in /run/mcc for root, else a
 private per-user directory), cluster view from ctdbd at /run/ctdb/ctdbd.socket if it answers, otherwise
 single-node mode (logged as such). SIGTERM/SIGINT drain and exit; SIGHUP reloads log.level and
-interfaces from the config file (the rest needs a restart). deploy/mccd.example.yaml lists every key.`,
+interfaces from the config file (the rest needs a restart). deploy/mccd.example.yaml lists every key.
+Logs go to stderr: one JSON line per event, or coloured lines when stderr is a terminal.`,
   )
   .action(async (options: { config?: string; checkConfig?: boolean }) => {
     const path = options.config ?? process.env.MCC_CONFIG;

@@ -1,8 +1,15 @@
+/**
+ * mccd's log: one JSON line per event on stderr (stdout stays free for command output), as journald and
+ * log shippers expect; pino-pretty's coloured lines instead when a person watches stderr on a terminal.
+ */
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
-/** One JSON line per event on stderr (stdout stays free for command output), as journald expects. */
-export function createLogger(level: string, name = 'mccd') {
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+export function createLogger(level: string, name = 'mccd', human = process.stderr.isTTY === true) {
+  const destination = human
+    ? pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' })
+    : pino.destination({ dest: 2, sync: true });
+  return pino({ name, level, base: { pid: process.pid } }, destination);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

@@ -12,10 +12,9 @@ if ! command -v g++ >/dev/null || ! command -v make >/dev/null; then
     exit 1
   fi
 fi
-# `npm install`, not `npm ci`: npm 11.19 leaves other platforms' optional binaries (biome, rollup) out of
-# the lockfile it writes and then refuses that lockfile in `npm ci`. `npm install` still installs the
-# locked versions.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund --loglevel=error
+# `npm ci` installs exactly the lockfile and never rewrites it, so a fresh clone stays clean. The lockfile
+# carries every platform's optional packages (biome, rollup), as npm 11 writes it; re-run when it changed.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build

@@ -71,31 +71,94 @@ export class StreamChannel
   }
 }
 
+/**
+ * A datagram is bounded by the socket's buffer (about 200 KB here) and by the receiver's read size, so,
+ * as SMB-Direct does with its negotiated max send size and DataRemainingLength, a message larger than
+ * one fragment travels as several datagrams: each starts with a 4-byte big-endian count of the message
+ * bytes still to come after it, the last says 0. Fds ride on the first fragment only.
+ */
+export const FRAGMENT_BYTES = 60 * 1024;
+
 export class CarrierChannel
   extends EventEmitter<{ message: [Uint8Array, number[]]; close: []; error: [Error] }>
   implements MessageChannel
 {
   readonly canPassFds = true;
+  private assembling: { parts: Uint8Array[]; remaining: number; fds: number[] } | undefined;
+  /** Fragments of two messages must not interleave: sends go out one message at a time. */
+  private sending: Promise<void> = Promise.resolve();
 
   constructor(private readonly carrier: SeqpacketCarrier) {
     super();
-    carrier.on('message', ({ data, fds }) => {
-      const length = data.length >= 4 ? data.readUInt32BE(0) : -1;
-      if (length !== data.length - 4) {
-        for (const fd of fds) closeFd(fd);
-        this.emit('error', new Error(`datagram says ${length} bytes but carries ${data.length - 4}`));
-        return;
-      }
-      this.emit('message', data.subarray(4), fds);
+    carrier.on('message', ({ data, fds }) => this.onFragment(data, fds));
+    carrier.on('close', () => {
+      this.discardPartial();
+      this.emit('close');
     });
-    carrier.on('close', () => this.emit('close'));
   }
 
   send(message: Uint8Array, fds: number[] = []): Promise<void> {
-    return this.carrier.send(framed(message), fds);
+    if (message.byteLength > MAX_MESSAGE)
+      return Promise.reject(new Error(`message length ${message.byteLength} exceeds ${MAX_MESSAGE}`));
+    const next = this.sending.then(() => this.sendFragments(message, fds));
+    this.sending = next.catch(() => undefined);
+    return next;
   }
 
   close(): void {
     this.carrier.close();
+  }
+
+  private async sendFragments(message: Uint8Array, fds: number[]): Promise<void> {
+    let sent = 0;
+    do {
+      const piece = message.subarray(sent, sent + FRAGMENT_BYTES);
+      sent += piece.byteLength;
+      const datagram = new Uint8Array(4 + piece.byteLength);
+      new DataView(datagram.buffer).setUint32(0, message.byteLength - sent, false);
+      datagram.set(piece, 4);
+      await this.carrier.send(datagram, sent === piece.byteLength ? fds : []);
+    } while (sent < message.byteLength);
+  }
+
+  private onFragment(data: Buffer, fds: number[]): void {
+    const remaining = data.length >= 4 ? data.readUInt32BE(0) : -1;
+    const piece = data.subarray(4);
+    const partial = this.assembling;
+    const problem =
+      remaining < 0
+        ? `fragment of ${data.length} bytes has no header`
+        : partial === undefined
+          ? piece.length + remaining > MAX_MESSAGE
+            ? `message length ${piece.length + remaining} exceeds ${MAX_MESSAGE}`
+            : undefined
+          : fds.length > 0
+            ? 'fds on a fragment after the first'
+            : partial.remaining !== piece.length + remaining
+              ? `fragment says ${remaining} bytes follow, ${partial.remaining - piece.length} expected`
+              : undefined;
+    if (problem !== undefined) {
+      for (const fd of fds) closeFd(fd);
+      this.discardPartial();
+      this.emit('error', new Error(problem));
+      this.carrier.close();
+      return;
+    }
+    if (partial === undefined && remaining === 0) {
+      this.emit('message', piece, fds);
+      return;
+    }
+    const current = partial ?? { parts: [], remaining: piece.length + remaining, fds };
+    current.parts.push(piece);
+    current.remaining = remaining;
+    this.assembling = current;
+    if (remaining > 0) return;
+    this.assembling = undefined;
+    this.emit('message', Buffer.concat(current.parts), current.fds);
+  }
+
+  private discardPartial(): void {
+    for (const fd of this.assembling?.fds ?? []) closeFd(fd);
+    this.assembling = undefined;
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { Command } from 'commander';
 import { buildNegotiateRequest, FrameReader, frame, negotiateResponsePull } from '../../wire/index.js';
-import { runCommand, UsageError } from '../io.js';
+import { parseHostPort, parsePort, runCommand, UsageError } from '../io.js';
 
 /**
  * `mcc probe`: opens SMB2 channels with one ClientGUID (NEGOTIATE only) to the given addresses and
@@ -15,8 +15,11 @@ export function registerProbeCommand(program: Command): void {
     .description(
       'open NEGOTIATE-only SMB2 channels with one ClientGUID and report when they close (JSON lines)',
     )
-    .requiredOption('--to <ADDRS>', 'comma-separated server addresses, one channel each')
-    .option('--port <PORT>', 'server port', '445')
+    .requiredOption(
+      '--to <ADDRS>',
+      'comma-separated server addresses, one channel each: HOST, HOST:PORT or [IPV6]:PORT',
+    )
+    .option('--port <PORT>', 'server port where an address names none', '445')
     .option('--guid <GUID>', 'ClientGUID (default: random)')
     .option(
       '--hold <SECONDS>',
@@ -26,17 +29,18 @@ export function registerProbeCommand(program: Command): void {
     .action((o: { to: string; port: string; guid?: string; hold: string }) =>
       runCommand('probe', async () => {
         const guid = o.guid ?? randomUUID();
-        const port = Number(o.port);
+        const defaultPort = parsePort(o.port, '--port');
         const targets = o.to
           .split(',')
           .map((s) => s.trim())
-          .filter(Boolean);
+          .filter(Boolean)
+          .map((target) => parseHostPort(target, '--to', defaultPort));
         if (targets.length === 0) throw new UsageError('--to needs at least one address');
         const emit = (event: Record<string, unknown>) =>
           process.stdout.write(`${JSON.stringify({ at: Date.now(), guid, ...event })}\n`);
         const sockets: Socket[] = [];
         const done = targets.map(
-          (host, index) =>
+          ({ host, port }, index) =>
             new Promise<void>((resolve) => {
               const s = connect(port, host);
               sockets.push(s);

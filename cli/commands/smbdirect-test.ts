@@ -9,13 +9,7 @@ import {
   type TransportKind,
 } from '../../smbdirect/index.js';
 import { runLoad } from '../../smbdirect/load.js';
-import { printJson, runCommand, UsageError } from '../io.js';
-
-function hostPort(text: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`--tcp must be HOST:PORT, got ${JSON.stringify(text)}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
+import { parseHostPort, printJson, runCommand, UsageError } from '../io.js';
 
 export function registerSmbdirectTestCommand(program: Command): void {
   const cmd = program
@@ -30,7 +24,7 @@ export function registerSmbdirectTestCommand(program: Command): void {
     .action((o: { tcp: string; unix?: string }) =>
       runCommand('smbdirect-test server', async () => {
         const server = new SmbdTestServer();
-        const { host, port } = hostPort(o.tcp);
+        const { host, port } = parseHostPort(o.tcp, '--tcp');
         const tcp = createServer((s) => server.serve(new StreamChannel(s)));
         await new Promise<void>((resolve, reject) => {
           tcp.once('error', reject);
@@ -81,7 +75,7 @@ export function registerSmbdirectTestCommand(program: Command): void {
             throw new UsageError('--transport must be inline, shm or smbdirect');
           if (!['echo', 'read', 'write'].includes(o.mode))
             throw new UsageError('--mode must be echo, read or write');
-          const { host, port } = hostPort(o.tcp);
+          const { host, port } = parseHostPort(o.tcp, '--tcp');
           const client = await SmbdTestClient.connect({
             transport: o.transport as TransportKind,
             host,

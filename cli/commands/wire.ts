@@ -13,7 +13,8 @@ import {
   unwrap,
 } from '../../wire/index.js';
 import { bytesToHex } from '../../wire/input.js';
-import { printJson, readInput, runCommand, UsageError } from '../io.js';
+import { printJson, readInput, runCommand } from '../io.js';
+import { parseJsonInput } from '../json-text.js';
 
 /**
  * Decoders for bytes cut from a capture. Input is raw bytes or hex text; a direct-TCP transport header
@@ -67,13 +68,7 @@ export function registerWireCommands(program: Command): void {
     .option('--raw', 'write the binary buffer to stdout instead of hex text')
     .action((file: string, options: { raw?: boolean }) =>
       runCommand('wire encode-interfaces', async () => {
-        const text = Buffer.from(await readInput(file)).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (error) {
-          throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
-        }
+        const json = parseJsonInput(Buffer.from(await readInput(file)).toString('utf8'), file);
         const bytes = interfaceInfoPush(interfacesFromJson(json));
         if (options.raw) process.stdout.write(bytes);
         else process.stdout.write(`${bytesToHex(bytes)}\n`);

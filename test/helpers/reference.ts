@@ -14,12 +14,8 @@ function findProjectRoot(from: string): string {
 }
 
 export const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
-/** ../shared/reference beside the project root (see DEVELOPERS.md). */
-export const referenceDir = join(projectRoot, '..', 'shared', 'reference', 'samba-4.17');
-
-export function hasReference(): boolean {
-  return existsSync(referenceDir);
-}
+/** Real bytes from smbd 4.17, kept in the repository (see its README.md for how they were captured). */
+export const referenceDir = join(projectRoot, 'test', 'fixtures', 'samba-4.17');
 
 export function referenceBytes(name: string): Uint8Array {
   const raw = readFileSync(join(referenceDir, name));

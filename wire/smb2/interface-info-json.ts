@@ -58,10 +58,14 @@ const interfaceSchema = z
   })
   .strict();
 
-export const interfaceListJsonSchema = z.union([
-  z.array(interfaceSchema),
-  z.object({ interfaces: z.array(interfaceSchema) }).transform((o) => o.interfaces),
-]);
+const interfaceArraySchema = z.array(interfaceSchema);
+const interfaceObjectSchema = z
+  .object(
+    { interfaces: interfaceArraySchema },
+    { invalid_type_error: 'expected an array of interfaces or {"interfaces": [...]}' },
+  )
+  .strict()
+  .transform((o) => o.interfaces);
 
 function zodMessage(error: z.ZodError): string {
   return error.issues
@@ -71,7 +75,10 @@ function zodMessage(error: z.ZodError): string {
 
 /** Parses the JSON view back into the model; errors name the JSON path and the expectation. */
 export function interfacesFromJson(value: unknown): NetworkInterfaceInfo[] {
-  const parsed = interfaceListJsonSchema.safeParse(value);
+  // Chosen by shape rather than with z.union, whose error for one bad entry is a bare "Invalid input"
+  // at the top level instead of the entry's path and expectation.
+  const schema = Array.isArray(value) ? interfaceArraySchema : interfaceObjectSchema;
+  const parsed = schema.safeParse(value);
   if (!parsed.success)
     throw new WireError('BAD_INPUT', `interface list JSON: ${zodMessage(parsed.error)}`, 0);
   return parsed.data.map((j, i) => {

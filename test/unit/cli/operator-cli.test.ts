@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,27 +72,74 @@ describe('mcc operator commands against a running mccd', () => {
 
   it('events prints transitions as they happen, and teardown ends a client', async () => {
     const guid = randomUUID();
-    const events = mcc('events', '--seconds', '2', '--json');
-    await new Promise((r) => setTimeout(r, 300));
-    const ch = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: guid });
-    await waitFor(
-      'active',
-      3000,
-      () => (mccd.coordinator.registry.view(guid)?.state === 'active' ? true : undefined),
-      10,
-    );
-    const answer = JSON.parse((await mcc('teardown', guid)).stdout);
-    expect(answer).toEqual({ clientGuid: guid, state: 'tearingDown' });
-    expect(await ch.closed).toBeTruthy();
-    const lines = (await events).stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    const mine = lines
+    // --follow and a stop once the teardown is printed: a fixed listening window or a fixed wait for the
+    // subscription loses events whenever the machine is slow to start a process.
+    const subscribed = mccd.coordinator.listenerCount('event');
+    const events = spawn(process.execPath, [
+      join(projectRoot, 'dist/cli/mcc.js'),
+      'events',
+      '--follow',
+      '--json',
+      '--socket',
+      mccd.config.api.socket,
+    ]);
+    let printed = '';
+    events.stdout.setEncoding('utf8').on('data', (d: string) => {
+      printed += d;
+    });
+    const lines = () =>
+      printed
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    try {
+      await waitFor(
+        'mcc events subscribed',
+        15_000,
+        () => (mccd.coordinator.listenerCount('event') > subscribed ? true : undefined),
+        10,
+      );
+      const ch = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: guid });
+      await waitFor(
+        'active',
+        3000,
+        () => (mccd.coordinator.registry.view(guid)?.state === 'active' ? true : undefined),
+        10,
+      );
+      const answer = JSON.parse((await mcc('teardown', guid)).stdout);
+      expect(answer).toEqual({ clientGuid: guid, state: 'tearingDown' });
+      expect(await ch.closed).toBeTruthy();
+      await waitFor(
+        'the teardown printed',
+        15_000,
+        () => (lines().some((e) => e.kind === 'teardown' && e.clientGuid === guid) ? true : undefined),
+        10,
+      );
+    } finally {
+      events.kill();
+    }
+    const mine = lines()
       .filter((e) => e.kind === 'transition' && e.record.clientGuid === guid)
       .map((e) => e.record.to);
     expect(mine).toEqual(expect.arrayContaining(['negotiating', 'active', 'tearingDown']));
-    expect(lines.some((e) => e.kind === 'teardown' && e.clientGuid === guid)).toBe(true);
+    expect(lines().some((e) => e.kind === 'teardown' && e.clientGuid === guid)).toBe(true);
+  });
+
+  it('probe takes HOST:PORT as people type it, and negotiates through mccd', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [join(projectRoot, 'dist/cli/mcc.js'), 'probe', '--to', `127.0.0.1:${port}`, '--hold', '1'],
+      { timeout: 20_000 },
+    );
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ event: 'negotiated', server: '127.0.0.1', dialect: 0x0311 });
+    expect(events.at(-1)).toMatchObject({ event: 'all-closed' });
+    await expect(
+      run(process.execPath, [join(projectRoot, 'dist/cli/mcc.js'), 'probe', '--to', '127.0.0.1:x']),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--to: expected HOST, HOST:PORT/) });
   });
 
   it('cluster channels answers for this node; a bad GUID for teardown is a clear error', async () => {

@@ -98,6 +98,50 @@ describe('mcc wire', () => {
     expect(out.stderr.toString()).toMatch(/0\.ifIndex/);
   });
 
+  /** One stderr line, exit 2, nothing on stdout: how every bad input ends. */
+  function refused(args: string[], input?: string | Uint8Array): string {
+    const out = runBin('mcc', args, input);
+    expect(out.status, out.stdout.toString()).toBe(2);
+    expect(out.stdout.toString()).toBe('');
+    const err = out.stderr.toString();
+    expect(err.trim().split('\n')).toHaveLength(1);
+    return err;
+  }
+
+  it('an empty input is refused by every decoder, not decoded as an empty list', () => {
+    for (const command of ['decode-interfaces', 'decode-negotiate'])
+      expect(refused(['wire', command, '-'], '')).toMatch(/no bytes to decode|needs \d+ bytes/);
+    expect(refused(['wire', 'decode-interfaces', '-'], '')).toMatch(/no bytes to decode \(at byte 0\)/);
+  });
+
+  it('hex text with a stray character is reported as hex text, at the character', () => {
+    const hex = Buffer.from(referenceBytes('negotiate_request.hex')).toString('hex');
+    const text = `${hex.slice(0, 40)}\n${hex.slice(40, 60)}g${hex.slice(61)}`;
+    expect(refused(['wire', 'decode-negotiate', '-'], text)).toMatch(
+      /non-hex character "g" at line 2, column 21 \(at byte 30\)/,
+    );
+  });
+
+  it('encode-interfaces on text that is not JSON: one line with the byte offset', () => {
+    expect(refused(['wire', 'encode-interfaces', '-'], 'hello\nworld')).toMatch(
+      /- is not JSON: unexpected "h" at byte 0$/m,
+    );
+    expect(refused(['wire', 'encode-interfaces', '-'], '[{"ifIndex": 1,\n "x" 2}]')).toMatch(
+      /unexpected "2" at byte 21 \(Unexpected number\)/,
+    );
+    expect(refused(['wire', 'encode-interfaces', '-'], '[{"ifIndex": 1,')).toMatch(
+      /unexpected end at byte 15/,
+    );
+  });
+
+  it('encode-interfaces names the entry and the expectation for a bad family', () => {
+    const list = [{ ifIndex: 1, linkSpeed: 1, address: '1.2.3.4', family: 'ipx' }];
+    for (const json of [list, { interfaces: list }]) {
+      const err = refused(['wire', 'encode-interfaces', '-'], JSON.stringify(json));
+      expect(err).toMatch(/(JSON: |interfaces\.)0\.family: .*'ipv4' \| 'ipv6', received 'ipx'/);
+    }
+  });
+
   it('an unknown option exits 2 with usage', () => {
     const out = runBin('mcc', ['wire', 'decode-interfaces', '--bogus', refBin]);
     expect(out.status).toBe(2);

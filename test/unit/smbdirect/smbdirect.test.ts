@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SeqpacketServer } from '../../../native/index.js';
+import { carrierPair, closeFd, memfdCreate, SeqpacketServer } from '../../../native/index.js';
 import {
   CarrierChannel,
   type Descriptor,
   expectedLbuf,
   Flags,
+  FRAGMENT_BYTES,
   fillLbuf,
+  MAX_MESSAGE,
   replyPull,
   requestPull,
   requestPush,
@@ -167,8 +169,64 @@ for (const transport of ['inline', 'shm'] as const) {
       expect(Buffer.from(await client.echo(Buffer.from('abc'), 3, 100)).toString()).toBe('abcabcabc');
       expect(Buffer.from(await client.echo(Buffer.from('abc'), 3, 7)).toString()).toBe('abcabca');
     });
+
+    it('ECHO carries messages larger than one datagram (1 MiB each way, two at once)', async () => {
+      const client = clients[transport];
+      const data = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7) & 0xff);
+      const other = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 13) & 0xff);
+      const [a, b] = await Promise.all([client.echo(data, 1, 1 << 20), client.echo(other, 2, 1 << 20)]);
+      expect(Buffer.from(a).equals(Buffer.from(data))).toBe(true);
+      expect(Buffer.from(b).equals(Buffer.concat([other, other]))).toBe(true);
+    });
   });
 }
+
+describe('carrier fragments (shared-memory transport framing)', () => {
+  function pair() {
+    const [a, b] = carrierPair();
+    return { raw: a, channel: new CarrierChannel(b) };
+  }
+  function fragment(remaining: number, bytes: number): Uint8Array {
+    const d = new Uint8Array(4 + bytes);
+    new DataView(d.buffer).setUint32(0, remaining, false);
+    return d;
+  }
+  function nextError(channel: CarrierChannel): Promise<string> {
+    return new Promise((resolve) => channel.once('error', (e) => resolve(e.message)));
+  }
+
+  it('a message of several fragments arrives whole, with the fds of its first fragment', async () => {
+    const { raw, channel } = pair();
+    const received = new Promise<[Uint8Array, number[]]>((resolve) =>
+      channel.once('message', (m, fds) => resolve([m, fds])),
+    );
+    const fd = memfdCreate('mcc-fragment-test', 8);
+    await raw.send(fragment(FRAGMENT_BYTES, FRAGMENT_BYTES), [fd]);
+    closeFd(fd);
+    await raw.send(fragment(0, FRAGMENT_BYTES), []);
+    const [message, fds] = await received;
+    expect(message.byteLength).toBe(2 * FRAGMENT_BYTES);
+    expect(fds).toHaveLength(1);
+    for (const f of fds) closeFd(f);
+    raw.close();
+    channel.close();
+  });
+
+  it('a fragment that does not continue the message, or claims too much, is an error', async () => {
+    for (const [first, second, expected] of [
+      [fragment(100, 10), fragment(0, 10), /fragment says 0 bytes follow, 90 expected/],
+      [fragment(MAX_MESSAGE, 10), undefined, /exceeds/],
+      [new Uint8Array(2), undefined, /has no header/],
+    ] as const) {
+      const { raw, channel } = pair();
+      const error = nextError(channel);
+      await raw.send(first, []);
+      if (second) await raw.send(second, []);
+      expect(await error).toMatch(expected);
+      raw.close();
+    }
+  });
+});
 
 describe('SMB-Direct test protocol, the rest', () => {
   it('the LBUF pattern is PUSH_UINT64_LE(buf, ofs, nonce ^ ofs)', () => {

@@ -14,8 +14,7 @@ import {
 } from '../../../wire/index.js';
 import { referenceBytes, referenceText } from '../../helpers/reference.js';
 
-// Real bytes captured from smbd 4.17 (../shared/reference/samba-4.17). These tests fail if the reference
-// directory is missing: it is part of the project's inputs, not an optional extra.
+// Real bytes captured from smbd 4.17 (test/fixtures/samba-4.17, README.md there says how).
 
 describe('reference NETWORK_INTERFACE_INFO from smbd 4.17', () => {
   const bytes = referenceBytes('network_interface_info.standalone.bin');
