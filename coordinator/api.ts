@@ -1,9 +1,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { smbConfInterfacesLine } from '../ifdiscovery/smbconf.js';
 import { fdOf, peerCred } from '../native/index.js';
-import { bytesToHex } from '../wire/input.js';
 import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
 import type { Logger } from './log.js';
@@ -104,18 +102,7 @@ export class OperatorApi {
         return;
       }
       if (route === 'GET /v1/interfaces') {
-        const s = c.discovery.current();
-        this.json(res, 200, {
-          source: 'mccd',
-          publicIpSource: c.cluster.kind,
-          clusterKnown: s.clusterKnown,
-          announced: s.announced,
-          publicFiltered: s.publicFiltered,
-          publicIps: c.publicIps.addresses(),
-          smbConf: smbConfInterfacesLine(s.announced),
-          wireHex: bytesToHex(s.encoded),
-          computedAt: s.computedAt,
-        });
+        this.json(res, 200, c.interfacesReport());
         return;
       }
       if (route === 'GET /v1/cluster/channels') {

@@ -2,14 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ClusterEvent, ClusterView } from '../ctdb/cluster-view.js';
 import { CtdbdClusterView } from '../ctdb/ctdbd-view.js';
+import { NodeFlags } from '../ctdb/protocol/controls.js';
 import { RedisClusterView } from '../ctdb/redis-sim.js';
 import { SingleNodeView } from '../ctdb/single-node.js';
-import { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
-import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } from '../native/index.js';
+import {
+  InterfaceDiscovery,
+  type InterfacesReport,
+  interfacesReport,
+  PublicIpTracker,
+} from '../ifdiscovery/index.js';
+import {
+  destroySockets,
+  listTcpSockets,
+  type SocketTuple,
+  socketTuple,
+  socketTupleLabel,
+  TCP_STATES_OPEN,
+} from '../native/index.js';
 import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
 import type { ChannelRecord, Owner, TeardownReason } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
-import { tupleLabel } from './backends/destroy.js';
 import { SmbdBackend } from './backends/smbd-backend.js';
 import { WorkerBackend } from './backends/worker-backend.js';
 import { decodeClusterMessage, encodeClusterMessage } from './cluster-messages.js';
@@ -58,6 +70,9 @@ export interface ChannelRow {
   bytesReceived: number | null;
   rttUs: number | null;
 }
+
+/** Nodes that cannot answer a query: not connected, or deleted from the nodes file. */
+const UNREACHABLE = NodeFlags.DISCONNECTED | NodeFlags.DELETED;
 
 function reasonLabel(r: TeardownReason | undefined): string {
   return r?.kind ?? 'unknown';
@@ -170,13 +185,18 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.registry.stopAll();
   }
 
+  /** What this node announces for multi-channel, as `mcc interfaces` shows it. */
+  interfacesReport(): InterfacesReport {
+    return interfacesReport('mccd', this.cluster.kind, this.discovery.current(), this.publicIps.addresses());
+  }
+
   /** Every channel on this node, with TCP_INFO figures from inet_diag (mccd does not keep the fds). */
   channelRows(): ChannelRow[] {
     const tcp = new Map<string, { bytesAcked?: number; bytesReceived?: number; rttUs?: number }>();
     try {
       for (const port of new Set(this.frontDoor.addresses().map((a) => a.port))) {
         for (const s of listTcpSockets({ localPort: port, withInfo: true })) {
-          tcp.set(`${s.localAddress}:${s.localPort}>${s.remoteAddress}:${s.remotePort}`, s);
+          tcp.set(socketTupleLabel(s), s);
         }
       }
     } catch {
@@ -188,7 +208,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     for (const v of this.registry.views()) {
       for (const c of v.context.channels) {
         const t = c.tuple;
-        const info = tcp.get(`${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`);
+        const info = tcp.get(socketTupleLabel(t));
         const iface = announced.get(t.localAddress);
         rows.push({
           node: this.cluster.pnn,
@@ -225,7 +245,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     timeoutMs = 2000,
   ): Promise<{ nodes: Record<number, ChannelRow[]>; missing: number[] }> {
     const nodes = await this.cluster.nodeMap().catch(() => [{ pnn: this.cluster.pnn, flags: 0 }]);
-    const expected = nodes.filter((n) => !(n.flags & 0x11)).map((n) => n.pnn);
+    const expected = nodes.filter((n) => !(n.flags & UNREACHABLE)).map((n) => n.pnn);
     const id = randomUUID();
     const got: Record<number, ChannelRow[]> = {};
     await new Promise<void>((resolve) => {
@@ -418,12 +438,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       .current()
       .announced.find((a) => a.address === c.local.address)?.interfaceName;
     const accepted = this.registry.acceptChannel(guid, {
-      tuple: {
-        localAddress: c.local.address,
-        localPort: c.local.port,
-        remoteAddress: c.remote.address,
-        remotePort: c.remote.port,
-      },
+      tuple: socketTuple(c.local, c.remote),
       ...(iface ? { interfaceName: iface } : {}),
       transport: 'tcp',
       onPublicIp,
@@ -592,7 +607,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
             client: record.clientGuid,
             reason,
             channels: channels.length,
-            tuples: channels.map((c) => tupleLabel(c.tuple)),
+            tuples: channels.map((c) => socketTupleLabel(c.tuple)),
             latencyMs,
             ...(destroyed ? { destroyed } : {}),
           },

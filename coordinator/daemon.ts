@@ -1,8 +1,8 @@
-import { packageVersion } from '../cli/io.js';
 import { OperatorApi } from './api.js';
 import { ConfigError, loadConfigFile, type MccConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { createLogger } from './log.js';
+import { packageVersion } from './version.js';
 
 export interface DaemonOptions {
   configPath?: string | undefined;

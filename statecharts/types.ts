@@ -1,13 +1,8 @@
 /** Data carried by the client and channel machines. Plain JSON only: snapshots are persisted. */
 
-export type Transport = 'tcp' | 'rdma';
+import type { SocketTuple } from '../native/index.js';
 
-export interface SocketTupleData {
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-}
+export type Transport = 'tcp' | 'rdma';
 
 export type ChannelState = 'accepted' | 'handedOff' | 'bound' | 'active' | 'failing' | 'closed';
 
@@ -15,7 +10,7 @@ export interface ChannelRecord {
   /** Monotonic per client, starting at 1: the order Samba walks when retrying a break. */
   id: number;
   state: ChannelState;
-  tuple: SocketTupleData;
+  tuple: SocketTuple;
   interfaceName?: string;
   transport: Transport;
   /** The local address is a CTDB public (movable) IP. */
