@@ -20,7 +20,7 @@ import {
   TCP_STATES_OPEN,
 } from '../native/index.js';
 import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
-import type { ChannelRecord, Owner, TeardownReason } from '../statecharts/types.js';
+import type { Owner, TeardownReason } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
 import { SmbdBackend } from './backends/smbd-backend.js';
 import { WorkerBackend } from './backends/worker-backend.js';
@@ -30,6 +30,7 @@ import type { MccConfig } from './config.js';
 import { type AcceptedConnection, FrontDoor, type Rejection } from './front-door.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { teardownActor } from './teardown.js';
 
 export type CoordinatorEvent =
   | { kind: 'transition'; record: TransitionRecord }
@@ -37,7 +38,7 @@ export type CoordinatorEvent =
   | {
       kind: 'teardown';
       clientGuid: string;
-      reason: TeardownReason | undefined;
+      reason: TeardownReason;
       channels: number;
       latencyMs: number;
     }
@@ -74,10 +75,6 @@ export interface ChannelRow {
 /** Nodes that cannot answer a query: not connected, or deleted from the nodes file. */
 const UNREACHABLE = NodeFlags.DISCONNECTED | NodeFlags.DELETED;
 
-function reasonLabel(r: TeardownReason | undefined): string {
-  return r?.kind ?? 'unknown';
-}
-
 /**
  * mccd's parts wired together: front door → registry (statecharts) → backend, and the cluster rules
  * (RELEASE_IP / ctdbd loss tear whole clients down; one client, one node).
@@ -92,11 +89,6 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   discovery!: InterfaceDiscovery;
   backend!: Backend;
   readonly startedAt = Date.now();
-  /**
-   * When the event now being applied arrived. Registry sends run transitions synchronously, so a teardown
-   * started inside `causedAt` dates from the event, not from its own transition (latency histogram).
-   */
-  private causeAt: number | undefined;
   private readonly pendingQueries = new Map<string, (from: number, body: unknown) => void>();
 
   constructor(
@@ -105,7 +97,17 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     private readonly inject: { cluster?: ClusterView } = {},
   ) {
     super();
-    this.registry = new ClientRegistry({ teardownTimeoutMs: 10_000 });
+    this.registry = new ClientRegistry({
+      teardownTimeoutMs: 10_000,
+      teardown: teardownActor({
+        backend: () => this.backend,
+        cluster: () => this.cluster,
+        metrics: this.metrics,
+        log,
+        now: Date.now,
+        tornDown: (e) => this.emit('event', { kind: 'teardown', ...e }),
+      }),
+    });
     this.frontDoor = new FrontDoor({
       listen: config.listen,
       timeoutMs: config.negotiate.timeoutMs,
@@ -376,7 +378,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     );
     b.on('owner-gone', (e) => {
       this.log.warn({ owner: e.ownerId }, e.reason);
-      this.causedAt(Date.now(), () => this.registry.ownerCrashed(e.ownerId));
+      this.registry.ownerCrashed(e.ownerId);
     });
     b.on('smbd-handoff', (e) => this.metrics.smbdHandoffs.inc({ path: e.path }));
     b.on('smbd-pool-failure', (e) => {
@@ -394,17 +396,6 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       this.metrics.parseErrors.inc({ parser: e.parser, code: e.code });
       this.log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);
     });
-  }
-
-  private forgetPublicConnection(channel: ChannelRecord): void {
-    if (!channel.onPublicIp || !this.cluster.forgetConnection) return;
-    const t = channel.tuple;
-    this.cluster
-      .forgetConnection(
-        { address: t.localAddress, port: t.localPort },
-        { address: t.remoteAddress, port: t.remotePort },
-      )
-      .catch(() => undefined); // the IP may be gone already; ctdbd dropped its list with it
   }
 
   private onRejected(r: Rejection): void {
@@ -504,7 +495,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.emit('event', { kind: 'cluster', event: e });
     switch (e.type) {
       case 'ip-released': {
-        const affected = this.causedAt(e.at, () => this.registry.releaseIp(e.ip));
+        const affected = this.registry.releaseIp(e.ip, e.at);
         this.log.info(
           { ip: e.ip, clients: affected.length },
           `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it`,
@@ -513,7 +504,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       }
       case 'lost': {
         this.metrics.clusterConnected.set(0);
-        const affected = this.causedAt(e.at, () => this.registry.clusterLost());
+        const affected = this.registry.clusterLost(e.at);
         this.log.warn(
           { clients: affected.length },
           `lost ctdbd: every public IP of this node counts as released; tearing down ${affected.length} client(s)`,
@@ -566,61 +557,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
           { client: m.clientGuid, node: m.pnn },
           `client ${m.clientGuid} connected to node ${m.pnn}: dropping it here`,
         );
-        this.causedAt(Date.now(), () => this.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn }));
+        this.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn });
       }
-    }
-  }
-
-  private causedAt<T>(at: number, apply: () => T): T {
-    this.causeAt = at;
-    try {
-      return apply();
-    } finally {
-      this.causeAt = undefined;
     }
   }
 
   private onTransition(record: TransitionRecord): void {
     this.emit('event', { kind: 'transition', record });
-    if (record.to !== 'tearingDown') return;
-    const view = this.registry.view(record.clientGuid);
-    if (!view) return;
-    const started = this.causeAt ?? record.at;
-    const channels = view.context.closedByTeardown;
-    const reason = view.context.teardownReason;
-    for (const c of channels) this.forgetPublicConnection(c);
-    this.backend
-      .teardown(record.clientGuid, view.context.owner, channels, reasonLabel(reason))
-      .catch((error: Error) => {
-        this.log.error({ client: record.clientGuid, err: error.message }, 'teardown failed');
-        return undefined;
-      })
-      .then((destroyed) => {
-        const latencyMs = Date.now() - started;
-        this.metrics.teardowns.inc({ reason: reasonLabel(reason) });
-        this.metrics.teardownSeconds.observe({ reason: reasonLabel(reason) }, latencyMs / 1000);
-        const how = destroyed
-          ? ` (SOCK_DESTROY: ${destroyed.killed} killed, ${destroyed.alreadyGone} already gone${destroyed.failed.length ? `, ${destroyed.failed.length} failed` : ''})`
-          : '';
-        this.log.info(
-          {
-            client: record.clientGuid,
-            reason,
-            channels: channels.length,
-            tuples: channels.map((c) => socketTupleLabel(c.tuple)),
-            latencyMs,
-            ...(destroyed ? { destroyed } : {}),
-          },
-          `client torn down: ${channels.length} channel(s) in ${latencyMs} ms${how}`,
-        );
-        this.emit('event', {
-          kind: 'teardown',
-          clientGuid: record.clientGuid,
-          reason,
-          channels: channels.length,
-          latencyMs,
-        });
-        this.registry.send(record.clientGuid, { type: 'TEARDOWN_DONE' });
-      });
   }
 }
