@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { fdOf, peerCred } from '../native/index.js';
 import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
+import { CoordinatorError } from './errors.js';
 import type { Logger } from './log.js';
 
 /**
@@ -41,7 +42,10 @@ export class OperatorApi {
     if (this.config.tcp) {
       this.token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
       if (this.token.length < 16)
-        throw new Error(`api.tcp.tokenFile: the token must be at least 16 characters`);
+        throw new CoordinatorError(
+          'BAD_API_TOKEN',
+          'api.tcp.tokenFile: the token must be at least 16 characters',
+        );
       const tcp = createServer((req, res) => this.handle(req, res, 'tcp'));
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -145,16 +149,15 @@ export class OperatorApi {
       const teardown = /^POST \/v1\/clients\/([0-9a-fA-F-]{36})\/teardown$/.exec(route);
       if (teardown) {
         const guid = teardown[1]!.toLowerCase();
-        if (!c.registry.has(guid)) {
-          this.json(res, 404, { error: `no client ${guid} on this node` });
-          return;
-        }
-        c.registry.send(guid, { type: 'ADMIN_TEARDOWN', by: via });
-        this.json(res, 202, { clientGuid: guid, state: c.registry.view(guid)?.state });
+        this.json(res, 202, { clientGuid: guid, state: c.teardownClient(guid, via) });
         return;
       }
       this.json(res, 404, { error: `no route ${route}` });
     } catch (error) {
+      if (error instanceof CoordinatorError && error.code === 'NO_CLIENT') {
+        this.json(res, 404, { error: error.message, code: error.code });
+        return;
+      }
       this.log.error({ route, err: (error as Error).message }, 'operator API request failed');
       this.json(res, 500, { error: (error as Error).message });
     }

@@ -10,6 +10,7 @@ import type { TeardownLogic } from '../statecharts/client-machine.js';
 import type { ChannelRecord, TeardownReason, TeardownRequest } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
 import type { DestroyOutcome } from './backends/destroy.js';
+import type { ReportFailure } from './failures.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -26,6 +27,7 @@ export interface TeardownDeps {
   cluster: () => ClusterView;
   metrics: Metrics;
   log: Logger;
+  failed: ReportFailure;
   now: () => number;
   tornDown: (e: TornDown) => void;
 }
@@ -33,7 +35,7 @@ export interface TeardownDeps {
 export function teardownActor(deps: TeardownDeps): TeardownLogic {
   return fromPromise<void, TeardownRequest>(async ({ input }) => {
     const started = input.causedAt ?? deps.now();
-    for (const c of input.channels) forgetPublicConnection(deps.cluster(), c);
+    for (const c of input.channels) forgetPublicConnection(deps, c);
     const destroyed = await deps
       .backend()
       .teardown(input.clientGuid, input.owner, input.channels, input.reason.kind)
@@ -71,7 +73,8 @@ function report(
   deps.tornDown({ clientGuid, reason, channels: channels.length, latencyMs });
 }
 
-function forgetPublicConnection(cluster: ClusterView, channel: ChannelRecord): void {
+function forgetPublicConnection(deps: TeardownDeps, channel: ChannelRecord): void {
+  const cluster = deps.cluster();
   if (!channel.onPublicIp || !cluster.forgetConnection) return;
   const t = channel.tuple;
   cluster
@@ -79,5 +82,6 @@ function forgetPublicConnection(cluster: ClusterView, channel: ChannelRecord): v
       { address: t.localAddress, port: t.localPort },
       { address: t.remoteAddress, port: t.remotePort },
     )
-    .catch(() => undefined); // the IP may be gone already; ctdbd dropped its list with it
+    // Expected when the IP is gone already (ctdbd dropped its list with it): debug, not warn.
+    .catch(deps.failed('ctdbd TCP_CLIENT removal', { channel: socketTupleLabel(t) }, 'debug'));
 }
