@@ -130,7 +130,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       interfacesFor: (local) => this.discovery.answerFor(local),
     });
     started.backend = backend;
-    adaptBackendEvents(backend, { registry, metrics, log });
+    adaptBackendEvents(backend, { registry, metrics, log, failed });
     await backend.start();
     this.wireAdmission(
       new Admission({

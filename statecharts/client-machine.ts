@@ -1,3 +1,11 @@
+/**
+ * One client (ClientGUID) on this node: its owner process, dialect, channels and teardown. One root actor
+ * per client, kept in ClientRegistry's Map (one parent spawning thousands of children is O(N²) in XState 5).
+ *
+ * Teardown lives here whole: the event that causes it carries its time (`at`), the machine decides,
+ * invokes the `teardown` actor (the coordinator provides one that calls its backend) and is gone when
+ * that actor settles, or at the timeout if it never does.
+ */
 import { and, assign, fromPromise, type PromiseActorLogic, setup } from 'xstate';
 import { type ChannelLifecycleEvent, nextChannelState } from './channel-machine.js';
 import {
@@ -8,15 +16,6 @@ import {
   type TeardownReason,
   type TeardownRequest,
 } from './types.js';
-
-/**
- * One client (ClientGUID) on this node: its owner process, dialect, channels and teardown. One root actor
- * per client, kept in ClientRegistry's Map (one parent spawning thousands of children is O(N²) in XState 5).
- *
- * Teardown lives here whole: the event that causes it carries its time (`at`), the machine decides,
- * invokes the `teardown` actor (the coordinator provides one that calls its backend) and is gone when
- * that actor settles, or at the timeout if it never does.
- */
 
 export type NewChannel = Omit<ChannelRecord, 'id' | 'state'>;
 

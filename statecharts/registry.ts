@@ -1,3 +1,7 @@
+/**
+ * All clients on this node: one root actor per ClientGUID in a Map, an inspection stream of their
+ * transitions, queries the cluster rules need, and versioned snapshots.
+ */
 import { EventEmitter } from 'node:events';
 import { type Actor, type ActorOptions, createActor, type Snapshot } from 'xstate';
 import {
@@ -10,11 +14,6 @@ import {
   type TeardownLogic,
 } from './client-machine.js';
 import type { ClientContext, Owner } from './types.js';
-
-/**
- * All clients on this node: one root actor per ClientGUID in a Map, an inspection stream of their
- * transitions, queries the cluster rules need, and versioned snapshots.
- */
 
 export interface TransitionRecord {
   clientGuid: string;

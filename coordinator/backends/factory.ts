@@ -4,6 +4,7 @@
  */
 import type { ClientRegistry } from '../../statecharts/registry.js';
 import type { MccConfig } from '../config.js';
+import type { ReportFailure } from '../failures.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend } from './backend.js';
@@ -39,9 +40,10 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
 
 export function adaptBackendEvents(
   backend: Backend,
-  to: { registry: ClientRegistry; metrics: Metrics; log: Logger },
+  to: { registry: ClientRegistry; metrics: Metrics; log: Logger; failed: ReportFailure },
 ): void {
   const { registry, metrics, log } = to;
+  backend.on('send-failed', (e) => to.failed(`sending the ${e.what} to ${e.ownerId ?? 'an owner'}`)(e.error));
   backend.on('negotiated', (e) => {
     registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
     registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'ACTIVATED' });
