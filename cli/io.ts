@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { WireError } from '../wire/errors.js';
 
 /** A failure the user caused: printed as one line on stderr, exit status 2 (usage/bad input). */
@@ -64,18 +62,6 @@ export function parsePort(text: string, what: string): number {
   if (!(port >= 1 && port <= 65535))
     throw new UsageError(`${what}: the port must be 1-65535, got ${JSON.stringify(text)}`);
   return port;
-}
-
-/** The project's package.json, found from this file in the source tree or in dist/. */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate))
-      return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
-    dir = dirname(dir);
-  }
-  return '0.0.0';
 }
 
 /** Plain aligned columns, like `ctdb status`. */

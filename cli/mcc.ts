@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { packageVersion } from '../coordinator/version.js';
 import { registerInterfacesCommand } from './commands/interfaces.js';
 import { registerMachinesCommand } from './commands/machines.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import { registerProbeCommand } from './commands/probe.js';
 import { registerSmbdirectTestCommand } from './commands/smbdirect-test.js';
 import { registerWireCommands } from './commands/wire.js';
-import { packageVersion } from './io.js';
 
 const program = new Command('mcc')
   .description('operator CLI for mcc, the SMB3 multi-channel coordinator for CTDB clusters')

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError, embeddedDefaultConfig, loadConfigFile } from '../coordinator/config.js';
 import { runDaemon } from '../coordinator/daemon.js';
-import { packageVersion } from './io.js';
+import { packageVersion } from '../coordinator/version.js';
 
 const program = new Command('mccd')
   .description('mcc sidecar daemon: SMB3 multi-channel coordinator for one CTDB node')

@@ -1,11 +1,10 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { smbConfInterfacesLine } from '../ifdiscovery/smbconf.js';
 import { fdOf, peerCred } from '../native/index.js';
-import { bytesToHex } from '../wire/input.js';
 import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
+import { CoordinatorError } from './errors.js';
 import type { Logger } from './log.js';
 
 /**
@@ -43,7 +42,10 @@ export class OperatorApi {
     if (this.config.tcp) {
       this.token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
       if (this.token.length < 16)
-        throw new Error(`api.tcp.tokenFile: the token must be at least 16 characters`);
+        throw new CoordinatorError(
+          'BAD_API_TOKEN',
+          'api.tcp.tokenFile: the token must be at least 16 characters',
+        );
       const tcp = createServer((req, res) => this.handle(req, res, 'tcp'));
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -104,18 +106,7 @@ export class OperatorApi {
         return;
       }
       if (route === 'GET /v1/interfaces') {
-        const s = c.discovery.current();
-        this.json(res, 200, {
-          source: 'mccd',
-          publicIpSource: c.cluster.kind,
-          clusterKnown: s.clusterKnown,
-          announced: s.announced,
-          publicFiltered: s.publicFiltered,
-          publicIps: c.publicIps.addresses(),
-          smbConf: smbConfInterfacesLine(s.announced),
-          wireHex: bytesToHex(s.encoded),
-          computedAt: s.computedAt,
-        });
+        this.json(res, 200, c.interfacesReport());
         return;
       }
       if (route === 'GET /v1/cluster/channels') {
@@ -158,16 +149,15 @@ export class OperatorApi {
       const teardown = /^POST \/v1\/clients\/([0-9a-fA-F-]{36})\/teardown$/.exec(route);
       if (teardown) {
         const guid = teardown[1]!.toLowerCase();
-        if (!c.registry.has(guid)) {
-          this.json(res, 404, { error: `no client ${guid} on this node` });
-          return;
-        }
-        c.registry.send(guid, { type: 'ADMIN_TEARDOWN', by: via });
-        this.json(res, 202, { clientGuid: guid, state: c.registry.view(guid)?.state });
+        this.json(res, 202, { clientGuid: guid, state: c.teardownClient(guid, via) });
         return;
       }
       this.json(res, 404, { error: `no route ${route}` });
     } catch (error) {
+      if (error instanceof CoordinatorError && error.code === 'NO_CLIENT') {
+        this.json(res, 404, { error: error.message, code: error.code });
+        return;
+      }
       this.log.error({ route, err: (error as Error).message }, 'operator API request failed');
       this.json(res, 500, { error: (error as Error).message });
     }

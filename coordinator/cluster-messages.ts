@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Parsed } from '../wire/errors.js';
-import { WireError } from '../wire/errors.js';
+import { decodeJson, encodeJson } from '../wire/json.js';
 
 /**
  * Messages between sidecars on the mcc srvid (ctdbd carries them). `claim`: a ClientGUID connected to
@@ -32,25 +32,9 @@ export const clusterMessageSchema = z.discriminatedUnion('type', [
 export type ClusterMessage = z.infer<typeof clusterMessageSchema>;
 
 export function encodeClusterMessage(m: ClusterMessage): Uint8Array {
-  return Buffer.from(JSON.stringify(m), 'utf8');
+  return encodeJson(m);
 }
 
 export function decodeClusterMessage(bytes: Uint8Array): Parsed<ClusterMessage> {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    return { ok: false, error: new WireError('BAD_INPUT', 'mcc cluster message is not JSON', 0) };
-  }
-  const r = clusterMessageSchema.safeParse(json);
-  if (!r.success)
-    return {
-      ok: false,
-      error: new WireError(
-        'BAD_VALUE',
-        `mcc cluster message: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`,
-        0,
-      ),
-    };
-  return { ok: true, value: r.data };
+  return decodeJson(clusterMessageSchema, bytes, 'mcc cluster message');
 }

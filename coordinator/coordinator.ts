@@ -1,88 +1,57 @@
-import { randomUUID } from 'node:crypto';
+/**
+ * mccd's parts wired together and started in order: cluster view, public IPs and interface discovery,
+ * backend, node link, cluster rules, admission, then the front door. Each part does one job and gets
+ * what it needs here; this module holds no rule of its own.
+ */
 import { EventEmitter } from 'node:events';
-import type { ClusterEvent, ClusterView } from '../ctdb/cluster-view.js';
-import { CtdbdClusterView } from '../ctdb/ctdbd-view.js';
-import { RedisClusterView } from '../ctdb/redis-sim.js';
-import { SingleNodeView } from '../ctdb/single-node.js';
-import { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
-import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } from '../native/index.js';
-import { ClientRegistry, type TransitionRecord } from '../statecharts/registry.js';
-import type { ChannelRecord, Owner, TeardownReason } from '../statecharts/types.js';
+import type { ClusterView } from '../ctdb/cluster-view.js';
+import {
+  type InterfaceDiscovery,
+  type InterfacesReport,
+  interfacesReport,
+  PublicIpTracker,
+} from '../ifdiscovery/index.js';
+import { ClientRegistry, type ClientView } from '../statecharts/registry.js';
+import { Admission } from './admission.js';
 import type { Backend } from './backends/backend.js';
-import { tupleLabel } from './backends/destroy.js';
-import { SmbdBackend } from './backends/smbd-backend.js';
-import { WorkerBackend } from './backends/worker-backend.js';
-import { decodeClusterMessage, encodeClusterMessage } from './cluster-messages.js';
-import { type ClusterMode, resolveClusterMode } from './cluster-mode.js';
+import { adaptBackendEvents, createBackend } from './backends/factory.js';
+import type { ClusterMode } from './cluster-mode.js';
+import { ClusterRules } from './cluster-rules.js';
+import { connectCluster, openClusterView } from './cluster-start.js';
 import type { MccConfig } from './config.js';
-import { type AcceptedConnection, FrontDoor, type Rejection } from './front-door.js';
+import { CoordinatorError } from './errors.js';
+import type { CoordinatorEvent } from './events.js';
+import { failureReporter, type ReportFailure } from './failures.js';
+import { FrontDoor } from './front-door.js';
+import { openInterfaceList } from './interface-list.js';
+import { closeLeftoverChannels } from './leftovers.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { NodeLink } from './node-link.js';
+import { type ChannelRow, channelRows } from './operator-views.js';
+import { teardownActor } from './teardown.js';
 
-export type CoordinatorEvent =
-  | { kind: 'transition'; record: TransitionRecord }
-  | { kind: 'cluster'; event: ClusterEvent }
-  | {
-      kind: 'teardown';
-      clientGuid: string;
-      reason: TeardownReason | undefined;
-      channels: number;
-      latencyMs: number;
-    }
-  | { kind: 'rejected'; rejection: Rejection };
+export type { CoordinatorEvent } from './events.js';
+export type { ChannelRow } from './operator-views.js';
 
-/** One channel as `mcc channels` shows it: Get-SmbMultichannelConnection's columns and mcc's own. */
-export interface ChannelRow {
-  node: number;
-  clientGuid: string;
-  channelId: number;
-  state: string;
-  clientState: string;
-  clientIp: string;
-  clientPort: number;
-  serverIp: string;
-  serverPort: number;
-  /** The client's own interface index is not visible to a server. */
-  clientInterfaceIndex: null;
-  serverInterfaceIndex: number | null;
-  serverInterface: string | null;
-  rssCapable: boolean | null;
-  rdmaCapable: boolean | null;
-  linkSpeed: number | null;
-  onPublicIp: boolean;
-  transport: string;
-  owner: string | null;
-  ownerPid: number | null;
-  ageMs: number;
-  bytesSent: number | null;
-  bytesReceived: number | null;
-  rttUs: number | null;
+/** What exists once start() got that far; stop() undoes whatever did. */
+interface Started {
+  cluster: ClusterView;
+  mode: ClusterMode;
+  publicIps: PublicIpTracker;
+  link: NodeLink;
+  rules: ClusterRules;
+  discovery?: InterfaceDiscovery;
+  backend?: Backend;
 }
 
-function reasonLabel(r: TeardownReason | undefined): string {
-  return r?.kind ?? 'unknown';
-}
-
-/**
- * mccd's parts wired together: front door → registry (statecharts) → backend, and the cluster rules
- * (RELEASE_IP / ctdbd loss tear whole clients down; one client, one node).
- */
 export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly metrics: Metrics = createMetrics();
   readonly registry: ClientRegistry;
   readonly frontDoor: FrontDoor;
-  cluster!: ClusterView;
-  mode!: ClusterMode;
-  publicIps!: PublicIpTracker;
-  discovery!: InterfaceDiscovery;
-  backend!: Backend;
   readonly startedAt = Date.now();
-  /**
-   * When the event now being applied arrived. Registry sends run transitions synchronously, so a teardown
-   * started inside `causedAt` dates from the event, not from its own transition (latency histogram).
-   */
-  private causeAt: number | undefined;
-  private readonly pendingQueries = new Map<string, (from: number, body: unknown) => void>();
+  private started: Started | undefined;
+  private readonly failed: ReportFailure;
 
   constructor(
     private config: MccConfig,
@@ -90,7 +59,19 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     private readonly inject: { cluster?: ClusterView } = {},
   ) {
     super();
-    this.registry = new ClientRegistry({ teardownTimeoutMs: 10_000 });
+    this.failed = failureReporter(log, this.metrics);
+    this.registry = new ClientRegistry({
+      teardownTimeoutMs: 10_000,
+      teardown: teardownActor({
+        backend: () => this.backend,
+        cluster: () => this.cluster,
+        metrics: this.metrics,
+        log,
+        failed: this.failed,
+        now: Date.now,
+        tornDown: (e) => this.emit('event', { kind: 'teardown', ...e }),
+      }),
+    });
     this.frontDoor = new FrontDoor({
       listen: config.listen,
       timeoutMs: config.negotiate.timeoutMs,
@@ -98,151 +79,82 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     });
   }
 
-  async start(): Promise<void> {
-    await this.startCluster();
-    this.publicIps = new PublicIpTracker(this.cluster);
-    this.discovery = new InterfaceDiscovery(this.config.interfaces, this.publicIps);
-    this.discovery.on('updated', (u) => {
-      if (u.latencyMs !== undefined)
-        this.log.debug(
-          { trigger: u.trigger, latencyMs: u.latencyMs, announced: u.state.announced.length },
-          'interface list updated',
-        );
-    });
-    await this.publicIps.start();
-    this.discovery.start();
-    this.backend = this.createBackend();
-    this.wireBackend();
-    await this.backend.start();
-    this.registry.on('transition', (record) => this.onTransition(record));
-    this.registry.on('gone', (v) => this.backend.clientGone(v.clientGuid));
-    this.frontDoor.on('connection', (c) => {
-      this.metrics.accepted.inc();
-      this.onConnection(c).catch((error: Error) =>
-        this.log.error({ err: error.message }, 'handling a connection failed'),
-      );
-    });
-    this.frontDoor.on('rejected', (r) => this.onRejected(r));
-    this.closeLeftoverChannels();
-    await this.frontDoor.start();
+  get cluster(): ClusterView {
+    return this.part('cluster');
+  }
+  get mode(): ClusterMode {
+    return this.part('mode');
+  }
+  get publicIps(): PublicIpTracker {
+    return this.part('publicIps');
+  }
+  get discovery(): InterfaceDiscovery {
+    return this.part('discovery');
+  }
+  get backend(): Backend {
+    return this.part('backend');
   }
 
-  /**
-   * Connections on our SMB ports that this (new) mccd never accepted: left by an mccd that crashed or was
-   * restarted, still served by smbd. Nothing would tear them down on RELEASE_IP and their ClientGUIDs are
-   * unknown, so they cannot be adopted: they are closed, and their clients reconnect through this mccd.
-   * Runs before the front door listens, so no connection of ours can be among them.
-   */
-  private closeLeftoverChannels(): void {
-    const listen = this.config.listen.filter((l) => l.port !== 0);
-    const wildcard = (a: string) => a === '0.0.0.0' || a === '::';
-    const leftovers: SocketTuple[] = [];
-    try {
-      for (const port of new Set(listen.map((l) => l.port))) {
-        for (const s of listTcpSockets({ localPort: port, states: TCP_STATES_OPEN })) {
-          if (listen.some((l) => l.port === port && (wildcard(l.address) || l.address === s.localAddress)))
-            leftovers.push(s);
-        }
-      }
-    } catch (error) {
-      this.log.warn(
-        { err: (error as Error).message },
-        'cannot list TCP sockets: leftover channels not checked',
-      );
-      return;
-    }
-    if (leftovers.length === 0) return;
-    const results = destroySockets(leftovers);
-    const closed = results.filter((r) => r === 'destroyed').length;
-    this.metrics.leftoverChannelsClosed.inc(closed);
-    this.log.warn(
-      { found: leftovers.length, closed },
-      `closed ${closed} of ${leftovers.length} channel(s) left by a previous mccd: their clients reconnect through this one`,
+  async start(): Promise<void> {
+    const { log, metrics, registry, failed } = this;
+    const { cluster, mode } = await openClusterView(this.config.cluster, log, this.inject.cluster);
+    const publicIps = new PublicIpTracker(cluster);
+    const base = { registry, cluster, metrics, log, failed };
+    const link = new NodeLink({
+      ...base,
+      answerQuery: () => this.channelRows(),
+      claimed: (claim) => rules.onClaim(claim),
+    });
+    const rules = new ClusterRules({
+      ...base,
+      publicIps,
+      observed: (event) => this.emit('event', { kind: 'cluster', event }),
+    });
+    const started: Started = { cluster, mode, publicIps, link, rules };
+    this.started = started;
+    cluster.on('event', (e) => rules.onClusterEvent(e));
+    cluster.on('message', (m) => link.onMessage(m));
+    publicIps.on('refresh-failed', (e) => failed('public IP refresh', { trigger: e.trigger })(e.error));
+    await connectCluster(cluster, {
+      metrics,
+      log,
+      onReachable: () =>
+        publicIps.refresh('connected').catch(failed('public IP refresh', { trigger: 'connected' })),
+    });
+    started.discovery = openInterfaceList(this.config.interfaces, publicIps, log);
+    await publicIps.start();
+    started.discovery.start();
+    const backend = createBackend(this.config.backend, {
+      ports: () => this.frontDoor.addresses().map((a) => a.port),
+      pnn: () => cluster.pnn,
+      interfacesFor: (local) => this.discovery.answerFor(local),
+    });
+    started.backend = backend;
+    adaptBackendEvents(backend, { registry, metrics, log, failed });
+    await backend.start();
+    this.wireAdmission(
+      new Admission({
+        ...base,
+        backend,
+        clusterRequired: mode.kind !== 'single-node',
+        publicIps,
+        discovery: () => this.discovery,
+        link,
+        rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
+      }),
     );
+    closeLeftoverChannels(this.config.listen, metrics, log);
+    await this.frontDoor.start();
   }
 
   async stop(): Promise<void> {
     await this.frontDoor.stop();
-    await this.backend?.stop();
-    this.discovery?.stop();
-    this.publicIps?.stop();
-    await this.cluster?.stop();
+    const s = this.started;
+    await s?.backend?.stop();
+    s?.discovery?.stop();
+    s?.publicIps.stop();
+    await s?.cluster.stop();
     this.registry.stopAll();
-  }
-
-  /** Every channel on this node, with TCP_INFO figures from inet_diag (mccd does not keep the fds). */
-  channelRows(): ChannelRow[] {
-    const tcp = new Map<string, { bytesAcked?: number; bytesReceived?: number; rttUs?: number }>();
-    try {
-      for (const port of new Set(this.frontDoor.addresses().map((a) => a.port))) {
-        for (const s of listTcpSockets({ localPort: port, withInfo: true })) {
-          tcp.set(`${s.localAddress}:${s.localPort}>${s.remoteAddress}:${s.remotePort}`, s);
-        }
-      }
-    } catch {
-      // no sock_diag: rows without byte counts
-    }
-    const announced = new Map(this.discovery.current().announced.map((a) => [a.address, a]));
-    const now = Date.now();
-    const rows: ChannelRow[] = [];
-    for (const v of this.registry.views()) {
-      for (const c of v.context.channels) {
-        const t = c.tuple;
-        const info = tcp.get(`${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`);
-        const iface = announced.get(t.localAddress);
-        rows.push({
-          node: this.cluster.pnn,
-          clientGuid: v.clientGuid,
-          channelId: c.id,
-          state: c.state,
-          clientState: v.state,
-          clientIp: t.remoteAddress,
-          clientPort: t.remotePort,
-          serverIp: t.localAddress,
-          serverPort: t.localPort,
-          clientInterfaceIndex: null,
-          serverInterfaceIndex: iface?.ifIndex ?? null,
-          serverInterface: iface?.interfaceName ?? c.interfaceName ?? null,
-          rssCapable: iface ? iface.rss : null,
-          rdmaCapable: iface ? iface.rdma : null,
-          linkSpeed: iface ? iface.speed : null,
-          onPublicIp: c.onPublicIp,
-          transport: c.transport,
-          owner: v.context.owner ? `${v.context.owner.kind}:${v.context.owner.id}` : null,
-          ownerPid: v.context.owner?.pid ?? null,
-          ageMs: now - c.createdAt,
-          bytesSent: info?.bytesAcked ?? null,
-          bytesReceived: info?.bytesReceived ?? null,
-          rttUs: info?.rttUs ?? null,
-        });
-      }
-    }
-    return rows;
-  }
-
-  /** Asks every node's mccd for its channel rows over the mcc srvid; answers that arrive in time. */
-  async clusterChannels(
-    timeoutMs = 2000,
-  ): Promise<{ nodes: Record<number, ChannelRow[]>; missing: number[] }> {
-    const nodes = await this.cluster.nodeMap().catch(() => [{ pnn: this.cluster.pnn, flags: 0 }]);
-    const expected = nodes.filter((n) => !(n.flags & 0x11)).map((n) => n.pnn);
-    const id = randomUUID();
-    const got: Record<number, ChannelRow[]> = {};
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.pendingQueries.set(id, (from, body) => {
-        got[from] = body as ChannelRow[];
-        if (expected.every((p) => got[p] !== undefined)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      this.cluster
-        .sendToNode('all', encodeClusterMessage({ type: 'query', id, from: this.cluster.pnn }))
-        .catch(() => resolve());
-    });
-    this.pendingQueries.delete(id);
-    return { nodes: got, missing: expected.filter((p) => got[p] === undefined) };
   }
 
   /** SIGHUP: what can change without a restart (log level, interface overrides). */
@@ -254,358 +166,67 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     }
     if (JSON.stringify(config.interfaces) !== JSON.stringify(this.config.interfaces)) {
       this.discovery.stop();
-      this.discovery = new InterfaceDiscovery(config.interfaces, this.publicIps);
-      this.discovery.start();
+      const started = this.started!;
+      started.discovery = openInterfaceList(config.interfaces, started.publicIps, this.log);
+      started.discovery.start();
       applied.push('interfaces');
     }
     this.config = { ...this.config, log: config.log, interfaces: config.interfaces };
     return applied;
   }
 
-  private async startCluster(): Promise<void> {
-    if (this.inject.cluster) {
-      this.cluster = this.inject.cluster;
-      const k = this.cluster.kind;
-      this.mode =
-        k === 'ctdbd'
-          ? { kind: k, socket: '(injected)' }
-          : k === 'redis'
-            ? { kind: k, url: '(injected)' }
-            : { kind: 'single-node', reason: 'injected' };
-    } else {
-      this.mode = await resolveClusterMode(this.config.cluster);
-      switch (this.mode.kind) {
-        case 'ctdbd':
-          this.cluster = new CtdbdClusterView({
-            socketPath: this.mode.socket,
-            log: (level, message, fields) => this.log[level](fields ?? {}, message),
-          });
-          break;
-        case 'redis':
-          this.cluster = new RedisClusterView({
-            url: this.mode.url,
-            cluster: 'mcc',
-            pnn: this.config.cluster.pnn,
-          });
-          break;
-        default:
-          this.cluster = new SingleNodeView(this.config.cluster.pnn);
-      }
-    }
-    this.cluster.on('event', (e) => this.onClusterEvent(e));
-    this.cluster.on('message', (m) => this.onClusterMessage(m));
-    try {
-      await this.cluster.start();
-      this.metrics.clusterConnected.set(1);
-    } catch (error) {
-      // ctdbd configured but not answering: keep serving (nothing public is announced until it answers)
-      // and keep trying in the background.
-      this.log.error({ err: (error as Error).message }, 'cluster daemon not reachable at start; retrying');
-      this.metrics.clusterConnected.set(0);
-      this.retryClusterStart();
-    }
-  }
-
-  private retryClusterStart(attempt = 0): void {
-    setTimeout(
-      () => {
-        this.cluster
-          .start()
-          .then(() => {
-            this.metrics.clusterConnected.set(1);
-            this.log.info({ pnn: this.cluster.pnn }, 'cluster daemon reachable');
-            this.publicIps.refresh('connected').catch(() => undefined);
-          })
-          .catch(() => this.retryClusterStart(attempt + 1));
-      },
-      Math.min(5000, 200 * 2 ** attempt),
-    ).unref();
-  }
-
-  private createBackend(): Backend {
-    const b = this.config.backend;
-    if (b.kind === 'smbd') {
-      return new SmbdBackend({
-        smbdPath: b.smbdPath,
-        configFile: b.config,
-        logDir: b.logDir,
-        extraArgs: b.extraArgs,
-        pool: b.pool,
-        ports: () => this.frontDoor.addresses().map((a) => a.port),
-      });
-    }
-    return new WorkerBackend({
-      socketPath: b.socket,
-      pnn: () => this.cluster.pnn,
-      interfacesFor: (local) => this.discovery.answerFor(local),
-      teardownAckMs: b.teardownAckMs,
+  /** Every channel on this node. */
+  channelRows(): ChannelRow[] {
+    return channelRows({
+      registry: this.registry,
+      pnn: this.cluster.pnn,
+      ports: this.frontDoor.addresses().map((a) => a.port),
+      interfaces: this.discovery.current(),
+      now: Date.now(),
     });
   }
 
-  private wireBackend(): void {
-    const b = this.backend;
-    b.on('negotiated', (e) => {
-      this.registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
-      this.registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'ACTIVATED' });
-    });
-    b.on('bound', (e) =>
-      this.registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'BOUND' }),
-    );
-    b.on('channel-closed', (e) =>
-      this.registry.send(e.clientGuid, { type: 'CHANNEL_CLOSED', channelId: e.channelId }),
-    );
-    b.on('owner-gone', (e) => {
-      this.log.warn({ owner: e.ownerId }, e.reason);
-      this.causedAt(Date.now(), () => this.registry.ownerCrashed(e.ownerId));
-    });
-    b.on('smbd-handoff', (e) => this.metrics.smbdHandoffs.inc({ path: e.path }));
-    b.on('smbd-pool-failure', (e) => {
-      this.metrics.smbdPoolFailures.inc();
-      this.log.warn({ backend: 'smbd' }, e.reason);
-    });
-    b.on('destroy-failed', (e) => {
-      this.metrics.destroyFailures.inc();
-      this.log.warn(
-        { client: e.clientGuid, channel: e.tuple, errno: e.errno },
-        `could not kill channel ${e.tuple} of client ${e.clientGuid} (SOCK_DESTROY errno ${e.errno})`,
-      );
-    });
-    b.on('protocol-error', (e) => {
-      this.metrics.parseErrors.inc({ parser: e.parser, code: e.code });
-      this.log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);
-    });
+  /** Every node's channel rows, asked over the mcc srvid; the nodes that did not answer in time. */
+  async clusterChannels(
+    timeoutMs = 2000,
+  ): Promise<{ nodes: Record<number, ChannelRow[]>; missing: number[] }> {
+    const r = await this.part('link').queryAll(timeoutMs);
+    return { nodes: r.nodes as Record<number, ChannelRow[]>, missing: r.missing };
   }
 
-  private forgetPublicConnection(channel: ChannelRecord): void {
-    if (!channel.onPublicIp || !this.cluster.forgetConnection) return;
-    const t = channel.tuple;
-    this.cluster
-      .forgetConnection(
-        { address: t.localAddress, port: t.localPort },
-        { address: t.remoteAddress, port: t.remotePort },
-      )
-      .catch(() => undefined); // the IP may be gone already; ctdbd dropped its list with it
+  /** What this node announces for multi-channel, as `mcc interfaces` shows it. */
+  interfacesReport(): InterfacesReport {
+    return interfacesReport('mccd', this.cluster.kind, this.discovery.current(), this.publicIps.addresses());
   }
 
-  private onRejected(r: Rejection): void {
-    this.metrics.rejected.inc({ reason: r.reason });
-    if (r.code) this.metrics.parseErrors.inc({ parser: 'negotiate', code: r.code });
-    const message =
-      r.reason === 'smb1'
-        ? 'closing SMB1 connection: SMB1 is not served, only SMB2 and later'
-        : `closing connection: ${r.detail}`;
-    this.log.info({ reason: r.reason, remote: r.remote, local: r.local }, message);
-    this.emit('event', { kind: 'rejected', rejection: r });
-  }
-
-  private async onConnection(c: AcceptedConnection): Promise<void> {
-    const guid = c.request.clientGuid;
-    if (this.mode.kind !== 'single-node' && !this.cluster.connected) {
-      // Without ctdbd (or Redis) this node knows neither which public IPs are still its own nor whether another node
-      // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
-      // smbd in a cluster stops serving without ctdbd for the same reason.
-      c.socket.destroy();
-      this.onRejected({
-        reason: 'cluster-lost',
-        detail: `client ${guid}: no connection to ctdbd, not taking new channels`,
-        remote: `${c.remote.address}:${c.remote.port}`,
-        local: `${c.local.address}:${c.local.port}`,
-      });
-      return;
-    }
-    const onPublicIp = this.publicIps.has(c.local.address);
-    const iface = this.discovery
-      .current()
-      .announced.find((a) => a.address === c.local.address)?.interfaceName;
-    const accepted = this.registry.acceptChannel(guid, {
-      tuple: {
-        localAddress: c.local.address,
-        localPort: c.local.port,
-        remoteAddress: c.remote.address,
-        remotePort: c.remote.port,
-      },
-      ...(iface ? { interfaceName: iface } : {}),
-      transport: 'tcp',
-      onPublicIp,
-      createdAt: c.acceptedAt,
-    });
-    if (!accepted.accepted) {
-      c.socket.destroy();
-      this.onRejected({
-        reason: accepted.reason,
-        detail: `client ${guid} ${accepted.reason}`,
-        remote: `${c.remote.address}:${c.remote.port}`,
-        local: `${c.local.address}:${c.local.port}`,
-      });
-      return;
-    }
-    let owner: Owner | undefined = this.registry.view(guid)?.context.owner;
-    if (!owner) {
-      owner = this.backend.chooseOwner(guid);
-      if (!owner) {
-        c.socket.destroy();
-        this.registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
-        this.onRejected({
-          reason: 'no-backend',
-          detail: 'no worker registered',
-          remote: `${c.remote.address}:${c.remote.port}`,
-          local: `${c.local.address}:${c.local.port}`,
-        });
-        return;
-      }
-      this.registry.assignOwner(guid, owner);
-      // One client, one node: whoever had this client lets it go.
-      this.cluster
-        .sendToNode(
-          'all',
-          encodeClusterMessage({ type: 'claim', clientGuid: guid, pnn: this.cluster.pnn, at: Date.now() }),
-        )
-        .catch(() => undefined);
-    }
-    if (onPublicIp && this.cluster.registerConnection) {
-      // As smbd does (ctdbd_register_ips): the node taking this IP over will reset the client at once.
-      this.cluster
-        .registerConnection(c.local, c.remote)
-        .catch((error: Error) =>
-          this.log.warn(
-            { client: guid, err: error.message },
-            'could not register the connection with ctdbd (TCP_CLIENT)',
-          ),
-        );
-    }
-    try {
-      await this.backend.handOff(owner, { clientGuid: guid, channelId: accepted.channelId, connection: c });
-      this.metrics.handoffs.inc({ backend: this.backend.kind });
-      this.registry.send(guid, { type: 'CHANNEL_EVENT', channelId: accepted.channelId, event: 'HANDED_OFF' });
-    } catch (error) {
-      this.metrics.handoffFailures.inc({ backend: this.backend.kind });
-      this.log.warn({ client: guid, err: (error as Error).message }, 'handoff failed');
-      this.registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
-    }
-  }
-
-  private onClusterEvent(e: ClusterEvent): void {
-    this.metrics.clusterEvents.inc({ type: e.type });
-    this.emit('event', { kind: 'cluster', event: e });
-    switch (e.type) {
-      case 'ip-released': {
-        const affected = this.causedAt(e.at, () => this.registry.releaseIp(e.ip));
-        this.log.info(
-          { ip: e.ip, clients: affected.length },
-          `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it`,
-        );
-        break;
-      }
-      case 'lost': {
-        this.metrics.clusterConnected.set(0);
-        const affected = this.causedAt(e.at, () => this.registry.clusterLost());
-        this.log.warn(
-          { clients: affected.length },
-          `lost ctdbd: every public IP of this node counts as released; tearing down ${affected.length} client(s)`,
-        );
-        break;
-      }
-      case 'restored':
-        this.metrics.clusterConnected.set(1);
-        this.log.info('ctdbd connection restored');
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** Handles an event from ctdbd's event script (99.mcc.script), a second path beside ctdbd's messages. */
+  /** Handles an event from ctdbd's event script (99.mcc.script). */
   onScriptEvent(event: string, args: string[]): void {
-    if (event === 'releaseip' && args[1])
-      this.onClusterEvent({ type: 'ip-released', ip: args[1], pnn: this.cluster.pnn, at: Date.now() });
-    else if (event === 'ipreallocated' || event === 'takeip' || event === 'updateip')
-      this.publicIps.refresh(`script:${event}`).catch(() => undefined);
+    this.part('rules').onScriptEvent(event, args);
   }
 
-  private onClusterMessage(bytes: Uint8Array): void {
-    const parsed = decodeClusterMessage(bytes);
-    if (!parsed.ok) {
-      this.metrics.parseErrors.inc({ parser: 'cluster-message', code: parsed.error.code });
-      this.log.warn({ code: parsed.error.code }, parsed.error.message);
-      return;
-    }
-    const m = parsed.value;
-    if (m.type === 'query') {
-      const reply = encodeClusterMessage({
-        type: 'reply',
-        id: m.id,
-        from: this.cluster.pnn,
-        body: this.channelRows(),
-      });
-      this.cluster.sendToNode(m.from, reply).catch(() => undefined);
-      return;
-    }
-    if (m.type === 'reply') {
-      this.pendingQueries.get(m.id)?.(m.from, m.body);
-      return;
-    }
-    if (m.type === 'claim' && m.pnn !== this.cluster.pnn && this.registry.has(m.clientGuid)) {
-      const v = this.registry.view(m.clientGuid);
-      if (v && v.state !== 'tearingDown' && v.state !== 'gone') {
-        this.log.info(
-          { client: m.clientGuid, node: m.pnn },
-          `client ${m.clientGuid} connected to node ${m.pnn}: dropping it here`,
-        );
-        this.causedAt(Date.now(), () => this.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn }));
-      }
-    }
+  /** An operator's teardown of one client; its state right after. */
+  teardownClient(clientGuid: string, by: string): ClientView['state'] | undefined {
+    if (!this.registry.has(clientGuid))
+      throw new CoordinatorError('NO_CLIENT', `no client ${clientGuid} on this node`);
+    this.registry.send(clientGuid, { type: 'ADMIN_TEARDOWN', by });
+    return this.registry.view(clientGuid)?.state;
   }
 
-  private causedAt<T>(at: number, apply: () => T): T {
-    this.causeAt = at;
-    try {
-      return apply();
-    } finally {
-      this.causeAt = undefined;
-    }
+  private wireAdmission(admission: Admission): void {
+    this.registry.on('transition', (record) => this.emit('event', { kind: 'transition', record }));
+    this.registry.on('gone', (v) => this.backend.clientGone(v.clientGuid));
+    this.frontDoor.on('connection', (c) => {
+      this.metrics.accepted.inc();
+      admission
+        .admit(c)
+        .catch((error: Error) => this.log.error({ err: error.message }, 'handling a connection failed'));
+    });
+    this.frontDoor.on('rejected', (r) => admission.reject(r));
   }
 
-  private onTransition(record: TransitionRecord): void {
-    this.emit('event', { kind: 'transition', record });
-    if (record.to !== 'tearingDown') return;
-    const view = this.registry.view(record.clientGuid);
-    if (!view) return;
-    const started = this.causeAt ?? record.at;
-    const channels = view.context.closedByTeardown;
-    const reason = view.context.teardownReason;
-    for (const c of channels) this.forgetPublicConnection(c);
-    this.backend
-      .teardown(record.clientGuid, view.context.owner, channels, reasonLabel(reason))
-      .catch((error: Error) => {
-        this.log.error({ client: record.clientGuid, err: error.message }, 'teardown failed');
-        return undefined;
-      })
-      .then((destroyed) => {
-        const latencyMs = Date.now() - started;
-        this.metrics.teardowns.inc({ reason: reasonLabel(reason) });
-        this.metrics.teardownSeconds.observe({ reason: reasonLabel(reason) }, latencyMs / 1000);
-        const how = destroyed
-          ? ` (SOCK_DESTROY: ${destroyed.killed} killed, ${destroyed.alreadyGone} already gone${destroyed.failed.length ? `, ${destroyed.failed.length} failed` : ''})`
-          : '';
-        this.log.info(
-          {
-            client: record.clientGuid,
-            reason,
-            channels: channels.length,
-            tuples: channels.map((c) => tupleLabel(c.tuple)),
-            latencyMs,
-            ...(destroyed ? { destroyed } : {}),
-          },
-          `client torn down: ${channels.length} channel(s) in ${latencyMs} ms${how}`,
-        );
-        this.emit('event', {
-          kind: 'teardown',
-          clientGuid: record.clientGuid,
-          reason,
-          channels: channels.length,
-          latencyMs,
-        });
-        this.registry.send(record.clientGuid, { type: 'TEARDOWN_DONE' });
-      });
+  private part<K extends keyof Started>(name: K): NonNullable<Started[K]> {
+    const value = this.started?.[name];
+    if (value === undefined) throw new CoordinatorError('NOT_STARTED', `mccd's ${name} is not started`);
+    return value as NonNullable<Started[K]>;
   }
 }

@@ -1,8 +1,8 @@
-import { packageVersion } from '../cli/io.js';
 import { OperatorApi } from './api.js';
 import { ConfigError, loadConfigFile, type MccConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { createLogger } from './log.js';
+import { packageVersion } from './version.js';
 
 export interface DaemonOptions {
   configPath?: string | undefined;
@@ -22,7 +22,9 @@ export async function runDaemon(config: MccConfig, options: DaemonOptions = {}):
       { err: (error as Error).message, config: source },
       `mccd cannot start: ${(error as Error).message}`,
     );
-    await coordinator.stop().catch(() => undefined);
+    await coordinator
+      .stop()
+      .catch((e: Error) => log.warn({ err: e.message }, `stopping what had started failed: ${e.message}`));
     process.exitCode = 1;
     return;
   }

@@ -1,3 +1,8 @@
+/**
+ * The SMB front door: accepts with pauseOnConnect (libuv never reads), peeks the first PDU with MSG_PEEK
+ * under a deadline and a size cap, and hands on only connections whose first PDU is an SMB2 NEGOTIATE.
+ * The bytes stay in the socket for whoever owns it next.
+ */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fdOf, peekUntil } from '../native/index.js';
@@ -6,11 +11,6 @@ import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
 import { FrameReader, TRANSPORT_HEADER_LEN } from '../wire/smb2/transport.js';
 
-/**
- * The SMB front door: accepts with pauseOnConnect (libuv never reads), peeks the first PDU with MSG_PEEK
- * under a deadline and a size cap, and hands on only connections whose first PDU is an SMB2 NEGOTIATE.
- * The bytes stay in the socket for whoever owns it next.
- */
 export interface AcceptedConnection {
   socket: Socket;
   fd: number;

@@ -92,6 +92,12 @@ export function createMetrics() {
       help: 'smbd pool zygotes or members that did not get ready in time or died waiting (each is replaced)',
       registers: [registry],
     }),
+    backgroundFailures: new Counter({
+      name: 'mcc_background_failures_total',
+      help: 'Failures of work nothing waits for (claim broadcasts, public IP refreshes, query replies, messages to workers), by operation',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
     workers: new Gauge({ name: 'mcc_workers', help: 'Registered worker processes', registers: [registry] }),
   };
 }

@@ -1,9 +1,9 @@
-import type { EventEmitter } from 'node:events';
-
 /**
  * What a node's sidecar knows about its cluster, from ctdbd itself or from the Redis simulation. Both
  * implementations pass test/peers/ctdb/contract.ts.
  */
+import type { EventEmitter } from 'node:events';
+
 export interface NodeInfo {
   pnn: number;
   flags: number;

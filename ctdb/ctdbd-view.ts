@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { unwrap } from '../wire/errors.js';
 import type { ClusterEvent, ClusterView, ClusterViewEvents, NodeInfo, PublicIp } from './cluster-view.js';
 import { CtdbConnection, CtdbDisconnectedError } from './connection.js';
 import {
@@ -9,6 +10,7 @@ import {
   NodeFlags,
   nodeFlagNames,
   nodeMapPull,
+  PUBLIC_IP_FLAGS_ONLY_AVAILABLE,
   publicIpsPull,
   type Runstate,
   runstatePull,
@@ -29,11 +31,6 @@ export interface CtdbdViewOptions {
 }
 
 const SUBSCRIPTIONS = [CtdbSrvid.RELEASE_IP, CtdbSrvid.TAKE_IP, CtdbSrvid.RECONFIGURE] as const;
-
-function unwrap<T>(r: { ok: true; value: T } | { ok: false; error: Error }): T {
-  if (!r.ok) throw r.error;
-  return r.value;
-}
 
 /**
  * The cluster as ctdbd on this node sees it, over ctdbd's unix socket in its own protocol. Reconnects
@@ -101,7 +98,7 @@ export class CtdbdClusterView extends EventEmitter<ClusterViewEvents> implements
   async publicIpsOf(pnn: number | 'local', onlyAvailable = false): Promise<PublicIp[]> {
     const reply = await this.conn().control(CtdbControl.GET_PUBLIC_IPS, {
       destnode: pnn === 'local' ? CtdbDestination.CURRENT_NODE : pnn,
-      flags: onlyAvailable ? 0x00010000 : 0,
+      flags: onlyAvailable ? PUBLIC_IP_FLAGS_ONLY_AVAILABLE : 0,
       timeoutMs: this.timeoutMs,
     });
     return unwrap(publicIpsPull(reply.data)).map((e) => ({ address: e.address, owner: e.owner }));

@@ -9,6 +9,8 @@ import { canonicalIp } from '../wire/ip.js';
  */
 export class PublicIpTracker extends EventEmitter<{
   changed: [{ trigger: string; eventAt: number | undefined }];
+  /** A refresh this tracker started on its own failed; the set keeps what it knew. */
+  'refresh-failed': [{ trigger: string; error: Error }];
 }> {
   private readonly known = new Set<string>();
   private loaded = false;
@@ -39,7 +41,7 @@ export class PublicIpTracker extends EventEmitter<{
 
   async start(): Promise<void> {
     this.view?.on('event', this.onEvent);
-    await this.refresh('start').catch(() => undefined);
+    await this.refresh('start').catch((error: Error) => this.refreshFailed('start', error));
   }
 
   stop(): void {
@@ -54,6 +56,10 @@ export class PublicIpTracker extends EventEmitter<{
     this.emit('changed', { trigger, eventAt });
   }
 
+  private refreshFailed(trigger: string, error: Error): void {
+    this.emit('refresh-failed', { trigger, error });
+  }
+
   private handle(e: ClusterEvent): void {
     switch (e.type) {
       case 'ip-released':
@@ -63,7 +69,7 @@ export class PublicIpTracker extends EventEmitter<{
         return;
       case 'reconfigured':
       case 'restored':
-        this.refresh(e.type, e.at).catch(() => undefined);
+        this.refresh(e.type, e.at).catch((error: Error) => this.refreshFailed(e.type, error));
         return;
       case 'lost':
         // Keep everything: the set must not shrink while ctdbd is away.

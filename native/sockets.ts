@@ -214,6 +214,27 @@ function destroyResult(errno: number): DestroyResult {
   return { errno };
 }
 
+/** The 4-tuple of a connection from its two endpoints (how the front door and ctdbd name them). */
+export function socketTuple(
+  local: { address: string; port: number },
+  remote: { address: string; port: number },
+): SocketTuple {
+  return {
+    localAddress: local.address,
+    localPort: local.port,
+    remoteAddress: remote.address,
+    remotePort: remote.port,
+  };
+}
+
+/**
+ * The one string form of a 4-tuple, server side first as operators read it. Also used as a map key, so
+ * a tuple from inet_diag and the same tuple from the front door meet.
+ */
+export function socketTupleLabel(t: SocketTuple): string {
+  return `${t.localAddress}:${t.localPort}<-${t.remoteAddress}:${t.remotePort}`;
+}
+
 /** Kills connections owned by any process by 4-tuple (SOCK_DESTROY); the peer sees a reset. */
 export function destroySockets(tuples: SocketTuple[]): DestroyResult[] {
   if (tuples.length === 0) return [];
@@ -224,14 +245,7 @@ export function destroySocket(
   local: { address: string; port: number },
   remote: { address: string; port: number },
 ): DestroyResult {
-  return destroySockets([
-    {
-      localAddress: local.address,
-      localPort: local.port,
-      remoteAddress: remote.address,
-      remotePort: remote.port,
-    },
-  ])[0]!;
+  return destroySockets([socketTuple(local, remote)])[0]!;
 }
 
 export interface ListedSocket extends RawDiagSocket {

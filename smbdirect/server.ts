@@ -21,12 +21,17 @@ export class SmbdTestServer {
   readonly lbufs = new Map<number, Uint8Array>();
   /** Messages that did not parse (counted, answered with BAD_MESSAGE when possible). */
   badMessages = 0;
+  /** Replies that could not be sent (the peer went away first): counted, the connection's own error ends it. */
+  replyFailures = 0;
 
   serve(channel: MessageChannel): void {
     const regions = new Map<number, Region>();
     channel.on('message', (bytes, fds) => {
       const reply = this.handle(bytes, fds, regions);
-      if (reply) channel.send(replyPush(reply)).catch(() => undefined);
+      if (reply)
+        channel.send(replyPush(reply)).catch(() => {
+          this.replyFailures++;
+        });
     });
     channel.on('error', () => channel.close());
   }

@@ -1,11 +1,16 @@
-import { assign, emit, setup } from 'xstate';
-
 /**
  * Retrying an oplock/lease break on another channel (Samba bug 11897). The break is sent on one channel;
  * after a delay derived from that connection's RTO the driver is asked for the transport's state
  * (tcpInfo / SIOCOUTQ): bytes still unacknowledged mean the client never got it, so the next channel is
  * tried. The machine emits 'send', 'probe', 'delivered' and 'gaveUp'; the driver does the I/O.
+ *
+ * Nothing in mccd drives this: mccd hands connections off before any SMB2 request past NEGOTIATE, so it
+ * never sees an oplock or lease break. It is meant for a worker that implements SMB2 itself (the other
+ * side of the worker protocol, docs/worker-protocol.md), linking statecharts/ as a library; until one
+ * exists it is exercised by its tests and shown by `mcc machines`.
  */
+import { assign, emit, setup } from 'xstate';
+
 export type BreakPolicy = 'samba' | 'windows';
 
 export interface BreakChannel {

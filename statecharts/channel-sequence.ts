@@ -3,6 +3,11 @@
  * moves an open's I/O to another channel bumps ChannelSequence; requests carrying an older sequence are
  * refused with STATUS_FILE_NOT_AVAILABLE, as are replays while requests of the previous sequence are
  * still outstanding.
+ *
+ * Nothing in mccd drives this: mccd hands connections off before any SMB2 request past NEGOTIATE, so it
+ * never sees a replayed request. It is meant for a worker that implements SMB2 itself (the other side of
+ * the worker protocol, docs/worker-protocol.md), linking statecharts/ as a library; until one exists it is
+ * exercised by its tests.
  */
 export const STATUS_FILE_NOT_AVAILABLE = 0xc0000467;
 

@@ -1,4 +1,12 @@
-import { and, assign, setup } from 'xstate';
+/**
+ * One client (ClientGUID) on this node: its owner process, dialect, channels and teardown. One root actor
+ * per client, kept in ClientRegistry's Map (one parent spawning thousands of children is O(N²) in XState 5).
+ *
+ * Teardown lives here whole: the event that causes it carries its time (`at`), the machine decides,
+ * invokes the `teardown` actor (the coordinator provides one that calls its backend) and is gone when
+ * that actor settles, or at the timeout if it never does.
+ */
+import { and, assign, fromPromise, type PromiseActorLogic, setup } from 'xstate';
 import { type ChannelLifecycleEvent, nextChannelState } from './channel-machine.js';
 import {
   type ChannelRecord,
@@ -6,12 +14,9 @@ import {
   MAX_CHANNELS_PER_CLIENT,
   type Owner,
   type TeardownReason,
+  type TeardownRequest,
 } from './types.js';
 
-/**
- * One client (ClientGUID) on this node: its owner process, dialect, channels and teardown. One root actor
- * per client, kept in ClientRegistry's Map (one parent spawning thousands of children is O(N²) in XState 5).
- */
 export type NewChannel = Omit<ChannelRecord, 'id' | 'state'>;
 
 export type ClientEvent =
@@ -19,18 +24,41 @@ export type ClientEvent =
   | { type: 'OWNER_ASSIGNED'; owner: Owner }
   | { type: 'NEGOTIATED'; dialect: number }
   | { type: 'CHANNEL_EVENT'; channelId: number; event: Exclude<ChannelLifecycleEvent['type'], 'CLOSED'> }
-  | { type: 'CHANNEL_CLOSED'; channelId: number }
-  | { type: 'RELEASE_IP'; ip: string }
-  | { type: 'CLUSTER_LOST' }
-  | { type: 'DROP'; toNode: number }
-  | { type: 'OWNER_CRASHED'; owner: string }
-  | { type: 'ADMIN_TEARDOWN'; by?: string }
+  | ({ type: 'CHANNEL_CLOSED'; channelId: number } & CauseTime)
+  | ({ type: 'RELEASE_IP'; ip: string } & CauseTime)
+  | ({ type: 'CLUSTER_LOST' } & CauseTime)
+  | ({ type: 'DROP'; toNode: number } & CauseTime)
+  | ({ type: 'OWNER_CRASHED'; owner: string } & CauseTime)
+  | ({ type: 'ADMIN_TEARDOWN'; by?: string } & CauseTime)
+  /** The teardown is over by other means than the teardown actor (a machine used without a backend). */
   | { type: 'TEARDOWN_DONE' };
+
+/** The events that can start a teardown carry when their cause happened (ClientRegistry fills it in). */
+interface CauseTime {
+  at?: number;
+}
+
+export const TEARDOWN_CAUSES: ReadonlySet<ClientEvent['type']> = new Set([
+  'CHANNEL_CLOSED',
+  'RELEASE_IP',
+  'CLUSTER_LOST',
+  'DROP',
+  'OWNER_CRASHED',
+  'ADMIN_TEARDOWN',
+]);
+
+export type TeardownLogic = PromiseActorLogic<void, TeardownRequest>;
+
+/**
+ * Without a backend nothing can close the channels, so the default teardown never settles: the client
+ * waits for TEARDOWN_DONE or its timeout, as tests and the worker side expect.
+ */
+const awaitTeardownDone: TeardownLogic = fromPromise<void, TeardownRequest>(() => new Promise(() => {}));
 
 export interface ClientInput {
   clientGuid: string;
   createdAt: number;
-  /** How long teardown may wait for the coordinator's TEARDOWN_DONE before the client is gone anyway. */
+  /** How long the teardown actor may take before the client is gone anyway. */
   teardownTimeoutMs?: number;
 }
 
@@ -46,6 +74,7 @@ export const clientMachine = setup({
     events: {} as ClientEvent,
     input: {} as ClientInput,
   },
+  actors: { teardown: awaitTeardownDone },
   guards: {
     underChannelLimit: ({ context }) => context.channels.length < MAX_CHANNELS_PER_CLIENT,
     ownerCompatible: ({ context, event }) =>
@@ -122,11 +151,11 @@ export const clientMachine = setup({
       }
       return { teardownReason: reason };
     }),
-    /** Every channel ends with its client: the coordinator closes the sockets named in closedByTeardown. */
-    closeAllChannels: assign(({ context }) => ({
+    /** Every channel ends with its client: the teardown actor closes the sockets named in closedByTeardown. */
+    closeAllChannels: assign(({ context, event }) => ({
       closedByTeardown: context.channels.map((c) => ({ ...c, state: 'closed' as const })),
       channels: [],
-      teardownStartedAt: Date.now(),
+      teardownStartedAt: 'at' in event ? event.at : undefined,
     })),
   },
   delays: {
@@ -202,6 +231,21 @@ export const clientMachine = setup({
     },
     tearingDown: {
       entry: 'closeAllChannels',
+      invoke: {
+        id: 'teardown',
+        src: 'teardown',
+        input: ({ context }): TeardownRequest => ({
+          clientGuid: context.clientGuid,
+          owner: context.owner,
+          channels: context.closedByTeardown,
+          reason: context.teardownReason ?? { kind: 'admin' },
+          causedAt: context.teardownStartedAt,
+        }),
+        // A teardown that failed is over too: its failure was logged where it happened, and a client
+        // stuck in tearingDown would refuse every reconnect.
+        onDone: 'gone',
+        onError: 'gone',
+      },
       on: {
         CHANNEL_ACCEPTED: { actions: 'refuseChannel' },
         TEARDOWN_DONE: 'gone',

@@ -13,6 +13,8 @@ export {
   clientMachine,
   clientStateName,
   type NewChannel,
+  TEARDOWN_CAUSES,
+  type TeardownLogic,
 } from './client-machine.js';
 export * from './lock-sequence.js';
 export { toMermaid } from './mermaid.js';

@@ -4,6 +4,11 @@
  * above 64 are not tracked. A request whose sequence equals the stored one is a replay: answer success
  * without locking again. Otherwise the entry is invalidated while the request runs and the sequence is
  * stored only after the lock succeeded.
+ *
+ * Nothing in mccd drives this: mccd hands connections off before any SMB2 request past NEGOTIATE, so it
+ * never sees a LOCK request. It is meant for a worker that implements SMB2 itself (the other side of the
+ * worker protocol, docs/worker-protocol.md), linking statecharts/ as a library; until one exists it is
+ * exercised by its tests.
  */
 export const LOCK_SEQUENCE_BUCKETS = 64;
 /** Entries start invalid (0xFF can never equal a 4-bit sequence), as in Samba. */

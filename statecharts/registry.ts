@@ -1,3 +1,7 @@
+/**
+ * All clients on this node: one root actor per ClientGUID in a Map, an inspection stream of their
+ * transitions, queries the cluster rules need, and versioned snapshots.
+ */
 import { EventEmitter } from 'node:events';
 import { type Actor, type ActorOptions, createActor, type Snapshot } from 'xstate';
 import {
@@ -6,13 +10,11 @@ import {
   clientMachine,
   clientStateName,
   type NewChannel,
+  TEARDOWN_CAUSES,
+  type TeardownLogic,
 } from './client-machine.js';
 import type { ClientContext, Owner } from './types.js';
 
-/**
- * All clients on this node: one root actor per ClientGUID in a Map, an inspection stream of their
- * transitions, queries the cluster rules need, and versioned snapshots.
- */
 export interface TransitionRecord {
   clientGuid: string;
   from: ClientStateValue | undefined;
@@ -38,8 +40,11 @@ type Clock = NonNullable<ActorOptions<typeof clientMachine>['clock']>;
 export interface RegistryOptions {
   /** XState's clock for delays (SimulatedClock in tests). */
   clock?: Clock;
+  /** The time events are stamped with when they arrive without their cause's time. */
   now?: () => number;
   teardownTimeoutMs?: number;
+  /** Carries a client's teardown out (closes its channels); the client is gone when it settles. */
+  teardown?: TeardownLogic;
 }
 
 export const SNAPSHOT_VERSION = 1;
@@ -62,10 +67,14 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
   /** The event being delivered by send(); undefined for timer events from the clock. */
   private delivering: string | undefined;
   private readonly now: () => number;
+  private readonly machine: typeof clientMachine;
 
   constructor(private readonly options: RegistryOptions = {}) {
     super();
     this.now = options.now ?? Date.now;
+    this.machine = options.teardown
+      ? clientMachine.provide({ actors: { teardown: options.teardown } })
+      : clientMachine;
   }
 
   get size(): number {
@@ -100,7 +109,7 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     if (!actor) return;
     this.delivering = event.type;
     try {
-      actor.send(event);
+      actor.send(this.withCauseTime(event));
     } finally {
       this.delivering = undefined;
     }
@@ -134,17 +143,22 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     return this.matching((c) => c.channels.some((ch) => ch.tuple.localAddress === ip));
   }
 
-  /** RELEASE_IP: every client with a channel on `ip` is torn down whole. Returns those clients. */
-  releaseIp(ip: string): string[] {
+  /**
+   * RELEASE_IP: every client with a channel on `ip` is torn down whole. Returns those clients. `at` is
+   * when the IP was released, so their teardown latency includes the time the event took to get here.
+   */
+  releaseIp(ip: string, at?: number): string[] {
     const affected = this.clientsOnIp(ip);
-    for (const guid of affected) this.send(guid, { type: 'RELEASE_IP', ip });
+    for (const guid of affected)
+      this.send(guid, { type: 'RELEASE_IP', ip, ...(at === undefined ? {} : { at }) });
     return affected;
   }
 
   /** Lost the cluster daemon: every client with a channel on any public IP is torn down. */
-  clusterLost(): string[] {
+  clusterLost(at?: number): string[] {
     const affected = this.matching((c) => c.channels.some((ch) => ch.onPublicIp));
-    for (const guid of affected) this.send(guid, { type: 'CLUSTER_LOST' });
+    for (const guid of affected)
+      this.send(guid, { type: 'CLUSTER_LOST', ...(at === undefined ? {} : { at }) });
     return affected;
   }
 
@@ -152,9 +166,10 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     return this.matching((c) => c.owner?.id === ownerId);
   }
 
-  ownerCrashed(ownerId: string): string[] {
+  ownerCrashed(ownerId: string, at?: number): string[] {
     const affected = this.clientsOwnedBy(ownerId);
-    for (const guid of affected) this.send(guid, { type: 'OWNER_CRASHED', owner: ownerId });
+    for (const guid of affected)
+      this.send(guid, { type: 'OWNER_CRASHED', owner: ownerId, ...(at === undefined ? {} : { at }) });
     return affected;
   }
 
@@ -188,6 +203,11 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     this.lastState.clear();
   }
 
+  private withCauseTime(event: ClientEvent): ClientEvent {
+    if (!TEARDOWN_CAUSES.has(event.type) || ('at' in event && event.at !== undefined)) return event;
+    return { ...event, at: this.now() } as ClientEvent;
+  }
+
   private matching(predicate: (context: ClientContext) => boolean): string[] {
     const out: string[] = [];
     for (const [guid, actor] of this.actors) if (predicate(actor.getSnapshot().context)) out.push(guid);
@@ -205,7 +225,7 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
   }
 
   private spawn(clientGuid: string, persisted?: Snapshot<unknown>): ClientActor {
-    const actor = createActor(clientMachine, {
+    const actor = createActor(this.machine, {
       input: { clientGuid, createdAt: this.now(), teardownTimeoutMs: this.options.teardownTimeoutMs },
       ...(persisted ? { snapshot: persisted } : {}),
       ...(this.options.clock ? { clock: this.options.clock } : {}),

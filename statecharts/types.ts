@@ -1,13 +1,8 @@
 /** Data carried by the client and channel machines. Plain JSON only: snapshots are persisted. */
 
-export type Transport = 'tcp' | 'rdma';
+import type { SocketTuple } from '../native/index.js';
 
-export interface SocketTupleData {
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-}
+export type Transport = 'tcp' | 'rdma';
 
 export type ChannelState = 'accepted' | 'handedOff' | 'bound' | 'active' | 'failing' | 'closed';
 
@@ -15,7 +10,7 @@ export interface ChannelRecord {
   /** Monotonic per client, starting at 1: the order Samba walks when retrying a break. */
   id: number;
   state: ChannelState;
-  tuple: SocketTupleData;
+  tuple: SocketTuple;
   interfaceName?: string;
   transport: Transport;
   /** The local address is a CTDB public (movable) IP. */
@@ -23,8 +18,12 @@ export interface ChannelRecord {
   createdAt: number;
 }
 
+/**
+ * The process a client's channels are handed to. Opaque here: which kinds of owner exist is the
+ * coordinator's business (its backends); the machines only compare ids.
+ */
 export interface Owner {
-  kind: 'worker' | 'smbd';
+  kind: string;
   /** Worker id or smbd pid, as the coordinator names it. */
   id: string;
   pid?: number;
@@ -40,6 +39,17 @@ export type TeardownReason =
 
 export const MAX_CHANNELS_PER_CLIENT = 32;
 
+/** What the client machine gives the actor that carries its teardown out. */
+export interface TeardownRequest {
+  clientGuid: string;
+  owner: Owner | undefined;
+  /** The channels the teardown closed, whose sockets must go. */
+  channels: ChannelRecord[];
+  reason: TeardownReason;
+  /** When the cause happened (a cluster event's own time when it has one): teardown latency counts from here. */
+  causedAt: number | undefined;
+}
+
 export interface ClientContext {
   clientGuid: string;
   owner: Owner | undefined;
@@ -49,8 +59,9 @@ export interface ClientContext {
   teardownReason: TeardownReason | undefined;
   /** Channel-accept attempts refused (after teardown began, or past the 32-channel limit). */
   refusedChannels: number;
-  /** The channels teardown closed: the coordinator closes their sockets (by 4-tuple where it must). */
+  /** The channels teardown closed: the teardown actor closes their sockets (by 4-tuple where it must). */
   closedByTeardown: ChannelRecord[];
   createdAt: number;
+  /** When the teardown's cause happened; undefined for an event sent without its time. */
   teardownStartedAt: number | undefined;
 }

@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './guid.js';
 export * from './input.js';
 export * from './ip.js';
+export * from './json.js';
 export * from './smb2/dialects.js';
 export * from './smb2/echo.js';
 export * from './smb2/header.js';

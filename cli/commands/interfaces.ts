@@ -10,24 +10,12 @@ import {
 import { CtdbdClusterView } from '../../ctdb/ctdbd-view.js';
 import {
   InterfaceDiscovery,
-  type LocalAddress,
+  type InterfacesReport,
+  interfacesReport,
   PublicIpTracker,
-  smbConfInterfacesLine,
 } from '../../ifdiscovery/index.js';
-import { bytesToHex } from '../../wire/input.js';
 import { apiGet } from '../api-client.js';
 import { formatTable, printJson, runCommand, UsageError } from '../io.js';
-
-export interface InterfacesReport {
-  source: 'offline' | 'mccd';
-  publicIpSource: string;
-  clusterKnown: boolean;
-  announced: LocalAddress[];
-  publicFiltered: string[];
-  publicIps: string[];
-  smbConf: string;
-  wireHex: string;
-}
 
 function table(r: InterfacesReport): string {
   const lines = [
@@ -80,17 +68,7 @@ async function offline(options: {
     const tracker = new PublicIpTracker(view, staticIps);
     if (view) await tracker.refresh('cli');
     const discovery = new InterfaceDiscovery(config.interfaces, tracker);
-    const s = discovery.current();
-    return {
-      source: 'offline',
-      publicIpSource,
-      clusterKnown: s.clusterKnown,
-      announced: s.announced,
-      publicFiltered: s.publicFiltered,
-      publicIps: tracker.addresses(),
-      smbConf: smbConfInterfacesLine(s.announced),
-      wireHex: bytesToHex(s.encoded),
-    };
+    return interfacesReport('offline', publicIpSource, discovery.current(), tracker.addresses());
   } finally {
     await view?.stop();
   }

@@ -18,15 +18,20 @@ export interface BackendEvents {
   /** SOCK_DESTROY could not kill a channel being torn down (e.g. EPERM without CAP_NET_ADMIN). */
   'destroy-failed': [{ clientGuid: string; tuple: string; errno: number }];
   'protocol-error': [{ parser: string; code: string; message: string }];
+  /** A message to an owner nothing waits for could not be sent (a teardown order still times out). */
+  'send-failed': [{ what: string; ownerId: string | undefined; error: Error }];
   /** smbd backend: how a connection reached smbd (a pre-started pool member, or a fresh inetd spawn). */
   'smbd-handoff': [{ path: 'pool' | 'spawn' | 'pool-empty' }];
   /** smbd backend: a pool zygote or member failed to start or died waiting; it is replaced. */
   'smbd-pool-failure': [{ reason: string }];
 }
 
+/** The backends there are; statecharts/ sees owners only as opaque ids. */
+export type BackendKind = 'worker' | 'smbd';
+
 /** Where channels go: worker processes over the worker protocol, or real smbd in inetd mode. */
 export interface Backend extends EventEmitter<BackendEvents> {
-  readonly kind: 'worker' | 'smbd';
+  readonly kind: BackendKind;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The owner for a client's first channel, or undefined when none can take it. */

@@ -1,4 +1,4 @@
-import { type DestroyResult, destroySockets } from '../../native/index.js';
+import { type DestroyResult, destroySockets, socketTupleLabel } from '../../native/index.js';
 import type { ChannelRecord } from '../../statecharts/types.js';
 
 /**
@@ -8,23 +8,11 @@ import type { ChannelRecord } from '../../statecharts/types.js';
 export function destroyChannels(channels: ChannelRecord[]): DestroyResult[] {
   if (channels.length === 0) return [];
   try {
-    return destroySockets(
-      channels.map((c) => ({
-        localAddress: c.tuple.localAddress,
-        localPort: c.tuple.localPort,
-        remoteAddress: c.tuple.remoteAddress,
-        remotePort: c.tuple.remotePort,
-      })),
-    );
+    return destroySockets(channels.map((c) => c.tuple));
   } catch (error) {
     const errno = (error as { errno?: number }).errno ?? 1;
     return channels.map(() => ({ errno }));
   }
-}
-
-/** A channel's 4-tuple as operators read it: server side first. */
-export function tupleLabel(t: ChannelRecord['tuple']): string {
-  return `${t.localAddress}:${t.localPort}<-${t.remoteAddress}:${t.remotePort}`;
 }
 
 /** What SOCK_DESTROY did to a teardown's channels: counts for its log line, failures by tuple. */
@@ -41,7 +29,7 @@ export function describeDestroys(channels: ChannelRecord[], results: DestroyResu
     const r = results[i];
     if (r === 'destroyed') out.killed++;
     else if (r === 'not-found') out.alreadyGone++;
-    else if (r !== undefined) out.failed.push({ tuple: tupleLabel(c.tuple), errno: r.errno });
+    else if (r !== undefined) out.failed.push({ tuple: socketTupleLabel(c.tuple), errno: r.errno });
   });
   return out;
 }

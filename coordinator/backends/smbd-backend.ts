@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { listTcpSockets, TCP_STATES_OPEN } from '../../native/index.js';
+import { listTcpSockets, socketTuple, socketTupleLabel, TCP_STATES_OPEN } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
@@ -20,15 +20,6 @@ export interface SmbdBackendOptions {
   killOnStop?: boolean;
   /** Pre-started smbd processes (0: spawn per connection). */
   pool?: { size: number; startupTimeoutMs: number };
-}
-
-function key(t: {
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-}): string {
-  return `${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`;
 }
 
 /**
@@ -118,12 +109,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   async handOff(_owner: Owner, request: HandoffRequest): Promise<void> {
     const c = request.connection;
-    const tupleKey = key({
-      localAddress: c.local.address,
-      localPort: c.local.port,
-      remoteAddress: c.remote.address,
-      remotePort: c.remote.port,
-    });
+    const tupleKey = socketTupleLabel(socketTuple(c.local, c.remote));
     if (this.pool) {
       const taken = await this.pool.handOff(c.fd);
       if (taken) {
@@ -180,7 +166,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     _owner: Owner | undefined,
     channels: ChannelRecord[],
   ): Promise<DestroyOutcome> {
-    for (const c of channels) this.tracked.delete(key(c.tuple));
+    for (const c of channels) this.tracked.delete(socketTupleLabel(c.tuple));
     const outcome = describeDestroys(channels, destroyChannels(channels));
     for (const f of outcome.failed) this.emit('destroy-failed', { clientGuid, ...f });
     return outcome;
@@ -193,14 +179,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     for (const port of new Set(this.options.ports())) {
       try {
         for (const s of listTcpSockets({ localPort: port, states: TCP_STATES_OPEN })) {
-          present.add(
-            key({
-              localAddress: s.localAddress,
-              localPort: s.localPort,
-              remoteAddress: s.remoteAddress,
-              remotePort: s.remotePort,
-            }),
-          );
+          present.add(socketTupleLabel(s));
         }
       } catch {
         return; // no sock_diag here: keep what we believe

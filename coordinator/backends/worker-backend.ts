@@ -118,7 +118,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       });
       worker.carrier
         .send(encodeWorkerMessage({ t: 'teardown', clientGuid, seq, reason }))
-        .catch(() => undefined);
+        .catch(this.sendFailed('teardown order', worker.id));
       const ok = await acked;
       this.pendingTeardowns.delete(`${clientGuid}/${seq}`);
       worker.clients.delete(clientGuid);
@@ -128,6 +128,11 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
     const outcome = describeDestroys(channels, destroyChannels(channels));
     for (const f of outcome.failed) this.emit('destroy-failed', { clientGuid, ...f });
     return outcome;
+  }
+
+  /** A `.catch` for a send nothing waits for: reported, so the coordinator logs and counts it. */
+  private sendFailed(what: string, ownerId: string | undefined): (error: Error) => void {
+    return (error) => this.emit('send-failed', { what, ownerId, error });
   }
 
   private onConnection(carrier: SeqpacketCarrier): void {
@@ -157,7 +162,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
         });
         carrier
           .send(encodeWorkerMessage({ t: 'error', message: parsed.error.message }))
-          .catch(() => undefined);
+          .catch(this.sendFailed('protocol error report', worker?.id));
         return;
       }
       const m = parsed.value;
@@ -172,7 +177,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
         this.workers.set(m.workerId, worker);
         carrier
           .send(encodeWorkerMessage({ t: 'registered', workerId: m.workerId, pnn: this.options.pnn() }))
-          .catch(() => undefined);
+          .catch(this.sendFailed('registration answer', m.workerId));
         return;
       }
       if (!worker) {
@@ -199,7 +204,9 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
           break;
         case 'interfaces-request': {
           const data = Buffer.from(this.options.interfacesFor(m.localAddress)).toString('base64');
-          carrier.send(encodeWorkerMessage({ t: 'interfaces', reqId: m.reqId, data })).catch(() => undefined);
+          carrier
+            .send(encodeWorkerMessage({ t: 'interfaces', reqId: m.reqId, data }))
+            .catch(this.sendFailed('interface list answer', worker.id));
           break;
         }
       }

@@ -28,6 +28,8 @@ export interface WorkerClientEvents {
   close: [];
   protocolError: [Error];
   registered: [];
+  /** A report or ack to mccd could not be sent (nothing waits for it; mccd's own timeout covers acks). */
+  sendFailed: [{ what: string; error: Error }];
 }
 
 /**
@@ -75,12 +77,16 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     return this.carrier.send(encodeWorkerMessage(message));
   }
 
+  private sendUnawaited(what: string, message: WorkerToMccd): void {
+    this.send(message).catch((error: Error) => this.emit('sendFailed', { what, error }));
+  }
+
   reportNegotiated(clientGuid: string, channelId: number, dialect: number): void {
-    this.send({ t: 'negotiated', clientGuid, channelId, dialect }).catch(() => undefined);
+    this.sendUnawaited('negotiated', { t: 'negotiated', clientGuid, channelId, dialect });
   }
 
   reportBound(clientGuid: string, channelId: number): void {
-    this.send({ t: 'bound', clientGuid, channelId }).catch(() => undefined);
+    this.sendUnawaited('bound', { t: 'bound', clientGuid, channelId });
   }
 
   /** Asks mccd for the NETWORK_INTERFACE_INFO answer for a connection arriving on `localAddress`. */
@@ -163,7 +169,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
         this.sockets.delete(m.clientGuid);
         for (const s of channels?.values() ?? []) s.destroy();
         this.emit('teardown', { clientGuid: m.clientGuid, reason: m.reason });
-        this.send({ t: 'teardown-done', clientGuid: m.clientGuid, seq: m.seq }).catch(() => undefined);
+        this.sendUnawaited('teardown-done', { t: 'teardown-done', clientGuid: m.clientGuid, seq: m.seq });
         break;
       }
       case 'interfaces': {

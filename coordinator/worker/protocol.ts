@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Parsed, WireError } from '../../wire/errors.js';
+import { decodeJson, encodeJson } from '../../wire/json.js';
 
 /**
  * The worker protocol between mccd and SMB backend processes: one JSON object per SOCK_SEQPACKET datagram,
@@ -80,7 +81,7 @@ export type WorkerToMccd = z.infer<typeof workerToMccdSchema>;
 export type MccdToWorker = z.infer<typeof mccdToWorkerSchema>;
 
 export function encodeWorkerMessage(message: WorkerToMccd | MccdToWorker): Uint8Array {
-  const bytes = Buffer.from(JSON.stringify(message), 'utf8');
+  const bytes = encodeJson(message);
   if (bytes.byteLength > MAX_WORKER_MESSAGE)
     throw new WireError(
       'OVERSIZED',
@@ -101,28 +102,7 @@ function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, direction: strin
       ),
     };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (error) {
-    return {
-      ok: false,
-      error: new WireError('BAD_INPUT', `${direction} message is not JSON: ${(error as Error).message}`, 0),
-    };
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return {
-      ok: false,
-      error: new WireError(
-        'BAD_VALUE',
-        `${direction} message: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
-        0,
-      ),
-    };
-  }
-  return { ok: true, value: parsed.data };
+  return decodeJson(schema, bytes, `${direction} message`);
 }
 
 export function decodeWorkerToMccd(bytes: Uint8Array): Parsed<WorkerToMccd> {

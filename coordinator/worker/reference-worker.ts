@@ -151,5 +151,8 @@ export async function runReferenceWorker(
   const serverGuid = randomUUID();
   const startTime = Date.now();
   client.on('channel', (c) => serveChannel(client, c, serverGuid, startTime));
+  client.on('sendFailed', (f) =>
+    process.stderr.write(`mcc worker ${workerId}: sending ${f.what} to mccd failed: ${f.error.message}\n`),
+  );
   return client;
 }

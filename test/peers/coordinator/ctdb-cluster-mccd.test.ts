@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { apiGet } from '../../../cli/api-client.js';
-import type { InterfacesReport } from '../../../cli/commands/interfaces.js';
+import type { InterfacesReport } from '../../../ifdiscovery/index.js';
 import { hexToBytes, interfaceInfoPull, unwrap } from '../../../wire/index.js';
 import { type NodeMccd, Probe, startNodeMccd } from '../../harness/cluster-mccd.js';
 import { CtdbTestCluster, ctdbAvailable } from '../../harness/ctdb-cluster.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { InterfacesReport } from '../../../cli/commands/interfaces.js';
+import type { InterfacesReport } from '../../../ifdiscovery/index.js';
 import { canonicalIp } from '../../../wire/ip.js';
 import { deleteNamespace, ip, runTag } from '../../harness/netns.js';
 import { parseSmbtortureInterfaces, SmbdInstance } from '../../harness/smbd.js';

@@ -1,0 +1,126 @@
+/**
+ * Admission of a connection the front door accepted: the client's machine takes the channel (or refuses
+ * it), the client gets its owner on its first channel, the other nodes are told, and the backend is
+ * handed the connection. Also where every refused connection is counted, logged and reported.
+ */
+import type { ClusterView } from '../ctdb/cluster-view.js';
+import type { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
+import { socketTuple } from '../native/index.js';
+import type { ClientRegistry } from '../statecharts/registry.js';
+import type { Owner } from '../statecharts/types.js';
+import type { Backend } from './backends/backend.js';
+import type { AcceptedConnection, Rejection } from './front-door.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { NodeLink } from './node-link.js';
+
+export interface AdmissionDeps {
+  registry: ClientRegistry;
+  backend: Backend;
+  cluster: ClusterView;
+  /** False in single-node mode: there is no cluster daemon to lose. */
+  clusterRequired: boolean;
+  publicIps: PublicIpTracker;
+  discovery: () => InterfaceDiscovery;
+  link: NodeLink;
+  metrics: Metrics;
+  log: Logger;
+  rejected: (r: Rejection) => void;
+}
+
+export class Admission {
+  constructor(private readonly deps: AdmissionDeps) {}
+
+  async admit(c: AcceptedConnection): Promise<void> {
+    const { registry, backend, cluster, metrics } = this.deps;
+    const guid = c.request.clientGuid;
+    if (this.deps.clusterRequired && !cluster.connected) {
+      // Without ctdbd (or Redis) this node knows neither which public IPs are still its own nor whether another node
+      // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
+      // smbd in a cluster stops serving without ctdbd for the same reason.
+      this.refuse(c, 'cluster-lost', `client ${guid}: no connection to ctdbd, not taking new channels`);
+      return;
+    }
+    const onPublicIp = this.deps.publicIps.has(c.local.address);
+    const iface = this.deps
+      .discovery()
+      .current()
+      .announced.find((a) => a.address === c.local.address)?.interfaceName;
+    const accepted = registry.acceptChannel(guid, {
+      tuple: socketTuple(c.local, c.remote),
+      ...(iface ? { interfaceName: iface } : {}),
+      transport: 'tcp',
+      onPublicIp,
+      createdAt: c.acceptedAt,
+    });
+    if (!accepted.accepted) {
+      this.refuse(c, accepted.reason, `client ${guid} ${accepted.reason}`);
+      return;
+    }
+    const owner = this.ownerFor(guid);
+    if (!owner) {
+      registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+      this.refuse(c, 'no-backend', 'no worker registered');
+      return;
+    }
+    if (onPublicIp && cluster.registerConnection) {
+      // As smbd does (ctdbd_register_ips): the node taking this IP over will reset the client at once.
+      cluster
+        .registerConnection(c.local, c.remote)
+        .catch((error: Error) =>
+          this.deps.log.warn(
+            { client: guid, err: error.message },
+            'could not register the connection with ctdbd (TCP_CLIENT)',
+          ),
+        );
+    }
+    try {
+      await backend.handOff(owner, { clientGuid: guid, channelId: accepted.channelId, connection: c });
+      metrics.handoffs.inc({ backend: backend.kind });
+      registry.send(guid, { type: 'CHANNEL_EVENT', channelId: accepted.channelId, event: 'HANDED_OFF' });
+    } catch (error) {
+      metrics.handoffFailures.inc({ backend: backend.kind });
+      this.deps.log.warn({ client: guid, err: (error as Error).message }, 'handoff failed');
+      registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+    }
+  }
+
+  /** Counts, logs and reports a connection closed before handoff (by the front door or here). */
+  reject(r: Rejection): void {
+    this.deps.metrics.rejected.inc({ reason: r.reason });
+    if (r.code) this.deps.metrics.parseErrors.inc({ parser: 'negotiate', code: r.code });
+    const message =
+      r.reason === 'smb1'
+        ? 'closing SMB1 connection: SMB1 is not served, only SMB2 and later'
+        : `closing connection: ${r.detail}`;
+    this.deps.log.info({ reason: r.reason, remote: r.remote, local: r.local }, message);
+    this.deps.rejected(r);
+  }
+
+  /**
+   * The client's owner: the one it has, or on its first channel one the backend chooses, recorded in
+   * the registry and claimed cluster-wide. Undefined when the backend has none to offer.
+   */
+  private ownerFor(guid: string): Owner | undefined {
+    const { registry, backend } = this.deps;
+    const current = registry.view(guid)?.context.owner;
+    if (current) return current;
+    const chosen = backend.chooseOwner(guid);
+    if (!chosen) return undefined;
+    // The client was just created or has no owner, so this cannot conflict; if it ever does, the
+    // registry's owner wins: a client never has two.
+    if (!registry.assignOwner(guid, chosen)) return registry.view(guid)?.context.owner;
+    this.deps.link.claim(guid);
+    return chosen;
+  }
+
+  private refuse(c: AcceptedConnection, reason: Rejection['reason'], detail: string): void {
+    c.socket.destroy();
+    this.reject({
+      reason,
+      detail,
+      remote: `${c.remote.address}:${c.remote.port}`,
+      local: `${c.local.address}:${c.local.port}`,
+    });
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The backend the config names, and the adapter from its events to the client machines, metrics and
+ * log. The only place that knows which backend kinds exist.
+ */
+import type { ClientRegistry } from '../../statecharts/registry.js';
+import type { MccConfig } from '../config.js';
+import type { ReportFailure } from '../failures.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Backend } from './backend.js';
+import { SmbdBackend } from './smbd-backend.js';
+import { WorkerBackend } from './worker-backend.js';
+
+export interface BackendContext {
+  /** The front door's ports (known once it listens). */
+  ports: () => number[];
+  pnn: () => number;
+  /** NETWORK_INTERFACE_INFO for a connection arriving on `local`. */
+  interfacesFor: (local?: string) => Uint8Array;
+}
+
+export function createBackend(config: MccConfig['backend'], context: BackendContext): Backend {
+  if (config.kind === 'smbd') {
+    return new SmbdBackend({
+      smbdPath: config.smbdPath,
+      configFile: config.config,
+      logDir: config.logDir,
+      extraArgs: config.extraArgs,
+      pool: config.pool,
+      ports: context.ports,
+    });
+  }
+  return new WorkerBackend({
+    socketPath: config.socket,
+    pnn: context.pnn,
+    interfacesFor: context.interfacesFor,
+    teardownAckMs: config.teardownAckMs,
+  });
+}
+
+export function adaptBackendEvents(
+  backend: Backend,
+  to: { registry: ClientRegistry; metrics: Metrics; log: Logger; failed: ReportFailure },
+): void {
+  const { registry, metrics, log } = to;
+  backend.on('send-failed', (e) => to.failed(`sending the ${e.what} to ${e.ownerId ?? 'an owner'}`)(e.error));
+  backend.on('negotiated', (e) => {
+    registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
+    registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'ACTIVATED' });
+  });
+  backend.on('bound', (e) =>
+    registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'BOUND' }),
+  );
+  backend.on('channel-closed', (e) =>
+    registry.send(e.clientGuid, { type: 'CHANNEL_CLOSED', channelId: e.channelId }),
+  );
+  backend.on('owner-gone', (e) => {
+    log.warn({ owner: e.ownerId }, e.reason);
+    registry.ownerCrashed(e.ownerId);
+  });
+  backend.on('smbd-handoff', (e) => metrics.smbdHandoffs.inc({ path: e.path }));
+  backend.on('smbd-pool-failure', (e) => {
+    metrics.smbdPoolFailures.inc();
+    log.warn({ backend: 'smbd' }, e.reason);
+  });
+  backend.on('destroy-failed', (e) => {
+    metrics.destroyFailures.inc();
+    log.warn(
+      { client: e.clientGuid, channel: e.tuple, errno: e.errno },
+      `could not kill channel ${e.tuple} of client ${e.clientGuid} (SOCK_DESTROY errno ${e.errno})`,
+    );
+  });
+  backend.on('protocol-error', (e) => {
+    metrics.parseErrors.inc({ parser: e.parser, code: e.code });
+    log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Connections on our SMB ports that this (new) mccd never accepted: left by an mccd that crashed or was
+ * restarted, still served by smbd. Nothing would tear them down on RELEASE_IP and their ClientGUIDs are
+ * unknown, so they cannot be adopted: they are closed, and their clients reconnect through this mccd.
+ * Must run before the front door listens, so no connection of ours can be among them.
+ */
+import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } from '../native/index.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+const isWildcard = (address: string) => address === '0.0.0.0' || address === '::';
+
+export function closeLeftoverChannels(
+  listen: { address: string; port: number }[],
+  metrics: Metrics,
+  log: Logger,
+): void {
+  const fixedPorts = listen.filter((l) => l.port !== 0);
+  const leftovers: SocketTuple[] = [];
+  try {
+    for (const port of new Set(fixedPorts.map((l) => l.port))) {
+      for (const s of listTcpSockets({ localPort: port, states: TCP_STATES_OPEN })) {
+        const ours = fixedPorts.some(
+          (l) => l.port === port && (isWildcard(l.address) || l.address === s.localAddress),
+        );
+        if (ours) leftovers.push(s);
+      }
+    }
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'cannot list TCP sockets: leftover channels not checked');
+    return;
+  }
+  if (leftovers.length === 0) return;
+  const closed = destroySockets(leftovers).filter((r) => r === 'destroyed').length;
+  metrics.leftoverChannelsClosed.inc(closed);
+  log.warn(
+    { found: leftovers.length, closed },
+    `closed ${closed} of ${leftovers.length} channel(s) left by a previous mccd: their clients reconnect through this one`,
+  );
+}
