@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
 import { addon, nativeBuildFile } from '../../native/addon.js';
 import { closeFd, SeqpacketCarrier } from '../../native/index.js';
+import { killProcess, SmbdZygote } from './smbd-zygote.js';
 
 /**
  * smbd processes ready ahead of time, each waiting in inetd mode's dup(0) for the client socket mccd sends
@@ -31,12 +29,8 @@ const ZYGOTE_RESTART_MS = 200;
 const ZYGOTE_RESTART_MAX_MS = 5000;
 
 interface Zygote {
-  child: ChildProcess;
-  carrier: SeqpacketCarrier;
-  ready: boolean;
+  process: SmbdZygote<Member>;
   timer: NodeJS.Timeout;
-  /** Members ordered and not yet answered with a pid, in order. */
-  ordered: Member[];
 }
 
 interface Member {
@@ -93,7 +87,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   zygotePid(): number | undefined {
-    return this.zygote?.ready ? this.zygote.child.pid : undefined;
+    return this.zygote?.process.ready ? this.zygote.process.pid : undefined;
   }
 
   /**
@@ -154,62 +148,36 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   private startZygote(): void {
-    const [ours, theirs] = addon.seqpacketPair();
-    const log = openSync(join(this.options.logDir, 'smbd-pool.log'), 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(this.options.smbdPath, ['-i', '-s', this.options.configFile, ...this.options.extraArgs], {
-        stdio: [theirs, log, log],
-        detached: true, // its own session: an exiting smbd signals its whole group
-        env: { ...process.env, LD_PRELOAD: this.preload, MCC_INETD_HANDOFF: 'zygote' },
-      });
-    } finally {
-      closeSync(log);
-      closeFd(theirs);
-    }
-    child.on('error', () => undefined); // a missing binary shows as the carrier closing
-    child.unref();
+    const smbd = new SmbdZygote<Member>({ ...this.options, preload: this.preload });
     this.zygoteStarts++;
-    const carrier = new SeqpacketCarrier(ours, { maxBytes: 64, maxFds: 1 });
-    carrier.unref();
     const zygote: Zygote = {
-      child,
-      carrier,
-      ready: false,
-      ordered: [],
+      process: smbd,
       timer: setTimeout(() => {
-        this.failed(`smbd zygote ${child.pid} not ready within ${this.options.startupTimeoutMs} ms`);
+        this.failed(`smbd zygote ${smbd.pid} not ready within ${this.options.startupTimeoutMs} ms`);
         this.discardZygote(zygote);
         this.scheduleZygoteRestart();
       }, this.options.startupTimeoutMs),
     };
     zygote.timer.unref();
     this.zygote = zygote;
-    carrier.on('message', ({ data, fds }) => {
-      for (const f of fds) closeFd(f);
-      const tag = String.fromCharCode(data[0] ?? 0);
-      if (tag === 'Z') {
-        zygote.ready = true;
-        this.lastProgressAt = Date.now();
-        this.restartDelayMs = ZYGOTE_RESTART_MS;
-        clearTimeout(zygote.timer);
-        this.refill();
-      } else if ((tag === 'P' || tag === 'E') && data.length === 5) {
-        const m = zygote.ordered.shift();
-        if (!m) return;
-        if (tag === 'P') m.pid = data.readInt32LE(1);
-        else {
-          this.failed(`smbd zygote ${child.pid} could not fork a member: errno ${data.readInt32LE(1)}`);
-          this.discard(m);
-        }
-      }
+    smbd.on('ready', () => {
+      this.lastProgressAt = Date.now();
+      this.restartDelayMs = ZYGOTE_RESTART_MS;
+      clearTimeout(zygote.timer);
+      this.refill();
     });
-    carrier.on('close', () => {
+    smbd.on('forked', (member, pid) => {
+      member.pid = pid;
+    });
+    smbd.on('fork-failed', (member, errno) => {
+      this.failed(`smbd zygote ${smbd.pid} could not fork a member: errno ${errno}`);
+      this.discard(member);
+    });
+    smbd.on('exit', () => {
       if (this.zygote !== zygote) return;
-      // Members already forked live on; orders it never answered close their carriers.
       this.zygote = undefined;
       clearTimeout(zygote.timer);
-      if (!zygote.ready) this.failed(`smbd zygote ${child.pid} exited before it was ready`);
+      if (!smbd.ready) this.failed(`smbd zygote ${smbd.pid} exited before it was ready`);
       this.scheduleZygoteRestart();
     });
   }
@@ -226,7 +194,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
 
   private refill(): void {
     const z = this.zygote;
-    if (this.stopped || !z?.ready) return;
+    if (this.stopped || !z?.process.ready) return;
     while (this.members.size < this.options.size) this.orderMember(z);
   }
 
@@ -248,9 +216,8 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
     };
     member.timer.unref();
     this.members.add(member);
-    z.ordered.push(member);
-    z.carrier
-      .send(Buffer.from('F'), [theirs])
+    z.process
+      .order(member, theirs)
       .catch(() => this.discard(member))
       .finally(() => closeFd(theirs));
     carrier.on('message', ({ data, fds }) => {
@@ -282,23 +249,13 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   private discard(m: Member): void {
     this.members.delete(m);
     clearTimeout(m.timer);
-    if (m.pid !== undefined) kill(m.pid);
+    killProcess(m.pid);
     m.carrier.close(); // a member still waiting sees EOF and exits
   }
 
   private discardZygote(z: Zygote): void {
     if (this.zygote === z) this.zygote = undefined;
     clearTimeout(z.timer);
-    // SIGKILL: smbd catches SIGTERM in its event loop, which a zygote waiting for orders never runs.
-    if (z.child.pid !== undefined) kill(z.child.pid);
-    z.carrier.close();
-  }
-}
-
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone
+    z.process.kill();
   }
 }
