@@ -20,10 +20,6 @@ export interface BackendEvents {
   'protocol-error': [{ parser: string; code: string; message: string }];
   /** A message to an owner nothing waits for could not be sent (a teardown order still times out). */
   'send-failed': [{ what: string; ownerId: string | undefined; error: Error }];
-  /** smbd backend: how a connection reached smbd (a pre-started pool member, or a fresh inetd spawn). */
-  'smbd-handoff': [{ path: 'pool' | 'spawn' | 'pool-empty' }];
-  /** smbd backend: a pool zygote or member failed to start or died waiting; it is replaced. */
-  'smbd-pool-failure': [{ reason: string }];
 }
 
 /** The backends there are; statecharts/ sees owners only as opaque ids. */

@@ -58,11 +58,13 @@ export function adaptBackendEvents(
     log.warn({ owner: e.ownerId }, e.reason);
     registry.ownerCrashed(e.ownerId);
   });
-  backend.on('smbd-handoff', (e) => metrics.smbdHandoffs.inc({ path: e.path }));
-  backend.on('smbd-pool-failure', (e) => {
-    metrics.smbdPoolFailures.inc();
-    log.warn({ backend: 'smbd' }, e.reason);
-  });
+  if (backend instanceof SmbdBackend) {
+    backend.smbdEvents.on('handoff', (e) => metrics.smbdHandoffs.inc({ path: e.path }));
+    backend.smbdEvents.on('pool-failure', (e) => {
+      metrics.smbdPoolFailures.inc();
+      log.warn({ backend: 'smbd' }, e.reason);
+    });
+  }
   backend.on('destroy-failed', (e) => {
     metrics.destroyFailures.inc();
     log.warn(

@@ -27,7 +27,16 @@ export interface SmbdBackendOptions {
  * The NEGOTIATE was only peeked, so smbd reads it itself; smbd's own multi-channel passing gathers a
  * client's channels into one smbd. smbd has no API to end a client, so teardown is SOCK_DESTROY by 4-tuple.
  */
+/** What only the smbd backend has to say, beside what every backend says (BackendEvents). */
+export interface SmbdEvents {
+  /** How a connection reached smbd (a pre-started pool member, or a fresh inetd spawn). */
+  handoff: [{ path: 'pool' | 'spawn' | 'pool-empty' }];
+  /** A pool zygote or member failed to start or died waiting; it is replaced. */
+  'pool-failure': [{ reason: string }];
+}
+
 export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend {
+  readonly smbdEvents = new EventEmitter<SmbdEvents>();
   readonly kind = 'smbd' as const;
   private readonly children = new Map<number, ChildProcess>();
   private readonly tracked = new Map<string, { clientGuid: string; channelId: number; since: number }>();
@@ -51,7 +60,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
         size: this.options.pool.size,
         startupTimeoutMs: this.options.pool.startupTimeoutMs,
       });
-      this.pool.on('member-failed', (reason) => this.emit('smbd-pool-failure', { reason }));
+      this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
       this.pool.start();
     }
     this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
@@ -120,12 +129,12 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
           channelId: request.channelId,
           since: Date.now(),
         });
-        this.emit('smbd-handoff', { path: 'pool' });
+        this.smbdEvents.emit('handoff', { path: 'pool' });
         return;
       }
-      this.emit('smbd-handoff', { path: 'pool-empty' });
+      this.smbdEvents.emit('handoff', { path: 'pool-empty' });
     } else {
-      this.emit('smbd-handoff', { path: 'spawn' });
+      this.smbdEvents.emit('handoff', { path: 'spawn' });
     }
     const log = openSync(join(this.options.logDir, 'smbd-inetd.log'), 'a');
     let child: ChildProcess;
