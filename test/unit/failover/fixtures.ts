@@ -37,11 +37,8 @@ export const moveOf101: Fault = {
 };
 /** mccd's RELEASE_IP event on node 0 that corroborates it. */
 export const releaseOf101: Fault = {
+  ...moveOf101,
   at: 1200,
-  causeAt: 1100,
-  node: 0,
-  scope: { kind: 'ip', ip: '10.0.0.101' },
-  clientDetected: false,
   label: 'RELEASE_IP 10.0.0.101 on node 0',
   source: 'mccd',
 };
