@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { buildNegotiateRequest, FrameReader, frame } from '../wire/index.js';
+import { buildNegotiateRequest, FrameReader, frame, negotiateResponsePull } from '../wire/index.js';
 
 /**
  * Connect → NEGOTIATE → response → close, as fast as allowed. Used by the benchmarks and the endurance
@@ -19,6 +19,19 @@ export interface LoadReport {
   clientCpuMs?: number;
 }
 
+/**
+ * Whether a frame is what a load generator may count as served: a NEGOTIATE response that parses, with
+ * STATUS_SUCCESS. Any other frame (an error response, garbage, a different command) is an error whose kind
+ * names it, so a server that answers quickly with failures never reads as fast.
+ */
+export function judgeNegotiateFrame(bytes: Uint8Array): { ok: true } | { ok: false; error: string } {
+  const parsed = negotiateResponsePull(bytes);
+  if (!parsed.ok) return { ok: false, error: `bad-response:${parsed.error.code}` };
+  const status = parsed.value.header.status;
+  if (status !== 0) return { ok: false, error: `status-0x${status.toString(16).padStart(8, '0')}` };
+  return { ok: true };
+}
+
 export function negotiateOnce(host: string, port: number, timeoutMs = 5000): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -30,12 +43,14 @@ export function negotiateOnce(host: string, port: number, timeoutMs = 5000): Pro
     }, timeoutMs);
     s.once('connect', () => s.write(frame(buildNegotiateRequest({ clientGuid: randomUUID() }))));
     s.on('data', (d: Buffer) => {
-      if (reader.push(d).frames.length > 0) {
-        clearTimeout(timer);
-        const ms = performance.now() - t0;
-        s.destroy();
-        resolve(ms);
-      }
+      const first = reader.push(d).frames[0];
+      if (first === undefined) return;
+      clearTimeout(timer);
+      const ms = performance.now() - t0;
+      s.destroy();
+      const verdict = judgeNegotiateFrame(first);
+      if (verdict.ok) resolve(ms);
+      else reject(new Error(verdict.error));
     });
     s.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);

@@ -1,5 +1,3 @@
-import { apiGet } from '../../cli/api-client.js';
-import type { ChannelRow } from '../../coordinator/coordinator.js';
 import { waitFor } from '../harness/netns.js';
 import type { Fault } from './record.js';
 import type { FailoverRig } from './rig.js';
@@ -26,7 +24,24 @@ function nodeFault(
   clientDetected = false,
 ): void {
   const at = ctx.mark(action, pnn);
-  ctx.fault({ at, node: pnn, scope: { kind: 'node' }, clientDetected, label });
+  ctx.fault({ at, node: pnn, scope: { kind: 'node' }, clientDetected, label, source: 'harness' });
+}
+
+/** The simulated clients whose current channels (as each last reported being bound) include one of `locals`. */
+function clientsWithChannelsFrom(rig: FailoverRig, locals: string[]): string[] {
+  const current = new Map<string, string[]>();
+  for (const l of rig.lines) {
+    if (l.kind !== 'client') continue;
+    if (l.event === 'bound')
+      current.set(
+        l.id,
+        l.channels.map((c) => c.local),
+      );
+    else if (l.event === 'torn-down') current.delete(l.id);
+  }
+  return rig.clients
+    .filter((c) => (current.get(c.id) ?? []).some((local) => locals.includes(local)))
+    .map((c) => c.guid);
 }
 
 async function resolveNode(rig: FailoverRig, ref: number | 'leader' | 'non-leader'): Promise<number> {
@@ -51,7 +66,15 @@ async function moveOne(rig: FailoverRig, ctx: StepContext, ip: string, to: numbe
     ctx.progress(`${ip} is already on node ${target}`);
     return;
   }
-  ctx.mark(`moveip ${ip} ${from}→${target}`, from);
+  const at = ctx.mark(`moveip ${ip} ${from}→${target}`, from);
+  ctx.fault({
+    at,
+    node: from,
+    scope: { kind: 'ip', ip },
+    clientDetected: false,
+    label: `moveip of ${ip} off node ${from}`,
+    source: 'harness',
+  });
   await rig.cluster.moveIp(ip, target);
 }
 
@@ -81,7 +104,21 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'stop':
     case 'continue': {
       const pnn = await resolveNode(rig, step.node);
-      ctx.mark(`ctdb ${step.action} node ${pnn}`, pnn);
+      const held = Object.entries(await ctx.owners())
+        .filter(([, owner]) => owner === pnn)
+        .map(([ip]) => ip);
+      const at = ctx.mark(`ctdb ${step.action} node ${pnn}`, pnn);
+      // disable and stop take every IP the node held (per `ctdb ip` just now) away from it.
+      if (step.action === 'disable' || step.action === 'stop')
+        for (const ip of held)
+          ctx.fault({
+            at,
+            node: pnn,
+            scope: { kind: 'ip', ip },
+            clientDetected: false,
+            label: `ctdb ${step.action} of node ${pnn} (held ${ip})`,
+            source: 'harness',
+          });
       await cluster.ctdb(cluster.firstRunning(), ['-n', String(pnn), step.action]);
       if (step.action === 'disable' || step.action === 'stop') {
         await waitFor(`node ${pnn} to hold no public IP`, 30_000, async () =>
@@ -126,12 +163,9 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       const victim = serving[0];
       if (!victim) throw new Error(`no smbd on node ${pnn} holds a client connection`);
       const [pid, peers] = victim;
-      const rows = await apiGet<ChannelRow[]>({ socketPath: m.apiSocket }, '/v1/channels');
-      const guids = [
-        ...new Set(
-          rows.filter((r) => peers.includes(`${r.clientIp}:${r.clientPort}`)).map((r) => r.clientGuid),
-        ),
-      ];
+      // Which clients the killed smbd served: its sockets' peers (ss) matched against the clients' own
+      // record of their channels, not against mccd's /v1/channels.
+      const guids = clientsWithChannelsFrom(rig, peers);
       const at = ctx.mark(`kill -9 smbd ${pid} on node ${pnn} (${peers.length} channel(s))`, pnn);
       ctx.fault({
         at,
@@ -139,6 +173,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         scope: { kind: 'clients', guids },
         clientDetected: false,
         label: `kill -9 of smbd ${pid} on node ${pnn}`,
+        source: 'harness',
       });
       process.kill(pid, 'SIGKILL');
       return;

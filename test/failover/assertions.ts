@@ -1,6 +1,7 @@
 import type { AgentLine } from './agent.js';
 import type { Fault, ScenarioRecord } from './record.js';
 import type { SimClientSpec } from './sim-client.js';
+import { judgeFaults, observationViolations } from './truth.js';
 
 /**
  * The failover assertions, as pure functions of a ScenarioRecord:
@@ -9,7 +10,10 @@ import type { SimClientSpec } from './sim-client.js';
  *   with all its channels on one node;
  * - no other client loses a channel; no smbclient session is lost without a fault on its IP's node;
  * - after settling, each client's channels are on exactly one node, nothing left behind elsewhere;
- * - mccd's fd count does not grow across the scenario.
+ * - mccd's fd count does not grow across the scenario;
+ * - teardown and reconnect times stay within the scenario's budgets;
+ * - faults come from the harness's actions and `ctdb ip`; mccd's events only corroborate (truth.ts);
+ * - every node was observed: enough answered polls, an answer at the end, an fd count before and after.
  */
 export interface Violation {
   rule:
@@ -21,7 +25,12 @@ export interface Violation {
     | 'split-or-stale'
     | 'fd-leak'
     | 'smbclient'
-    | 'not-settled';
+    | 'not-settled'
+    | 'over-budget'
+    | 'uncorroborated-event'
+    | 'missed-event'
+    | 'unobserved'
+    | 'fd-unknown';
   message: string;
 }
 
@@ -49,8 +58,12 @@ type ClientLine = Extract<AgentLine, { kind: 'client' }>;
 type Bound = Extract<ClientLine, { event: 'bound' }>;
 type TornDown = Extract<ClientLine, { event: 'torn-down' }>;
 
-/** Extra time allowed around an event for ordering between processes (ctdb's script kills connections before RELEASE_IP arrives). */
-const SLACK_MS = 3000;
+/**
+ * A client may finish binding to a node just after a fault there began (its NEGOTIATE was in flight).
+ * Only this side is slack: a teardown that ends before its fault's action is never credited to it.
+ */
+const BOUND_SLACK_MS = 3000;
+const SOURCE_RANK = { harness: 0, ctdb: 1, mccd: 2 } as const;
 
 /** Which node a bound client is on: the node owning the fixed addresses among its channels. */
 export function nodeOfBound(
@@ -101,7 +114,10 @@ function stints(lines: ClientLine[], record: ScenarioRecord): Stint[] {
 }
 
 export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
-  const violations: Violation[] = [];
+  const judged = judgeFaults(record);
+  const faults = judged.faults;
+  const violations: Violation[] = [...judged.violations, ...observationViolations(record)];
+  const { teardown, reconnect } = record.budgets;
   const latencies: Latencies = { teardownMs: [], reconnectMs: [], smbclientRestoreMs: [] };
   const inWindow = (at: number) => at >= record.startAt && at <= record.endAt;
 
@@ -148,34 +164,49 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
       const node = stint.node;
       const until = stint.end ? stint.end.lastCloseAt : record.endAt;
       // Faults on this client's node while it was there (their cause counted from the action).
-      const relevant = record.faults.filter(
+      const relevant = faults.filter(
         (f) =>
           f.node === node &&
           concerns(f, client) &&
-          f.at >= stint.bound.at - SLACK_MS &&
-          Math.min(f.at, f.causeAt) <= until + SLACK_MS,
+          f.at >= stint.bound.at - BOUND_SLACK_MS &&
+          Math.min(f.at, f.causeAt) <= until,
       );
       if (stint.end && inWindow(stint.end.firstCloseAt)) {
         touched = true;
         teardowns++;
-        const cause = relevant[0];
+        // The harness's own action times the teardown best; then the cluster's view; mccd's last.
+        const cause = [...relevant].sort(
+          (a, b) => SOURCE_RANK[a.source] - SOURCE_RANK[b.source] || a.causeAt - b.causeAt,
+        )[0];
         if (!cause) {
           violations.push({
             rule: 'untouched-client-lost-channels',
             message: `client ${client.id} (${client.publicIp}) lost ${stint.end.closed} of ${stint.end.of} channel(s) on node ${node} with no fault concerning it`,
           });
         } else {
-          if (!stint.end.complete && !cause.clientDetected) {
+          if (!stint.end.complete && !relevant.some((f) => f.clientDetected)) {
             violations.push({
               rule: 'partial-teardown',
               message: `client ${client.id}: only ${stint.end.closed} of ${stint.end.of} channel(s) closed by node ${node} after ${cause.label}`,
             });
           }
-          // ctdb's releaseip script may kill the connections a moment before RELEASE_IP reaches mccd.
-          latencies.teardownMs.push(Math.max(0, stint.end.lastCloseAt - cause.causeAt));
+          const teardownMs = stint.end.lastCloseAt - cause.causeAt;
+          latencies.teardownMs.push(teardownMs);
+          if (teardownMs > teardown.ms)
+            violations.push({
+              rule: 'over-budget',
+              message: `client ${client.id}: teardown took ${teardownMs} ms after ${cause.label}, budget ${teardown.ms} ms (${teardown.reason})`,
+            });
         }
-        if (stint.next) latencies.reconnectMs.push(stint.next.at - stint.end.firstCloseAt);
-        else
+        if (stint.next) {
+          const reconnectMs = stint.next.at - stint.end.firstCloseAt;
+          latencies.reconnectMs.push(reconnectMs);
+          if (reconnectMs > reconnect.ms)
+            violations.push({
+              rule: 'over-budget',
+              message: `client ${client.id}: reconnect took ${reconnectMs} ms, budget ${reconnect.ms} ms (${reconnect.reason})`,
+            });
+        } else
           violations.push({
             rule: 'not-reconnected',
             message: `client ${client.id} did not come back after its teardown on node ${node}`,
@@ -212,7 +243,7 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
     }
   }
 
-  const smbclientLost = evaluateSmbclients(record, violations, latencies);
+  const smbclientLost = evaluateSmbclients(record, faults, violations, latencies);
   for (const f of record.fds) {
     if (f.samePid && f.before !== undefined && f.after !== undefined && f.after > f.before + 2) {
       violations.push({
@@ -239,7 +270,12 @@ function ownerAt(record: ScenarioRecord, ip: string, at: number): number | undef
   return owner;
 }
 
-function evaluateSmbclients(record: ScenarioRecord, violations: Violation[], latencies: Latencies): number {
+function evaluateSmbclients(
+  record: ScenarioRecord,
+  faults: Fault[],
+  violations: Violation[],
+  latencies: Latencies,
+): number {
   let lost = 0;
   for (const s of record.smbclients) {
     const lines = record.lines.filter((l) => l.kind === 'smbclient' && l.id === s.id);
@@ -256,8 +292,8 @@ function evaluateSmbclients(record: ScenarioRecord, violations: Violation[], lat
         lostAt = line.at;
         if (line.at < record.startAt || line.at > record.endAt) continue;
         lost++;
-        const explained = record.faults.some((f) => {
-          const inStint = f.at >= (upAt ?? 0) - SLACK_MS && Math.min(f.at, f.causeAt) <= line.at + SLACK_MS;
+        const explained = faults.some((f) => {
+          const inStint = f.at >= (upAt ?? 0) - BOUND_SLACK_MS && Math.min(f.at, f.causeAt) <= line.at;
           if (!inStint) return false;
           if (f.scope.kind === 'ip') return f.scope.ip === s.publicIp;
           return f.scope.kind === 'node' && ownerAt(record, s.publicIp, f.causeAt) === f.node;

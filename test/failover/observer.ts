@@ -7,7 +7,7 @@ import type { Fault, Marker, PublicAnnounced, Sample } from './record.js';
 /**
  * Watches every node's mccd through its operator API while scenarios run: channels per node (sampled),
  * the announced interface list (no public IP, ever), and the event stream (RELEASE_IP, TAKE_IP, ctdbd
- * lost/restored) as plot markers and as faults the assertions attribute teardowns to.
+ * lost/restored) as plot markers, and as mccd's claims the assertions check against `ctdb ip`.
  */
 export interface ObservedNode {
   pnn: number;
@@ -23,6 +23,7 @@ interface StreamEvent {
 
 export class Observer {
   readonly markers: Marker[] = [];
+  /** mccd's own reports: corroboration for the assertions, never a fault on their own word. */
   readonly faults: Omit<Fault, 'causeAt'>[] = [];
   readonly samples: Sample[] = [];
   readonly publicAnnounced: PublicAnnounced[] = [];
@@ -48,28 +49,33 @@ export class Observer {
     await this.loop;
   }
 
-  /** Every node's channel rows (nodes that do not answer are left out). */
-  async channelRows(): Promise<ChannelRow[]> {
+  /** Every node's channel rows, and the nodes that did not answer (their channels are unknown, not none). */
+  async channelRows(): Promise<{ rows: ChannelRow[]; unanswered: number[] }> {
     const rows = await Promise.all(
       this.nodes.map((n) =>
-        apiGet<ChannelRow[]>({ socketPath: n.apiSocket }, '/v1/channels', 2000).catch(
-          () => [] as ChannelRow[],
-        ),
+        apiGet<ChannelRow[]>({ socketPath: n.apiSocket }, '/v1/channels', 2000).catch(() => undefined),
       ),
     );
-    return rows.flat();
+    return {
+      rows: rows.flatMap((r) => r ?? []),
+      unanswered: this.nodes.filter((_, i) => rows[i] === undefined).map((n) => n.pnn),
+    };
   }
 
-  async placement(): Promise<Record<string, { node: number; channels: number }[]>> {
+  async placement(): Promise<{
+    placement: Record<string, { node: number; channels: number }[]>;
+    unanswered: number[];
+  }> {
     const out: Record<string, { node: number; channels: number }[]> = {};
-    for (const row of await this.channelRows()) {
+    const { rows, unanswered } = await this.channelRows();
+    for (const row of rows) {
       const list = out[row.clientGuid] ?? [];
       out[row.clientGuid] = list;
       const entry = list.find((e) => e.node === row.node);
       if (entry) entry.channels++;
       else list.push({ node: row.node, channels: 1 });
     }
-    return out;
+    return { placement: out, unanswered };
   }
 
   /**
@@ -108,7 +114,7 @@ export class Observer {
   private async sampleLoop(): Promise<void> {
     while (this.running) {
       const started = Date.now();
-      const counts = await Promise.all(
+      const polled = await Promise.all(
         this.nodes.map(async (n) => {
           const [rows, interfaces] = await Promise.all([
             apiGet<ChannelRow[]>({ socketPath: n.apiSocket }, '/v1/channels', 1000).catch(() => undefined),
@@ -122,10 +128,17 @@ export class Observer {
             if (this.publicIps.includes(a.address))
               this.publicAnnounced.push({ at: Date.now(), node: n.pnn, ip: a.address, via: 'mccd-api' });
           }
-          return rows ? rows.length : null;
+          return {
+            channels: rows ? rows.length : null,
+            answered: rows !== undefined && interfaces !== undefined,
+          };
         }),
       );
-      this.samples.push({ at: started, channels: counts });
+      this.samples.push({
+        at: started,
+        channels: polled.map((p) => p.channels),
+        answered: polled.map((p) => p.answered),
+      });
       await new Promise((r) => setTimeout(r, Math.max(10, this.intervalMs - (Date.now() - started))));
     }
   }
@@ -176,6 +189,7 @@ export class Observer {
           scope: { kind: 'ip', ip: e.event.ip ?? '' },
           clientDetected: false,
           label: `RELEASE_IP ${e.event.ip} on node ${pnn}`,
+          source: 'mccd',
         });
         break;
       case 'ip-taken':
@@ -189,6 +203,7 @@ export class Observer {
           scope: { kind: 'node' },
           clientDetected: false,
           label: `ctdbd lost on node ${pnn}`,
+          source: 'mccd',
         });
         break;
       case 'restored':

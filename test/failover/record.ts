@@ -25,12 +25,20 @@ export interface Fault {
   /** The node cannot close anything (partition): clients notice by their own timeouts. */
   clientDetected: boolean;
   label: string;
+  /**
+   * Who says it happened. `harness`: an action the harness took; `ctdb`: a move seen in `ctdb ip` on the
+   * cluster; `mccd`: an event in mccd's own stream — the thing under test, so it counts only where the
+   * other two corroborate it (truth.ts).
+   */
+  source: 'harness' | 'ctdb' | 'mccd';
 }
 
 /** Channels per node at one moment (null: that node's mccd did not answer). */
 export interface Sample {
   at: number;
   channels: (number | null)[];
+  /** Per node: both /v1/channels and /v1/interfaces answered, so the public-IP check saw this moment. */
+  answered: boolean[];
 }
 
 export interface NodeInfo {
@@ -72,12 +80,24 @@ export interface ScenarioRecord {
   samples: Sample[];
   /** After settling: for each GUID, the nodes holding its channels and how many. */
   finalPlacement: Record<string, { node: number; channels: number }[]>;
+  /** Nodes whose mccd did not answer when finalPlacement was read: their channels are unknown. */
+  unansweredAtEnd: number[];
+  /** The scenario file's limits on teardown and reconnect times. */
+  budgets: Budgets;
   publicAnnounced: PublicAnnounced[];
   fds: FdCount[];
   settled: boolean;
   settleNote?: string;
   /** Why clients were not settled when the scenario began (a previous scenario left them so). */
   baselineNote?: string;
-  /** Where each public IP was at each action, for attributing smbclient sessions. */
+  /**
+   * Where each public IP was, from `ctdb ip` on the cluster (never from mccd): at each action and polled
+   * throughout. The ground truth that mccd's RELEASE_IP events are checked against.
+   */
   ipOwners: { at: number; owners: Record<string, number> }[];
+}
+
+export interface Budgets {
+  teardown: { ms: number; reason: string };
+  reconnect: { ms: number; reason: string };
 }

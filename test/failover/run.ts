@@ -43,7 +43,8 @@ async function unsettled(rig: FailoverRig): Promise<string> {
   if (down.length > 0) return `${down.length} client(s) not connected (${down.slice(0, 5).join(', ')})`;
   const up = rig.smbclientsUp();
   if (up < rig.smbclients.length) return `${rig.smbclients.length - up} smbclient session(s) down`;
-  const placement = await rig.observer.placement();
+  const { placement, unanswered } = await rig.observer.placement();
+  if (unanswered.length > 0) return `mccd on node(s) ${unanswered.join(', ')} not answering`;
   for (const c of rig.clients) {
     const placed = placement[c.guid] ?? [];
     if (placed.length !== 1) return `client ${c.id} is on ${placed.length} nodes`;
@@ -73,6 +74,27 @@ function growth(
     .filter(([, d]) => d > 0)
     .map(([kind, d]) => `+${d} ${kind}`)
     .join(', ');
+}
+
+/**
+ * `ctdb ip` every half second while the steps run, as the ground truth of who held which public IP: the
+ * snapshots taken at each action alone would miss the moves ctdb makes by itself (rebalances, failovers).
+ * A poll that fails (the queried ctdbd was just killed) is simply retried on the next tick.
+ */
+function pollOwners(ctx: StepContext): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await ctx.owners().catch(() => undefined);
+      await sleep(500);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 export async function runScenario(
@@ -107,15 +129,21 @@ export async function runScenario(
   };
   await ctx.owners();
   const startAt = Date.now();
-  for (const [i, step] of scenario.steps.entries()) {
-    progress(`scenario ${scenario.name}: step ${i + 1}/${scenario.steps.length}: ${describeStep(step)}`);
-    await performStep(rig, step, ctx);
+  const truth = pollOwners(ctx);
+  let settleNote: string | undefined;
+  try {
+    for (const [i, step] of scenario.steps.entries()) {
+      progress(`scenario ${scenario.name}: step ${i + 1}/${scenario.steps.length}: ${describeStep(step)}`);
+      await performStep(rig, step, ctx);
+    }
+    progress(`scenario ${scenario.name}: settling (up to ${scenario.settleTimeoutMs / 1000} s)`);
+    settleNote = await settle(rig, scenario.settleTimeoutMs);
+  } finally {
+    await truth.stop();
   }
-  progress(`scenario ${scenario.name}: settling (up to ${scenario.settleTimeoutMs / 1000} s)`);
-  const settleNote = await settle(rig, scenario.settleTimeoutMs);
   await ctx.owners();
   const endAt = Date.now();
-  const finalPlacement = await rig.observer.placement();
+  const { placement: finalPlacement, unanswered: unansweredAtEnd } = await rig.observer.placement();
   const after = await fdCounts(rig);
   const fds: FdCount[] = before.map((b, i) => ({
     node: b.node,
@@ -144,12 +172,15 @@ export async function runScenario(
     clients: rig.clients,
     smbclients: rig.smbclients,
     lines: [...rig.lines],
+    // The harness's faults, then mccd's claims (judged against `ctdb ip` in truth.ts).
     faults: [...faults, ...observed.faults.filter((f) => inWindow(f.at))]
       .map((f) => ({ ...f, causeAt: faults.includes(f) ? f.at : causeOf(f.at) }))
       .sort((a, b) => a.at - b.at),
     markers: [...markers, ...observed.markers.filter((m) => inWindow(m.at))].sort((a, b) => a.at - b.at),
     samples: observed.samples.filter((s) => s.at >= startAt - 2000 && s.at <= endAt),
     finalPlacement,
+    unansweredAtEnd,
+    budgets: scenario.budgets,
     publicAnnounced: observed.publicAnnounced.filter((p) => inWindow(p.at)),
     fds,
     settled: settleNote === undefined,

@@ -15,6 +15,13 @@ const nodeRef = z.union([pnn, z.enum(['leader', 'non-leader'])], {
 });
 const ms = (max: number) => z.number({ invalid_type_error: 'expected milliseconds' }).int().min(0).max(max);
 
+const budget = z
+  .object({
+    ms: ms(600_000),
+    reason: z.string().min(10, 'expected a reason for the budget (at least 10 characters)').max(400),
+  })
+  .strict();
+
 export const stepSchema = z.discriminatedUnion(
   'action',
   [
@@ -81,6 +88,11 @@ export const scenarioSchema = z
     steps: z.array(stepSchema).min(1, 'expected at least one step').max(100),
     /** How long clients may take to be back, all channels on one node, after the last step. */
     settleTimeoutMs: ms(600_000).default(60_000),
+    /**
+     * Limits judged as violations: fault → a concerned client's last channel closed, and its first close →
+     * all channels negotiated again. Each with the reason for its size, so a number is never arbitrary.
+     */
+    budgets: z.object({ teardown: budget, reconnect: budget }).strict(),
   })
   .strict();
 

@@ -12,6 +12,7 @@ import type { ClusterView } from '../../ctdb/cluster-view.js';
 import { buildNegotiateRequest, FrameReader, frame, negotiateResponsePull } from '../../wire/index.js';
 import { projectRoot } from '../helpers/reference.js';
 import { waitFor } from './netns.js';
+import { type SocketEnd, watchEnd } from './socket-end.js';
 
 /** mccd's coordinator and API in this process, on private sockets, for tests. */
 export interface TestMccd {
@@ -91,16 +92,13 @@ export async function negotiateChannel(options: {
   port: number;
   clientGuid: string;
   localAddress?: string;
-}): Promise<{ socket: Socket; dialect: number; closed: Promise<string> }> {
+}): Promise<{ socket: Socket; dialect: number; closed: Promise<SocketEnd> }> {
   const socket = connect({
     host: options.host,
     port: options.port,
     ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
-  const closed = new Promise<string>((resolve) => {
-    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-    socket.once('close', () => resolve('close'));
-  });
+  const closed = watchEnd(socket);
   await once(socket, 'connect');
   socket.write(frame(buildNegotiateRequest({ clientGuid: options.clientGuid })));
   const reader = new FrameReader();

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { formatIpv4, formatIpv6 } from '../../wire/ip.js';
 import type { NetworkInterfaceInfo } from '../../wire/smb2/interface-info.js';
+import { envAtLeast } from '../helpers/env.js';
 
 /** Shared generators for the wire property tests and the tshark oracle. */
 
@@ -68,4 +69,5 @@ export function arbMutationOf(valid: Uint8Array) {
     });
 }
 
-export const RUNS = Number(process.env.MCC_FUZZ_RUNS ?? 10_000);
+// Below 100 runs the properties, and the parse-rate floors in them, say little.
+export const RUNS = envAtLeast('MCC_FUZZ_RUNS', 10_000, 100);

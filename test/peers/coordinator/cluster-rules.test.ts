@@ -11,6 +11,7 @@ import {
 } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
 import { freePort, TestRedis } from '../../harness/redis.js';
+import { ENDED_BY_PEER, endWithin } from '../../harness/socket-end.js';
 import { describePeer, missingPrograms } from '../../helpers/skip.js';
 
 /**
@@ -83,8 +84,10 @@ describePeer(
       const t0 = Date.now();
       await sim.moveIp(PUBLIC, 1);
       // Both of a's channels end, the one on the fixed address too.
-      expect(await aPublic.closed).toBeTruthy();
-      expect(await aFixed.closed).toBeTruthy();
+      expect(await endWithin(aPublic.closed, 10_000, "a's channel on the public IP")).toMatch(ENDED_BY_PEER);
+      expect(await endWithin(aFixed.closed, 10_000, "a's channel on the fixed address")).toMatch(
+        ENDED_BY_PEER,
+      );
       const elapsed = Date.now() - t0;
       await new Promise((r) => setTimeout(r, 100));
       expect(bFixed.socket.destroyed).toBe(false);
@@ -98,7 +101,7 @@ describePeer(
       const g = randomUUID();
       const onNode0 = await negotiateChannel({ host: FIXED, port: port0, clientGuid: g });
       const onNode1 = await negotiateChannel({ host: '127.0.0.3', port: port1, clientGuid: g });
-      expect(await onNode0.closed).toBeTruthy();
+      expect(await endWithin(onNode0.closed, 10_000, 'the channel on node 0')).toMatch(ENDED_BY_PEER);
       await waitFor(
         'node 0 dropped the client',
         5000,
@@ -128,7 +131,7 @@ describePeer(
       const p = await negotiateChannel({ host: PUBLIC, port: port0, clientGuid: pub });
       const f = await negotiateChannel({ host: FIXED, port: port0, clientGuid: fixedOnly });
       await sim.crash(0);
-      expect(await p.closed).toBeTruthy();
+      expect(await endWithin(p.closed, 10_000, 'the channel on the public IP')).toMatch(ENDED_BY_PEER);
       await new Promise((r) => setTimeout(r, 100));
       expect(f.socket.destroyed).toBe(false);
       f.socket.destroy();

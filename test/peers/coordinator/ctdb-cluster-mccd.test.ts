@@ -10,6 +10,15 @@ import { waitFor } from '../../harness/netns.js';
 import { projectRoot } from '../../helpers/reference.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 
+/** `ctdb -X gettickles IP`: one row per registered connection, `|src ip|src port|dst ip|dst port|`. */
+function parseTickles(text: string): { src: string; dst: string }[] {
+  return text
+    .split('\n')
+    .map((l) => l.split('|'))
+    .filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[2] ?? ''))
+    .map((cols) => ({ src: cols[1]!, dst: cols[3]! }));
+}
+
 describePeer(
   'mccd on every node of a real 3-node ctdbd cluster in namespaces',
   firstReason(notRoot(), missingPrograms('ip', 'ctdb', 'ethtool', 'iptables', 'curl'), ctdbAvailable()),
@@ -99,6 +108,19 @@ describePeer(
         () => (a.negotiated() === 2 && b.negotiated() === 1 ? true : undefined),
         20,
       );
+      // ctdbd's own record (not mccd's): the channel to the public IP is registered with TCP_CLIENT, so
+      // the node that takes the IP over can send tickle ACKs; the one to the fixed address is not.
+      const clientAddress = cluster.clientNamespaces[0]!.address;
+      const tickles = await waitFor(
+        `ctdbd on node 1 lists a's connection to ${ip}`,
+        5000,
+        async () => {
+          const rows = parseTickles(await cluster.ctdb(1, ['-X', 'gettickles', ip]));
+          return rows.some((r) => r.src === clientAddress && r.dst === ip) ? rows : undefined;
+        },
+        50,
+      );
+      expect(tickles.filter((r) => r.dst !== ip)).toEqual([]);
       const t0 = Date.now();
       await cluster.moveIp(ip, 2);
       await waitFor("both of a's channels closed", 10_000, () => (a.closed() === 2 ? true : undefined), 5);
@@ -122,15 +144,25 @@ describePeer(
       probes.push(fixedProbe);
       await waitFor('probe connected', 10_000, () => (fixedProbe.negotiated() === 1 ? true : undefined), 20);
       const violations: string[] = [];
+      // mccd itself keeps running while ctdbd is down: a poll it does not answer is a failure here, not a
+      // pass, or "no public IP announced" would hold vacuously through the very outage it is about.
+      const pollErrors: string[] = [];
+      let polls = 0;
       let polling = true;
       const poller = (async () => {
         while (polling) {
-          const r = await interfaces(1).catch(() => undefined);
-          for (const ip of cluster.publicIps)
-            if (r?.announced.some((a) => a.address === ip)) violations.push(ip);
+          try {
+            const r = await interfaces(1);
+            polls++;
+            for (const ip of cluster.publicIps)
+              if (r.announced.some((a) => a.address === ip)) violations.push(ip);
+          } catch (error) {
+            pollErrors.push((error as Error).message);
+          }
           await new Promise((res) => setTimeout(res, 50));
         }
       })();
+      const pollStart = Date.now();
       await cluster.kill9(1);
       await waitFor('mccd on node 1 notices ctdbd is gone', 10_000, async () => {
         const s = await apiGet<{ clusterConnected: boolean }>(
@@ -176,6 +208,9 @@ describePeer(
         `ctdbd kill -9 on node 1: mccd back ${backMs} ms after the restarted ctdbd answered\n`,
       );
       expect(backMs).toBeLessThan(5000);
+      expect(pollErrors).toEqual([]);
+      // At least one answer a second over the outage (polled every 50 ms): the check saw the whole window.
+      expect(polls).toBeGreaterThanOrEqual(Math.floor((Date.now() - pollStart) / 1000));
       expect(violations).toEqual([]);
       await assertNoPublicAnnounced();
       expect(fixedProbe.closed()).toBe(0); // a channel on a fixed address survives ctdbd's restart

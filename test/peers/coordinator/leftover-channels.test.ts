@@ -4,6 +4,7 @@ import { afterAll, expect, it } from 'vitest';
 import { startTestMccd, type TestMccd } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
 import { freePort } from '../../harness/redis.js';
+import { ENDED_BY_PEER, endWithin, watchEnd } from '../../harness/socket-end.js';
 import { describePeer, notRoot } from '../../helpers/skip.js';
 
 describePeer('a restarted mccd closes the channels a previous mccd left behind', notRoot(), () => {
@@ -37,9 +38,10 @@ describePeer('a restarted mccd closes the channels a previous mccd left behind',
     const other = await freePort();
     const leftover = await connection(port);
     const unrelated = await connection(other);
-    const closed = new Promise((resolve) => leftover.once('close', resolve));
+    const ended = watchEnd(leftover);
     mccd = await startTestMccd({ listen: [{ address: '127.0.0.1', port }] });
-    await closed;
+    // The server side is killed under its holder (this process): the client sees a reset or a FIN.
+    expect(await endWithin(ended, 10_000, 'the leftover connection')).toMatch(ENDED_BY_PEER);
     const text = await mccd.coordinator.metrics.registry.getSingleMetricAsString(
       'mcc_leftover_channels_closed_total',
     );

@@ -15,7 +15,7 @@ const execFileAsync = promisify(execFile);
 
 describePeer(
   'smbd pool: pre-started inetd-mode smbd fed by fd handoff',
-  firstReason(notRoot(), missingPrograms('smbd', 'smbclient', 'smbpasswd')),
+  firstReason(notRoot(), missingPrograms('smbd', 'smbclient', 'smbpasswd', 'ss', 'pkill')),
   () => {
     let mccd: TestMccd | undefined;
     let conf = '';

@@ -17,7 +17,18 @@ describePeer(
   'failover harness, short profile (npm run failover)',
   firstReason(
     notRoot(),
-    missingPrograms('ip', 'ctdb', 'smbd', 'smbclient', 'ethtool', 'stdbuf'),
+    missingPrograms(
+      'ip',
+      'ctdb',
+      'smbd',
+      'smbclient',
+      'ethtool',
+      'stdbuf',
+      'ss',
+      'pkill',
+      'iptables',
+      'curl',
+    ),
     ctdbAvailable(),
   ),
   () => {

@@ -15,7 +15,7 @@ const execFileAsync = promisify(execFile);
 
 describePeer(
   'ifdiscovery against real smbd: smbd announces exactly the list mcc computes',
-  firstReason(notRoot(), missingPrograms('ip', 'smbd', 'smbtorture', 'smbpasswd')),
+  firstReason(notRoot(), missingPrograms('ip', 'smbd', 'smbtorture', 'smbpasswd', 'ss')),
   () => {
     const ns = `mcc${runTag()}if`;
     const dir = mkdtempSync(join(tmpdir(), 'mcc-ifsmbd-'));

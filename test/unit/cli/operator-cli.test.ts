@@ -12,6 +12,7 @@ import {
   type TestMccd,
 } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
+import { ENDED_BY_PEER, endWithin } from '../../harness/socket-end.js';
 import { projectRoot } from '../../helpers/reference.js';
 
 // Async on purpose: mccd runs in this process and must keep answering while the CLI waits.
@@ -108,7 +109,7 @@ describe('mcc operator commands against a running mccd', () => {
       );
       const answer = JSON.parse((await mcc('teardown', guid)).stdout);
       expect(answer).toEqual({ clientGuid: guid, state: 'tearingDown' });
-      expect(await ch.closed).toBeTruthy();
+      expect(await endWithin(ch.closed, 5000, 'the torn-down channel')).toMatch(ENDED_BY_PEER);
       await waitFor(
         'the teardown printed',
         15_000,

@@ -14,6 +14,7 @@ import {
   type TestMccd,
 } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
+import { ENDED_BY_PEER, endWithin } from '../../harness/socket-end.js';
 
 let mccd: TestMccd;
 let port: number;
@@ -134,8 +135,8 @@ describe('mccd with the worker backend', () => {
     const a2 = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: a });
     const b1 = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: b });
     await apiRequest(api(), 'POST', `/v1/clients/${a}/teardown`);
-    expect(await a1.closed).toBeTruthy();
-    expect(await a2.closed).toBeTruthy();
+    expect(await endWithin(a1.closed, 5000, "a's first channel")).toMatch(ENDED_BY_PEER);
+    expect(await endWithin(a2.closed, 5000, "a's second channel")).toMatch(ENDED_BY_PEER);
     await new Promise((r) => setTimeout(r, 100));
     expect(b1.socket.destroyed).toBe(false);
     expect(mccd.coordinator.registry.view(b)?.state).toBe('active');
@@ -164,7 +165,7 @@ describe('mccd with the worker backend', () => {
     const g = onVictim.clientGuid;
     const ch = onVictim.ch;
     await stopProcess(victim);
-    expect(await ch.closed).toBeTruthy();
+    expect(await endWithin(ch.closed, 5000, "the dead worker's channel")).toMatch(ENDED_BY_PEER);
     await waitFor(
       'client of the dead worker gone',
       5000,

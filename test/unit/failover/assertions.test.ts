@@ -1,81 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentLine } from '../../failover/agent.js';
 import { evaluateScenario, percentile } from '../../failover/assertions.js';
-import type { Fault, ScenarioRecord } from '../../failover/record.js';
+import type { Fault } from '../../failover/record.js';
 import { htmlReport, markdownReport, terminalSummary, timelineSvg } from '../../failover/report.js';
-
-const A = { id: 'a', guid: '00000000-0000-4000-8000-00000000000a', publicIp: '10.0.0.101' };
-const B = { id: 'b', guid: '00000000-0000-4000-8000-00000000000b', publicIp: '10.0.0.102' };
-
-const bound = (id: string, at: number, servers: string[]): AgentLine => ({
-  at,
-  id,
-  kind: 'client',
-  event: 'bound',
-  channels: servers.map((server, i) => ({ server, local: `10.0.0.200:${4000 + i}` })),
-});
-const tornDown = (id: string, at: number, complete = true): AgentLine => ({
-  at,
-  id,
-  kind: 'client',
-  event: 'torn-down',
-  cause: complete ? 'server' : 'echo-timeout',
-  complete,
-  firstCloseAt: at - 10,
-  lastCloseAt: at,
-  closed: complete ? 2 : 1,
-  of: 2,
-});
-const releaseOf101: Fault = {
-  at: 1200,
-  causeAt: 1100,
-  node: 0,
-  scope: { kind: 'ip', ip: '10.0.0.101' },
-  clientDetected: false,
-  label: 'RELEASE_IP 10.0.0.101 on node 0',
-};
-
-/** a on node 0 through 10.0.0.101, b on node 1 through 10.0.0.102; 10.0.0.101 moves to node 1. */
-function record(overrides: Partial<ScenarioRecord> = {}): ScenarioRecord {
-  return {
-    name: 'moveip',
-    description: 'd',
-    steps: ['ctdb moveip 0 to next'],
-    startAt: 1000,
-    endAt: 5000,
-    nodes: [
-      { pnn: 0, address: '10.0.0.1' },
-      { pnn: 1, address: '10.0.0.2' },
-    ],
-    publicIps: ['10.0.0.101', '10.0.0.102'],
-    clients: [A, B],
-    smbclients: [],
-    lines: [
-      bound('a', 0, ['10.0.0.101', '10.0.0.1']),
-      bound('b', 0, ['10.0.0.102', '10.0.0.2']),
-      tornDown('a', 1260),
-      bound('a', 1500, ['10.0.0.101', '10.0.0.2']),
-    ],
-    faults: [releaseOf101],
-    markers: [{ at: 1100, kind: 'action', label: 'moveip 10.0.0.101 0→1', node: 0 }],
-    samples: [
-      { at: 900, channels: [2, 2] },
-      { at: 1300, channels: [0, 2] },
-      { at: 1600, channels: [0, 4] },
-    ],
-    finalPlacement: {
-      [A.guid]: [{ node: 1, channels: 2 }],
-      [B.guid]: [{ node: 1, channels: 2 }],
-    },
-    publicAnnounced: [],
-    fds: [{ node: 0, before: 30, after: 30, samePid: true, grew: '' }],
-    settled: true,
-    ipOwners: [],
-    ...overrides,
-  };
-}
-
-const rules = (r: ScenarioRecord) => evaluateScenario(r).violations.map((v) => v.rule);
+import { A, B, BUDGETS, bound, moveOf101, record, rules, tornDown } from './fixtures.js';
 
 describe('failover assertions', () => {
   it('the client on the released IP torn down completely and back on one node, the other untouched: passes', () => {
@@ -104,9 +32,13 @@ describe('failover assertions', () => {
     const lines = [...record().lines];
     lines[2] = tornDown('a', 1260, false);
     expect(rules(record({ lines }))).toEqual(['partial-teardown']);
-    expect(
-      rules(record({ lines, faults: [{ ...releaseOf101, scope: { kind: 'node' }, clientDetected: true }] })),
-    ).toEqual([]);
+    const partition: Fault = {
+      ...moveOf101,
+      scope: { kind: 'node' },
+      clientDetected: true,
+      label: 'partition of node 0',
+    };
+    expect(rules(record({ lines, faults: [partition] }))).toEqual([]);
   });
 
   it('channels left on the old node, a missing reconnect, a public IP announced and fd growth are each named', () => {
@@ -193,7 +125,7 @@ describe('failover report', () => {
     passed: true,
     scenarios: [
       {
-        scenario: { name: 'moveip', description: 'd', steps: [], settleTimeoutMs: 1 },
+        scenario: { name: 'moveip', description: 'd', steps: [], settleTimeoutMs: 1, budgets: BUDGETS },
         record: record(),
         result: evaluateScenario(record()),
       },

@@ -11,6 +11,8 @@ import {
 import { projectRoot } from '../../helpers/reference.js';
 
 const dir = join(projectRoot, 'test/failover');
+const BUDGETS =
+  'budgets:\n  teardown:\n    ms: 2000\n    reason: RELEASE_IP arrives at once\n  reconnect:\n    ms: 5000\n    reason: clients reconnect at once\n';
 
 describe('failover scenario files', () => {
   it('every shipped scenario and profile parses, and every profile names shipped scenarios', () => {
@@ -28,7 +30,7 @@ describe('failover scenario files', () => {
 
   it('fills defaults: moveip to the next node, kill-ctdbd back after 2 s', () => {
     const r = parseScenario(
-      'name: x\ndescription: d\nsteps:\n  - action: moveip\n    ip: 1\n  - action: kill-ctdbd\n    node: leader\n',
+      `name: x\ndescription: d\nsteps:\n  - action: moveip\n    ip: 1\n  - action: kill-ctdbd\n    node: leader\n${BUDGETS}`,
     );
     expect(r.ok && r.value.steps).toEqual([
       { action: 'moveip', ip: 1, to: 'next' },
@@ -58,6 +60,14 @@ describe('failover scenario files', () => {
       /Unrecognized key.*extra/,
     );
     expect(bad('steps: [')).toMatch(/^bad\.yaml: not YAML/);
+    // A budget is a judged limit: without it, or without the reason for its size, the file is refused.
+    const moveip = 'name: x\ndescription: d\nsteps:\n  - action: moveip\n    ip: 1\n';
+    expect(bad(moveip)).toMatch(/budgets: Required/);
+    expect(
+      bad(
+        `${moveip}budgets:\n  teardown:\n    ms: 2000\n  reconnect:\n    ms: 5000\n    reason: clients reconnect at once\n`,
+      ),
+    ).toMatch(/budgets\.teardown\.reason: Required/);
     const p = parseProfile('name: p\ndescription: d\nbackend: samba\nscenarios: [moveip]\n', 'p.yaml');
     expect(!p.ok && p.error.message).toMatch(/backend: .*'smbd' \| 'worker'.*got "samba"/);
   });

@@ -79,11 +79,14 @@ describe('SEQPACKET carrier', () => {
 
   it('validates arguments with errno EINVAL and the function name', () => {
     expect(() => closeFd(-1)).toThrow(NativeError);
+    // Not a try/catch: a closeFd that accepted 1.5 (and closed fd 1) must fail this test, not skip a branch.
+    let thrown: unknown;
     try {
       closeFd(1.5);
     } catch (error) {
-      expect(error).toMatchObject({ errno: 22, code: 'EINVAL', syscall: 'closeFd' });
+      thrown = error;
     }
+    expect(thrown).toMatchObject({ errno: 22, code: 'EINVAL', syscall: 'closeFd' });
     expect(() => addon.sendFds(0, 'nope' as unknown as Uint8Array)).toThrow(/Uint8Array/);
   });
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,13 @@ import { closeFd, connectCarrier, dupFd, fdOf, peerCred } from '../../../native/
 import { projectRoot } from '../../helpers/reference.js';
 
 const children: ChildProcess[] = [];
+const O_CLOEXEC = 0o2000000;
+
+function fdFlags(fd: number): number {
+  const line = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (!line) throw new Error(`no flags line in /proc/self/fdinfo/${fd}`);
+  return Number.parseInt(line[1]!, 8);
+}
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
@@ -90,9 +97,25 @@ describe('fd handoff between unrelated processes', () => {
     }
   });
 
-  it('dupFd returns a close-on-exec copy', () => {
-    const [a] = [dupFd(0)];
-    expect(a).toBeGreaterThan(2);
-    closeFd(a);
+  it('dupFd returns a close-on-exec copy', async () => {
+    const copy = dupFd(0);
+    try {
+      expect(copy).toBeGreaterThan(2);
+      // The kernel's own record of the descriptor, not the addon's: flags are octal, O_CLOEXEC is 02000000.
+      expect(fdFlags(copy) & O_CLOEXEC).toBe(O_CLOEXEC);
+      // And the effect itself: a child started by exec does not have it.
+      const child = spawn('sh', ['-c', `test -e /proc/self/fd/${copy} && echo open || echo gone`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+      });
+      await once(child, 'exit');
+      expect(out.trim()).toBe('gone');
+    } finally {
+      closeFd(copy);
+    }
   });
 });

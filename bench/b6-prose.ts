@@ -1,0 +1,68 @@
+import { fmt } from './stats.js';
+
+/**
+ * B6's verdicts and explanation as a pure function of the run's numbers: every claim ("pulls ahead",
+ * "none lost", SYN retransmits, the core count) is made only when this run's numbers show it, so a fresh
+ * date never sits above a sentence from another run.
+ */
+export interface B6Cell {
+  connPerSec: number;
+  p99Ms: number;
+  cpuMsPerConn: number;
+  /** Completed connections, summed over repeats. */
+  ok: number;
+  errors: number;
+}
+
+export interface B6Burst {
+  seconds: number;
+  /** Median completed of `offered`. */
+  ok: number;
+  offered: number;
+  errors: number;
+  okPerSec: number;
+}
+
+export interface B6Numbers {
+  cores: number;
+  at64: { a: B6Cell; b: B6Cell; c: B6Cell };
+  burst: { a: B6Burst; c: B6Burst };
+}
+
+/** Linux's first SYN retransmit comes after 1 s: a p99 at or above it says a SYN was dropped. */
+const SYN_RETRANSMIT_MS = 1000;
+
+const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
+const counts = (x: { ok: number; errors: number }) => `${fmt(x.ok, 0)} completed, ${fmt(x.errors, 0)} errors`;
+const lossless = (b: B6Burst) => b.errors === 0 && b.ok === b.offered;
+
+export function b6Prose(n: B6Numbers): string[] {
+  const { a, b, c } = n.at64;
+  const rateRatio = c.connPerSec / a.connPerSec;
+  // A rate or a latency bought with errors is no result: every verdict needs an error-free subject.
+  const rateMet = rateRatio >= 1.5 && c.errors === 0;
+  const p99Met = c.p99Ms < 100 && c.errors === 0;
+  const burstMet = lossless(n.burst.c) && n.burst.c.seconds < n.burst.a.seconds;
+  const targets = `Targets: (c) ≥ 1.5× (a)'s conn/s at 64 concurrent — ${verdict(rateMet)} (${fmt(rateRatio)}×; (c) ${counts(c)}, (a) ${counts(a)}); (c) p99 < 100 ms at 64 concurrent — ${verdict(p99Met)} (${fmt(c.p99Ms)} ms); the ${fmt(n.burst.c.offered, 0)} burst completes, all of it and faster, through (c) than (a) — ${verdict(burstMet)} ((c) ${fmt(n.burst.c.ok, 0)} of ${fmt(n.burst.c.offered, 0)} in ${fmt(n.burst.c.seconds)} s with ${fmt(n.burst.c.errors, 0)} errors; (a) ${fmt(n.burst.a.ok, 0)} of ${fmt(n.burst.a.offered, 0)} in ${fmt(n.burst.a.seconds)} s with ${fmt(n.burst.a.errors, 0)} errors).`;
+
+  const why: string[] = [];
+  const cpuBudget = (n.cores * 1000) / 640;
+  why.push(
+    `With 64 clients back to back the mean latency is 64 ÷ the rate (Little's law), so p99 < 100 ms needs more than 640 conn/s, i.e. under ${fmt(cpuBudget)} ms of CPU per connection on this machine's ${n.cores} core(s); smbd's own per-connection work in (a) was ${fmt(a.cpuMsPerConn)} ms and (c) added ${fmt(c.cpuMsPerConn - a.cpuMsPerConn)} ms for mccd.`,
+  );
+  const burstRatio = n.burst.c.okPerSec / n.burst.a.okPerSec;
+  if (burstRatio > 1)
+    why.push(
+      `In the burst (c) completed ${fmt(burstRatio)}× as many connections per second as (a)${lossless(n.burst.c) ? ', none lost' : `, but lost ${fmt(n.burst.c.offered - n.burst.c.ok, 0)} (${fmt(n.burst.c.errors, 0)} errors)`}.`,
+    );
+  else
+    why.push(
+      `In the burst (c) did not pull ahead of (a): ${fmt(burstRatio)}× its completed connections per second.`,
+    );
+  if (a.p99Ms >= SYN_RETRANSMIT_MS)
+    why.push(
+      `(a)'s p99 at 64 concurrent (${fmt(a.p99Ms)} ms) is at or past the 1 s SYN retransmit: connections beyond its listen backlog were dropped and retried.`,
+    );
+  why.push(`(b) shows the exec tax the pool removes: ${fmt(b.cpuMsPerConn)} ms of CPU per connection.`);
+  return [targets, why.join(' ')];
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { type B6Numbers, b6Prose } from '../../../bench/b6-prose.js';
+
+const clean: B6Numbers = {
+  cores: 2,
+  at64: {
+    a: { connPerSec: 300, p99Ms: 1100, cpuMsPerConn: 5, ok: 2700, errors: 0 },
+    b: { connPerSec: 60, p99Ms: 1500, cpuMsPerConn: 30, ok: 540, errors: 0 },
+    c: { connPerSec: 500, p99Ms: 90, cpuMsPerConn: 6, ok: 4500, errors: 0 },
+  },
+  burst: {
+    a: { seconds: 8, ok: 2000, offered: 2000, errors: 0, okPerSec: 250 },
+    c: { seconds: 4, ok: 2000, offered: 2000, errors: 0, okPerSec: 500 },
+  },
+};
+
+describe('B6 prose from the numbers', () => {
+  it('a clean run that meets every target says so, with the counts behind each verdict', () => {
+    const [targets, why] = b6Prose(clean);
+    expect(targets).not.toContain('not met');
+    expect(targets).toContain('(c) 4,500 completed, 0 errors');
+    expect(why).toContain('none lost');
+    expect(why).toContain('SYN retransmit');
+    expect(why).toContain("this machine's 2 core(s)");
+  });
+
+  it('a burst with errors must not say "none lost", nor meet the burst target', () => {
+    const lossy = { ...clean, burst: { ...clean.burst, c: { ...clean.burst.c, ok: 1990, errors: 10 } } };
+    const [targets, why] = b6Prose(lossy);
+    expect(why).not.toContain('none lost');
+    expect(why).toContain('lost 10 (10 errors)');
+    expect(targets).toMatch(/burst completes.*— \*\*not met\*\*/);
+  });
+
+  it('a fast rate bought with errors is not met; no SYN claim without a 1 s p99; no "pulls ahead" when behind', () => {
+    const n: B6Numbers = {
+      ...clean,
+      cores: 8,
+      at64: { ...clean.at64, a: { ...clean.at64.a, p99Ms: 200 }, c: { ...clean.at64.c, errors: 3 } },
+      burst: { ...clean.burst, c: { ...clean.burst.c, okPerSec: 100, seconds: 20 } },
+    };
+    const [targets, why] = b6Prose(n);
+    expect(targets).toMatch(/conn\/s at 64 concurrent — \*\*not met\*\*/);
+    expect(targets).toMatch(/p99 < 100 ms at 64 concurrent — \*\*not met\*\*/);
+    expect(why).not.toContain('SYN');
+    expect(why).toContain('did not pull ahead');
+    expect(why).toContain("this machine's 8 core(s)");
+  });
+});
