@@ -72,6 +72,8 @@ export async function startMccd(
     negotiateTimeoutMs?: number;
     backend?: Record<string, unknown>;
     listen?: { address: string; port: number }[];
+    /** node --expose-gc, so GET /v1/memory?gc=1 measures what survives a full collection. */
+    exposeGc?: boolean;
   } = {},
 ): Promise<Running & { api: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mcc-bench-'));
@@ -88,9 +90,14 @@ export async function startMccd(
       log: { level: 'warn' },
     }),
   );
-  const mccd = spawn(process.execPath, [join(dist, 'cli/mccd.js'), '-c', join(dir, 'mccd.json')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const nodeFlags = options.exposeGc ? ['--expose-gc'] : [];
+  const mccd = spawn(
+    process.execPath,
+    [...nodeFlags, join(dist, 'cli/mccd.js'), '-c', join(dir, 'mccd.json')],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const status = await until('mccd', 15_000, () =>
     apiGet<{ listen: { port: number }[] }>({ socketPath: api }, '/v1/status'),
   );

@@ -6,6 +6,7 @@ import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
 import { CoordinatorError } from './errors.js';
 import type { Logger } from './log.js';
+import { memoryReport } from './memory.js';
 
 /**
  * The operator API: HTTP on a root-only unix socket (mode 0600 and an SO_PEERCRED uid check), optionally
@@ -99,6 +100,10 @@ export class OperatorApi {
             ageMs: Date.now() - v.context.createdAt,
           })),
         );
+        return;
+      }
+      if (route === 'GET /v1/memory') {
+        this.json(res, 200, memoryReport(url.searchParams.get('gc') === '1'));
         return;
       }
       if (route === 'GET /v1/channels') {

@@ -8,6 +8,8 @@ export interface StepContext {
   /** Records an action marker now and returns its time. */
   mark(label: string, node?: number): number;
   fault(f: Omit<Fault, 'causeAt'>): void;
+  /** The harness had mccd on `node` down from `from` until it answered again at `to`. */
+  mccdDown(node: number, from: number, to: number): void;
   /** Where each public IP is (also recorded, for attributing smbclient sessions). */
   owners(): Promise<Record<string, number>>;
   progress(line: string): void;
@@ -142,10 +144,12 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'kill-mccd': {
       const pnn = await resolveNode(rig, step.node);
       nodeFault(ctx, pnn, `kill -9 mccd on node ${pnn}`, `kill -9 of mccd on node ${pnn}`);
+      const killedAt = Date.now();
       await rig.mccd(pnn).kill9Mccd();
       await sleep(step.restartAfterMs);
       ctx.mark(`mccd started on node ${pnn}`, pnn);
       await rig.mccd(pnn).startProcesses();
+      ctx.mccdDown(pnn, killedAt, Date.now());
       return;
     }
     case 'kill-backend': {
@@ -187,7 +191,9 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         cluster.restart(pnn);
         await waitHealthy(rig, ctx);
         nodeFault(ctx, pnn, `mccd restarted on node ${pnn}`, `mccd restart on node ${pnn}`);
+        const stoppedAt = Date.now();
         await rig.mccd(pnn).restart();
+        ctx.mccdDown(pnn, stoppedAt, Date.now());
       }
       return;
     }

@@ -95,6 +95,11 @@ export interface ScenarioRecord {
    * throughout. The ground truth that mccd's RELEASE_IP events are checked against.
    */
   ipOwners: { at: number; owners: Record<string, number> }[];
+  /**
+   * When the harness itself had a node's mccd down (kill -9 until it answered again, a restart): polls
+   * then are not missing observations, since there was no mccd to announce anything.
+   */
+  mccdDown: { node: number; from: number; to: number }[];
 }
 
 export interface Budgets {

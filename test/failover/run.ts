@@ -110,6 +110,7 @@ export async function runScenario(
   const markers: Marker[] = [];
   const faults: Omit<Fault, 'causeAt'>[] = [];
   const ipOwners: ScenarioRecord['ipOwners'] = [];
+  const mccdDown: ScenarioRecord['mccdDown'] = [];
   const ctx: StepContext = {
     mark(label, node) {
       const at = Date.now();
@@ -119,6 +120,9 @@ export async function runScenario(
     },
     fault(f) {
       faults.push(f);
+    },
+    mccdDown(node, from, to) {
+      mccdDown.push({ node, from, to });
     },
     async owners() {
       const owners = await rig.cluster.ipOwners();
@@ -187,6 +191,7 @@ export async function runScenario(
     ...(settleNote ? { settleNote } : {}),
     ...(baseline ? { baselineNote: baseline } : {}),
     ipOwners,
+    mccdDown,
   };
   const result = evaluateScenario(record);
   progress(

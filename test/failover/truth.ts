@@ -141,14 +141,18 @@ const MIN_ANSWERED_POLLS = 3;
  */
 export function observationViolations(record: ScenarioRecord): Violation[] {
   const violations: Violation[] = [];
-  const polls = record.samples.filter((s) => s.at >= record.startAt && s.at <= record.endAt);
-  const floor = Math.max(MIN_ANSWERED_POLLS, Math.ceil(polls.length * MIN_ANSWERED_SHARE));
+  const inScenario = record.samples.filter((s) => s.at >= record.startAt && s.at <= record.endAt);
   for (const [i, node] of record.nodes.entries()) {
+    // Only while the harness had not itself stopped this mccd: a dead mccd announces nothing.
+    const down = record.mccdDown.filter((d) => d.node === node.pnn);
+    const polls = inScenario.filter((s) => !down.some((d) => s.at >= d.from && s.at <= d.to));
+    const floor = Math.max(MIN_ANSWERED_POLLS, Math.ceil(polls.length * MIN_ANSWERED_SHARE));
     const answered = polls.filter((s) => s.answered[i] === true).length;
+    const excused = inScenario.length - polls.length;
     if (answered < floor)
       violations.push({
         rule: 'unobserved',
-        message: `mccd on node ${node.pnn} answered ${answered} of ${polls.length} polls (at least ${floor} needed to judge what it announced)`,
+        message: `mccd on node ${node.pnn} answered ${answered} of ${polls.length} polls${excused ? ` (${excused} more while the harness had it down)` : ''}, at least ${floor} needed to judge what it announced`,
       });
   }
   for (const pnn of record.unansweredAtEnd)

@@ -95,6 +95,7 @@ export function record(overrides: Partial<ScenarioRecord> = {}): ScenarioRecord 
     fds: [{ node: 0, before: 30, after: 30, samePid: true, grew: '' }],
     settled: true,
     ipOwners: ownersMoving101,
+    mccdDown: [],
     ...overrides,
   };
 }

@@ -97,6 +97,31 @@ describe('missing observations are failures', () => {
     expect(result.violations[0]!.message).toMatch(/node 1 answered 0 of 4 polls/);
   });
 
+  it('polls while the harness itself had mccd down are excused, and only those', () => {
+    const last = record().samples.at(-1)!;
+    const missed = (at: number) => ({
+      ...last,
+      at,
+      channels: [last.channels[0]!, null],
+      answered: [true, false],
+    });
+    const answered = (at: number) => ({ ...last, at });
+    // Node 1 misses 5 polls in a row, then answers 3: too little of it was seen (3 of 8)...
+    const samples = [...[1300, 1600, 2000, 2400, 3000].map(missed), ...[4500, 5000, 5500].map(answered)];
+    const world = { samples, endAt: 6000 };
+    expect(rules(record(world))).toEqual(['unobserved']);
+    // ...unless the harness itself had killed it for exactly that span: then 3 of 3 were answered.
+    const killed = [{ node: 1, from: 1250, to: 3100 }];
+    expect(rules(record({ ...world, mccdDown: killed }))).toEqual([]);
+    // A down window on another node, or one that ended before the outage did, excuses nothing.
+    expect(rules(record({ ...world, mccdDown: [{ node: 0, from: 1250, to: 3100 }] }))).toEqual([
+      'unobserved',
+    ]);
+    expect(rules(record({ ...world, mccdDown: [{ node: 1, from: 1250, to: 1400 }] }))).toEqual([
+      'unobserved',
+    ]);
+  });
+
   it('a node that does not answer at the end is not settled, and a missing fd count is a violation', () => {
     expect(rules(record({ unansweredAtEnd: [1] }))).toEqual(['not-settled']);
     expect(
