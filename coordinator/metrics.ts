@@ -47,6 +47,12 @@ export function createMetrics() {
       labelNames: ['parser', 'code'],
       registers: [registry],
     }),
+    workerBadMessages: new Counter({
+      name: 'mcc_worker_bad_messages_total',
+      help: 'Worker messages refused, by reason (oversize, fds, malformed, before-register, register-twice, not-owner, unknown-teardown; disconnected: connections cut off for sending too many)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     leftoverChannelsClosed: new Counter({
       name: 'mcc_leftover_channels_closed_total',
       help: 'Connections on the SMB ports found at start-up that this mccd never accepted (left by a previous mccd), closed',
