@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { closeFd, peerCred, type SeqpacketCarrier, SeqpacketServer } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
+import { prepareSocketPath } from '../socket-dir.js';
 import {
   decodeWorkerToMccd,
   encodeWorkerMessage,
@@ -54,7 +53,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   }
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.options.socketPath), { recursive: true, mode: 0o700 });
+    prepareSocketPath(this.options.socketPath, 'backend.socket');
     this.server = new SeqpacketServer(this.options.socketPath, {
       mode: 0o600,
       maxBytes: 128 * 1024,
