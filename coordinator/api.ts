@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fdOf, peerCred } from '../native/index.js';
+import { TokenCheck } from './api-auth.js';
 import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
 import { CoordinatorError } from './errors.js';
@@ -13,7 +14,7 @@ import { prepareSocketPath, withOwnerOnlyUmask } from './socket-dir.js';
  */
 export class OperatorApi {
   private readonly servers: Server[] = [];
-  private token: string | undefined;
+  private tokenCheck: TokenCheck | undefined;
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -33,12 +34,13 @@ export class OperatorApi {
     });
     this.servers.push(unix);
     if (this.config.tcp) {
-      this.token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
-      if (this.token.length < 16)
+      const token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
+      if (token.length < 16)
         throw new CoordinatorError(
           'BAD_API_TOKEN',
           'api.tcp.tokenFile: the token must be at least 16 characters',
         );
+      this.tokenCheck = new TokenCheck(token);
       const tcp = createServer((req, res) => this.handle(req, res, 'tcp'));
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -56,13 +58,19 @@ export class OperatorApi {
   }
 
   private authorized(req: IncomingMessage, via: 'unix' | 'tcp'): boolean {
-    if (via === 'tcp') return req.headers.authorization === `Bearer ${this.token}`;
+    if (via === 'tcp') {
+      const refusal = this.tokenCheck ? this.tokenCheck.refusal(req) : 'token';
+      if (refusal) this.coordinator.metrics.apiRefused.inc({ reason: refusal });
+      return refusal === undefined;
+    }
     try {
       const { uid } = peerCred(fdOf(req.socket));
-      return uid === 0 || uid === process.getuid?.();
+      if (uid === 0 || uid === process.getuid?.()) return true;
     } catch {
-      return false;
+      // No credentials: refused like a stranger.
     }
+    this.coordinator.metrics.apiRefused.inc({ reason: 'peer' });
+    return false;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, via: 'unix' | 'tcp'): void {
