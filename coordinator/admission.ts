@@ -9,6 +9,7 @@ import { socketTuple } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 import type { Owner } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
+import { EventTally } from './event-tally.js';
 import type { AcceptedConnection, Rejection } from './front-door.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -29,7 +30,12 @@ export interface AdmissionDeps {
 }
 
 export class Admission {
-  constructor(private readonly deps: AdmissionDeps) {}
+  // Anyone who can reach the SMB port can cause refusals at will: summarised, never a line each.
+  private readonly refusals: EventTally;
+
+  constructor(private readonly deps: AdmissionDeps) {
+    this.refusals = new EventTally(deps.log, { what: 'connections refused', level: 'info' });
+  }
 
   async admit(c: AcceptedConnection): Promise<void> {
     const { registry, backend, cluster, metrics } = this.deps;
@@ -85,7 +91,7 @@ export class Admission {
     }
   }
 
-  /** Counts, logs and reports a connection closed before handoff (by the front door or here). */
+  /** Counts, logs (the first of its reason per interval) and reports a connection closed before handoff. */
   reject(r: Rejection): void {
     this.deps.metrics.rejected.inc({ reason: r.reason });
     if (r.code) this.deps.metrics.parseErrors.inc({ parser: 'negotiate', code: r.code });
@@ -93,7 +99,7 @@ export class Admission {
       r.reason === 'smb1'
         ? 'closing SMB1 connection: SMB1 is not served, only SMB2 and later'
         : `closing connection: ${r.detail}`;
-    this.deps.log.info({ reason: r.reason, remote: r.remote, local: r.local }, message);
+    this.refusals.note(r.reason, { remote: r.remote, local: r.local }, message);
     this.deps.rejected(r);
   }
 

@@ -1,12 +1,13 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
 import { fdOf, peerCred } from '../native/index.js';
+import { TokenCheck } from './api-auth.js';
 import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
 import { CoordinatorError } from './errors.js';
 import type { Logger } from './log.js';
 import { memoryReport } from './memory.js';
+import { prepareSocketPath, withOwnerOnlyUmask } from './socket-dir.js';
 
 /**
  * The operator API: HTTP on a root-only unix socket (mode 0600 and an SO_PEERCRED uid check), optionally
@@ -14,7 +15,7 @@ import { memoryReport } from './memory.js';
  */
 export class OperatorApi {
   private readonly servers: Server[] = [];
-  private token: string | undefined;
+  private tokenCheck: TokenCheck | undefined;
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -25,28 +26,22 @@ export class OperatorApi {
 
   async start(): Promise<void> {
     const path = this.config.socket;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
+    prepareSocketPath(path, 'api.socket');
     const unix = createServer((req, res) => this.handle(req, res, 'unix'));
-    // Created with a umask that leaves only the owner bits, then chmod: no window with a wider mode.
-    const oldMask = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        unix.once('error', reject);
-        unix.listen(path, () => resolve());
-      });
-    } finally {
-      process.umask(oldMask);
-    }
-    chmodSync(path, 0o600);
+    // listen() binds synchronously, so the umask covers the bind and the socket is 0600 from birth.
+    await new Promise<void>((resolve, reject) => {
+      unix.once('error', reject);
+      withOwnerOnlyUmask(() => unix.listen(path, () => resolve()));
+    });
     this.servers.push(unix);
     if (this.config.tcp) {
-      this.token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
-      if (this.token.length < 16)
+      const token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
+      if (token.length < 16)
         throw new CoordinatorError(
           'BAD_API_TOKEN',
           'api.tcp.tokenFile: the token must be at least 16 characters',
         );
+      this.tokenCheck = new TokenCheck(token);
       const tcp = createServer((req, res) => this.handle(req, res, 'tcp'));
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
@@ -59,17 +54,24 @@ export class OperatorApi {
   async stop(): Promise<void> {
     for (const s of this.servers) s.closeAllConnections?.();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    if (existsSync(this.config.socket)) unlinkSync(this.config.socket);
+    const path = this.config.socket;
+    if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
   }
 
   private authorized(req: IncomingMessage, via: 'unix' | 'tcp'): boolean {
-    if (via === 'tcp') return req.headers.authorization === `Bearer ${this.token}`;
+    if (via === 'tcp') {
+      const refusal = this.tokenCheck ? this.tokenCheck.refusal(req) : 'token';
+      if (refusal) this.coordinator.metrics.apiRefused.inc({ reason: refusal });
+      return refusal === undefined;
+    }
     try {
       const { uid } = peerCred(fdOf(req.socket));
-      return uid === 0 || uid === process.getuid?.();
+      if (uid === 0 || uid === process.getuid?.()) return true;
     } catch {
-      return false;
+      // No credentials: refused like a stranger.
     }
+    this.coordinator.metrics.apiRefused.inc({ reason: 'peer' });
+    return false;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, via: 'unix' | 'tcp'): void {

@@ -27,8 +27,8 @@ export async function resolveClusterMode(cluster: MccConfig['cluster']): Promise
     case 'ctdbd':
       return { kind: 'ctdbd', socket: cluster.ctdbdSocket };
     case 'redis':
-      if (!cluster.redisUrl)
-        return { kind: 'single-node', reason: 'cluster.backend is redis but cluster.redisUrl is not set' };
+      // The config schema refuses redis without a URL; a config built some other way fails loudly here.
+      if (!cluster.redisUrl) throw new Error('cluster.backend is redis but cluster.redisUrl is not set');
       return { kind: 'redis', url: cluster.redisUrl };
     case 'single-node':
       return { kind: 'single-node', reason: 'configured (cluster.backend: single-node)' };

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { discoveryConfigSchema } from '../ifdiscovery/config.js';
+import { absolutePath, ipAddress, loopbackAddress, MAX_CONFIG_BYTES, tokenFile } from './config-fields.js';
 
 /**
  * mccd's configuration: a JSON or YAML file validated here. Every error names the key and what was
@@ -13,7 +14,7 @@ const port = z.number({ invalid_type_error: 'expected an integer port' }).int().
 
 const listenSchema = z
   .object({
-    address: z.string().min(1, 'expected an IP address'),
+    address: ipAddress,
     /** 0 picks a free port (tests, harnesses). */
     port: z.number({ invalid_type_error: 'expected an integer port' }).int().min(0).max(65535),
   })
@@ -25,12 +26,17 @@ export const configSchema = z
       .object({
         /** auto: ctdbd when its socket answers, else single-node (logged plainly). */
         backend: z.enum(['auto', 'ctdbd', 'redis', 'single-node']).default('auto'),
-        ctdbdSocket: z.string().min(1).default('/run/ctdb/ctdbd.socket'),
+        ctdbdSocket: absolutePath.default('/run/ctdb/ctdbd.socket'),
         redisUrl: z.string().url('expected a redis:// URL').optional(),
         /** Node number used in single-node and redis modes. */
         pnn: z.number().int().min(0).max(0xfffffffe).default(0),
       })
       .strict()
+      // Without it mccd would quietly run as a single node, which is not what the operator asked for.
+      .refine((c) => c.backend !== 'redis' || c.redisUrl !== undefined, {
+        message: 'expected a redis:// URL: cluster.backend redis needs one',
+        path: ['redisUrl'],
+      })
       .default({}),
     listen: z
       .array(listenSchema)
@@ -38,9 +44,9 @@ export const configSchema = z
       .default([{ address: '127.0.0.1', port: 4450 }]),
     api: z
       .object({
-        socket: z.string().min(1).default(defaultApiSocket()),
+        socket: absolutePath.default(defaultApiSocket()),
         tcp: z
-          .object({ address: z.string().min(1).default('127.0.0.1'), port, tokenFile: z.string().min(1) })
+          .object({ address: loopbackAddress.default('127.0.0.1'), port, tokenFile })
           .strict()
           .optional(),
       })
@@ -52,17 +58,17 @@ export const configSchema = z
           .object({
             kind: z.literal('worker'),
             /** Unix SOCK_SEQPACKET socket workers connect to (mode 0600). */
-            socket: z.string().min(1).default(defaultRunPath('workers.sock')),
+            socket: absolutePath.default(defaultRunPath('workers.sock')),
             teardownAckMs: z.number().int().min(10).max(60_000).default(2000),
           })
           .strict(),
         z
           .object({
             kind: z.literal('smbd'),
-            smbdPath: z.string().min(1).default('/usr/sbin/smbd'),
+            smbdPath: absolutePath.default('/usr/sbin/smbd'),
             /** smb.conf for the inetd-mode smbd processes. */
-            config: z.string().min(1, 'expected the path of an smb.conf'),
-            logDir: z.string().min(1).default('/var/log/mcc'),
+            config: absolutePath,
+            logDir: absolutePath.default('/var/log/mcc'),
             extraArgs: z.array(z.string()).default([]),
             /** smbd processes started ahead of time, waiting for a client (0: exec one per connection). */
             pool: z
@@ -135,8 +141,20 @@ export function parseConfig(input: unknown, source = 'config'): MccConfig {
 export function loadConfigFile(path: string): MccConfig {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Size first, from the open file: a huge YAML list takes minutes and the heap before it fails.
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new ConfigError(`${path}: expected a regular file`);
+      const size = st.size;
+      if (size > MAX_CONFIG_BYTES)
+        throw new ConfigError(`${path}: ${size} bytes, expected at most ${MAX_CONFIG_BYTES} (1 MiB)`);
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   let value: unknown;

@@ -47,6 +47,18 @@ export function createMetrics() {
       labelNames: ['parser', 'code'],
       registers: [registry],
     }),
+    apiRefused: new Counter({
+      name: 'mcc_api_refused_total',
+      help: 'Operator API requests refused, by reason (origin, host, token on TCP; peer on the unix socket)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    workerBadMessages: new Counter({
+      name: 'mcc_worker_bad_messages_total',
+      help: 'Worker messages refused, by reason (oversize, fds, malformed, before-register, register-twice, not-owner, unknown-teardown; disconnected: connections cut off for sending too many)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     leftoverChannelsClosed: new Counter({
       name: 'mcc_leftover_channels_closed_total',
       help: 'Connections on the SMB ports found at start-up that this mccd never accepted (left by a previous mccd), closed',

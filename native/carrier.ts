@@ -170,6 +170,7 @@ export class SeqpacketServer extends EventEmitter<{ connection: [SeqpacketCarrie
     super();
     // A stale socket file from a crashed run blocks bind; remove it, but never a non-socket file.
     if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
+    // `mode` is applied through the umask at bind (never a chmod of the path, which follows symlinks).
     this.fd = call(() => addon.seqpacketListen(path, options.backlog ?? 128, options.mode ?? 0o600));
     this.watcher = call(
       () =>

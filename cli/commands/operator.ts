@@ -2,12 +2,16 @@ import { request } from 'node:http';
 import type { Command } from 'commander';
 import { defaultApiSocket, defaultRunPath } from '../../coordinator/config.js';
 import type { ChannelRow } from '../../coordinator/coordinator.js';
+import { checkSocketToConnect } from '../../coordinator/socket-dir.js';
 import { runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
 import { type ApiTarget, apiGet, apiRequest, eventStreamParser } from '../api-client.js';
 import { formatTable, printJson, runCommand } from '../io.js';
 
+/** The API socket, once its directory is known to be one no unprivileged user could have swapped. */
 function target(options: { socket?: string }): ApiTarget {
-  return { socketPath: options.socket ?? process.env.MCC_SOCKET ?? defaultApiSocket() };
+  const socketPath = options.socket ?? process.env.MCC_SOCKET ?? defaultApiSocket();
+  checkSocketToConnect(socketPath, '--socket');
+  return { socketPath };
 }
 
 function channelTable(rows: ChannelRow[]): string {

@@ -18,6 +18,8 @@ export interface BackendEvents {
   /** SOCK_DESTROY could not kill a channel being torn down (e.g. EPERM without CAP_NET_ADMIN). */
   'destroy-failed': [{ clientGuid: string; tuple: string; errno: number }];
   'protocol-error': [{ parser: string; code: string; message: string }];
+  /** An owner process sent a message mccd refused (reason: BadWorkerMessage, or 'disconnected'). */
+  'bad-message': [{ ownerId: string | undefined; pid: number; reason: string; message: string }];
   /** A message to an owner nothing waits for could not be sent (a teardown order still times out). */
   'send-failed': [{ what: string; ownerId: string | undefined; error: Error }];
 }

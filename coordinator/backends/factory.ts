@@ -4,6 +4,7 @@
  */
 import type { ClientRegistry } from '../../statecharts/registry.js';
 import type { MccConfig } from '../config.js';
+import { EventTally } from '../event-tally.js';
 import type { ReportFailure } from '../failures.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -72,8 +73,15 @@ export function adaptBackendEvents(
       `could not kill channel ${e.tuple} of client ${e.clientGuid} (SOCK_DESTROY errno ${e.errno})`,
     );
   });
-  backend.on('protocol-error', (e) => {
-    metrics.parseErrors.inc({ parser: e.parser, code: e.code });
-    log.warn({ parser: e.parser, code: e.code }, `bad ${e.parser} message: ${e.message}`);
+  // Logged by the bad-message tally below: one line per refused message would let a worker flood the log.
+  backend.on('protocol-error', (e) => metrics.parseErrors.inc({ parser: e.parser, code: e.code }));
+  const refused = new EventTally(log, { what: 'worker messages refused', level: 'warn' });
+  backend.on('bad-message', (e) => {
+    metrics.workerBadMessages.inc({ reason: e.reason });
+    refused.note(
+      e.reason,
+      { owner: e.ownerId, ownerPid: e.pid },
+      `refused a message from ${e.ownerId ? `worker ${e.ownerId}` : 'an unregistered worker'} (pid ${e.pid}): ${e.message}`,
+    );
   });
 }

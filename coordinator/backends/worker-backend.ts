@@ -1,17 +1,29 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { closeFd, peerCred, type SeqpacketCarrier, SeqpacketServer } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
-import { decodeWorkerToMccd, encodeWorkerMessage, type MccdToWorker } from '../worker/protocol.js';
+import { prepareSocketPath } from '../socket-dir.js';
+import {
+  decodeWorkerToMccd,
+  encodeWorkerMessage,
+  type MccdToWorker,
+  type WorkerToMccd,
+} from '../worker/protocol.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
+import {
+  type BadWorkerMessage,
+  Conduct,
+  emptyHoldings,
+  owns,
+  rememberLate,
+  teardownSeq,
+  type WorkerHoldings,
+} from './worker-conduct.js';
 
-interface Worker {
+interface Worker extends WorkerHoldings {
   id: string;
   pid: number;
   carrier: SeqpacketCarrier;
-  clients: Set<string>;
 }
 
 export interface WorkerBackendOptions {
@@ -23,6 +35,8 @@ export interface WorkerBackendOptions {
   teardownAckMs?: number;
   /** uid allowed to register besides root (default: mccd's own uid). */
   allowedUid?: number;
+  /** Bad messages per minute after which a worker connection is cut off (default BAD_MESSAGE_LIMIT). */
+  badMessageLimit?: number;
 }
 
 /**
@@ -33,15 +47,13 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   readonly kind = 'worker' as const;
   private server: SeqpacketServer | undefined;
   private readonly workers = new Map<string, Worker>();
-  private readonly pendingTeardowns = new Map<string, () => void>();
-  private seq = 0;
 
   constructor(private readonly options: WorkerBackendOptions) {
     super();
   }
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.options.socketPath), { recursive: true, mode: 0o700 });
+    prepareSocketPath(this.options.socketPath, 'backend.socket');
     this.server = new SeqpacketServer(this.options.socketPath, {
       mode: 0o600,
       maxBytes: 128 * 1024,
@@ -69,7 +81,10 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   }
 
   clientGone(clientGuid: string): void {
-    for (const w of this.workers.values()) w.clients.delete(clientGuid);
+    for (const w of this.workers.values()) {
+      w.clients.delete(clientGuid);
+      w.late.delete(clientGuid);
+    }
   }
 
   chooseOwner(): Owner | undefined {
@@ -91,9 +106,15 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       remote: c.remote,
       negotiate: c.negotiateBytes.toString('base64'),
     };
+    // Recorded before the send: the worker may report on the channel as soon as it has the fd.
+    const channels = worker.clients.get(request.clientGuid) ?? new Set<number>();
+    channels.add(request.channelId);
+    worker.clients.set(request.clientGuid, channels);
     try {
       await worker.carrier.send(encodeWorkerMessage(message), [c.fd]);
-      worker.clients.add(request.clientGuid);
+    } catch (error) {
+      channels.delete(request.channelId);
+      throw error;
     } finally {
       // The worker has its own copy now (or the send failed): ours goes either way.
       c.socket.destroy();
@@ -108,19 +129,24 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   ): Promise<DestroyOutcome | undefined> {
     const worker = owner ? this.workers.get(owner.id) : undefined;
     if (worker) {
-      const seq = ++this.seq;
+      // Random and kept with this worker: no other process can answer for it, and no guess can.
+      const seq = teardownSeq();
       const acked = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), this.options.teardownAckMs ?? 2000);
-        this.pendingTeardowns.set(`${clientGuid}/${seq}`, () => {
-          clearTimeout(timer);
-          resolve(true);
+        worker.teardowns.set(clientGuid, {
+          seq,
+          done: () => {
+            clearTimeout(timer);
+            resolve(true);
+          },
         });
       });
       worker.carrier
         .send(encodeWorkerMessage({ t: 'teardown', clientGuid, seq, reason }))
         .catch(this.sendFailed('teardown order', worker.id));
       const ok = await acked;
-      this.pendingTeardowns.delete(`${clientGuid}/${seq}`);
+      if (worker.teardowns.get(clientGuid)?.seq === seq) worker.teardowns.delete(clientGuid);
+      if (!ok) rememberLate(worker, clientGuid, seq);
       worker.clients.delete(clientGuid);
       if (ok) return undefined;
     }
@@ -150,9 +176,36 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
         .finally(() => carrier.close());
       return;
     }
+    const conduct = new Conduct(this.options.badMessageLimit);
     let worker: Worker | undefined;
+    let cutOff = '';
+    const refuse = (reason: BadWorkerMessage, message: string) => {
+      if (carrier.isClosed) return;
+      this.emit('bad-message', { ownerId: worker?.id, pid: cred.pid, reason, message });
+      if (conduct.strike()) {
+        cutOff = ` after ${conduct.total} bad messages`;
+        this.emit('bad-message', {
+          ownerId: worker?.id,
+          pid: cred.pid,
+          reason: 'disconnected',
+          message: `${conduct.total} bad messages: disconnected (its clients are torn down)`,
+        });
+        carrier.close();
+        return;
+      }
+      carrier
+        .send(encodeWorkerMessage({ t: 'error', message: message.slice(0, 500) }))
+        .catch(this.sendFailed('refusal', worker?.id));
+    };
+    carrier.on('dropped', (error) =>
+      refuse(error.code === 'MSG_TRUNC' ? 'oversize' : 'fds', `message dropped: ${error.message}`),
+    );
     carrier.on('message', ({ data, fds }) => {
-      for (const fd of fds) closeFd(fd); // workers never send fds
+      if (fds.length > 0) {
+        for (const fd of fds) closeFd(fd);
+        refuse('fds', `a message carried ${fds.length} fd(s); workers send none`);
+        return;
+      }
       const parsed = decodeWorkerToMccd(data);
       if (!parsed.ok) {
         this.emit('protocol-error', {
@@ -160,20 +213,22 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
           code: parsed.error.code,
           message: parsed.error.message,
         });
-        carrier
-          .send(encodeWorkerMessage({ t: 'error', message: parsed.error.message }))
-          .catch(this.sendFailed('protocol error report', worker?.id));
+        refuse(parsed.error.code === 'OVERSIZED' ? 'oversize' : 'malformed', parsed.error.message);
         return;
       }
       const m = parsed.value;
       if (m.t === 'register') {
-        if (worker || this.workers.has(m.workerId)) {
+        if (worker) {
+          refuse('register-twice', `already registered as ${worker.id}: register once per connection`);
+          return;
+        }
+        if (this.workers.has(m.workerId)) {
           carrier
             .send(encodeWorkerMessage({ t: 'error', message: `worker id ${m.workerId} is taken` }))
             .finally(() => carrier.close());
           return;
         }
-        worker = { id: m.workerId, pid: cred.pid, carrier, clients: new Set() };
+        worker = { id: m.workerId, pid: cred.pid, carrier, ...emptyHoldings() };
         this.workers.set(m.workerId, worker);
         carrier
           .send(encodeWorkerMessage({ t: 'registered', workerId: m.workerId, pnn: this.options.pnn() }))
@@ -181,44 +236,61 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
         return;
       }
       if (!worker) {
-        this.emit('protocol-error', {
-          parser: 'worker',
-          code: 'BAD_VALUE',
-          message: `${m.t} before register`,
-        });
+        refuse('before-register', `${m.t} before register`);
         carrier.close();
         return;
       }
-      switch (m.t) {
-        case 'negotiated':
-          this.emit('negotiated', { clientGuid: m.clientGuid, channelId: m.channelId, dialect: m.dialect });
-          break;
-        case 'bound':
-          this.emit('bound', { clientGuid: m.clientGuid, channelId: m.channelId });
-          break;
-        case 'channel-closed':
-          this.emit('channel-closed', { clientGuid: m.clientGuid, channelId: m.channelId });
-          break;
-        case 'teardown-done':
-          this.pendingTeardowns.get(`${m.clientGuid}/${m.seq}`)?.();
-          break;
-        case 'interfaces-request': {
-          const data = Buffer.from(this.options.interfacesFor(m.localAddress)).toString('base64');
-          carrier
-            .send(encodeWorkerMessage({ t: 'interfaces', reqId: m.reqId, data }))
-            .catch(this.sendFailed('interface list answer', worker.id));
-          break;
-        }
-      }
+      const refusal = this.onWorkerMessage(worker, m);
+      if (refusal) refuse(refusal[0], refusal[1]);
     });
     carrier.on('close', () => {
       if (worker && this.workers.get(worker.id) === worker) {
         this.workers.delete(worker.id);
         this.emit('owner-gone', {
           ownerId: worker.id,
-          reason: `worker ${worker.id} (pid ${worker.pid}) disconnected`,
+          reason: `worker ${worker.id} (pid ${worker.pid}) disconnected${cutOff}`,
         });
       }
     });
+  }
+
+  /** Acts on a registered worker's message, or says why it is refused. */
+  private onWorkerMessage(
+    worker: Worker,
+    m: Exclude<WorkerToMccd, { t: 'register' }>,
+  ): [BadWorkerMessage, string] | undefined {
+    if (m.t === 'interfaces-request') {
+      const data = Buffer.from(this.options.interfacesFor(m.localAddress)).toString('base64');
+      worker.carrier
+        .send(encodeWorkerMessage({ t: 'interfaces', reqId: m.reqId, data }))
+        .catch(this.sendFailed('interface list answer', worker.id));
+      return undefined;
+    }
+    if (m.t === 'teardown-done') {
+      const pending = worker.teardowns.get(m.clientGuid);
+      if (pending?.seq === m.seq) {
+        worker.teardowns.delete(m.clientGuid);
+        pending.done();
+        return undefined;
+      }
+      if (worker.late.get(m.clientGuid) === m.seq) {
+        worker.late.delete(m.clientGuid);
+        return undefined;
+      }
+      return [
+        'unknown-teardown',
+        `teardown-done ${m.seq} for ${m.clientGuid}: no such order was sent to you`,
+      ];
+    }
+    if (!owns(worker, m.clientGuid, m.channelId))
+      return ['not-owner', `${m.t}: channel ${m.channelId} of ${m.clientGuid} was not handed to you`];
+    if (m.t === 'negotiated')
+      this.emit('negotiated', { clientGuid: m.clientGuid, channelId: m.channelId, dialect: m.dialect });
+    else if (m.t === 'bound') this.emit('bound', { clientGuid: m.clientGuid, channelId: m.channelId });
+    else {
+      worker.clients.get(m.clientGuid)?.delete(m.channelId);
+      this.emit('channel-closed', { clientGuid: m.clientGuid, channelId: m.channelId });
+    }
+    return undefined;
   }
 }

@@ -45,12 +45,17 @@ Napi::Value SeqpacketListen(const Napi::CallbackInfo& info) {
   sockaddr_un addr = UnixAddress(env, "seqpacketListen", path);
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) ThrowErrno(env, "socket", errno);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int err = errno;
+  // The socket's mode comes from the umask at bind: a chmod on the path afterwards would follow
+  // whatever (a symlink) someone put there in between.
+  mode_t old_mask = umask(~mode & 0777);
+  int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int bind_errno = errno;
+  umask(old_mask);
+  if (bound != 0) {
     close(fd);
-    ThrowErrno(env, "bind", err, path);
+    ThrowErrno(env, "bind", bind_errno, path);
   }
-  if (chmod(path.c_str(), mode) != 0 || listen(fd, static_cast<int>(backlog)) != 0) {
+  if (listen(fd, static_cast<int>(backlog)) != 0) {
     int err = errno;
     close(fd);
     unlink(path.c_str());
