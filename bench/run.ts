@@ -8,12 +8,13 @@ import { b3 } from './b3-section.js';
 import { b4 } from './b4-discovery.js';
 import { b5 } from './b5-section.js';
 import { b6 } from './b6-smbd-pool.js';
+import { mergeResults } from './results-file.js';
 import { machineLine, type Section } from './stats.js';
 
 /**
  * `npm run bench [-- --only B3] [-- --repeat 3] [-- --clients 100000] [-- --b2-clients 10000]`: runs each benchmark in fresh
  * processes, reports medians and ratios against a baseline measured in the same run, and writes
- * bench/RESULTS.md with the command, machine and date.
+ * bench/RESULTS.md with the command, machine and date in each section it ran.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -42,34 +43,12 @@ for (const [name, fn] of Object.entries(benches)) {
   sections.push(await fn());
 }
 
-/** Sections of an existing RESULTS.md by benchmark id ("B1"…), so `--only` replaces just those. */
-function existingSections(path: string): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!existsSync(path)) return out;
-  const text = readFileSync(path, 'utf8');
-  for (const part of text.split(/\n(?=## )/).slice(1)) {
-    const id = /^## (B\d)/.exec(part)?.[1];
-    if (id) out.set(id, part.trimEnd());
-  }
-  return out;
-}
-
 const resultsPath = join(here, '..', '..', 'bench', 'RESULTS.md');
-const merged = existingSections(resultsPath);
-const stamp = `Measured by \`${command}\` on ${new Date().toISOString()}.`;
-for (const sec of sections) {
-  const id = /^(B\d)/.exec(sec.title)?.[1] ?? sec.title;
-  merged.set(id, [`## ${sec.title}`, '', stamp, '', ...sec.lines].join('\n'));
-}
-const report = [
-  '# Benchmark results',
-  '',
-  `Machine: ${machineLine()}`,
-  '',
-  'Each figure is a median of repetitions or a percentile, and ratios compare against a baseline measured in the same run. `npm run bench` runs them all; `npm run bench -- --only B2` re-runs one and keeps the other sections.',
-  '',
-  ...[...merged.keys()].sort().flatMap((k) => [merged.get(k)!, '']),
-].join('\n');
+const report = mergeResults(existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '', sections, {
+  command,
+  date: new Date().toISOString(),
+  machine: machineLine(),
+});
 process.stdout.write(`${report}\n`);
 writeFileSync(resultsPath, `${report}\n`);
 // CI checks RESULTS.md with Biome: leave it as Biome formats it (aligned tables), so a fresh run passes.
