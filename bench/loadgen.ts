@@ -17,6 +17,9 @@ export interface LoadReport {
   maxMs: number;
   /** CPU the load generator itself used (set by loadgen-child). */
   clientCpuMs?: number;
+  /** Open loop only: the rate asked for, and how many connections the generator managed to start. */
+  offeredPerSec?: number;
+  started?: number;
 }
 
 /**
@@ -139,7 +142,9 @@ export async function openLoop(o: {
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(inFlight);
-  return report(latencies, errors, (performance.now() - t0) / 1000);
+  // The achieved rate (connPerSec) counts the drain after the last start, so a server that falls behind
+  // the offered rate shows it; `started` shows a generator that could not keep the pace itself.
+  return { ...report(latencies, errors, (performance.now() - t0) / 1000), offeredPerSec: o.rate, started };
 }
 
 /** `count` connections all at once, as clients reconnecting after a failover: the latency of each. */

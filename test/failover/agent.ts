@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type ProbeSpec, SmbdInterfaceProbe } from './server-interfaces.js';
 import { type InterfaceSource, SimClient, type SimClientSpec, type SimClientTiming } from './sim-client.js';
 import { SmbclientSession, type SmbclientSpec } from './smbclient-session.js';
 
@@ -14,11 +15,14 @@ export interface AgentConfig {
   interfaceSource: InterfaceSource;
   timing: SimClientTiming;
   smbclientTickMs: number;
+  /** smbd backend: ask smbd itself, in turn through each public IP, what it announces. */
+  probe?: ProbeSpec;
 }
 
 export type AgentLine = { at: number; id: string } & (
   | ({ kind: 'client' } & import('./sim-client.js').SimClientEvent)
   | ({ kind: 'smbclient' } & import('./smbclient-session.js').SmbclientEvent)
+  | ({ kind: 'probe' } & import('./server-interfaces.js').ProbeEvent)
 );
 
 function main(): void {
@@ -41,9 +45,15 @@ function main(): void {
         write({ at: Date.now(), id: spec.id, kind: 'smbclient', ...e }),
       ),
   );
-  const running = clients.map((c) => c.run());
+  const probe = config.probe
+    ? new SmbdInterfaceProbe(config.probe, (e) =>
+        write({ at: Date.now(), id: e.server, kind: 'probe', ...e }),
+      )
+    : undefined;
+  const running = [...clients.map((c) => c.run()), ...(probe ? [probe.run()] : [])];
   for (const s of sessions) s.start();
   const stop = () => {
+    probe?.stop();
     for (const c of clients) c.stop();
     for (const s of sessions) s.stop();
     void Promise.all(running).then(() => process.exit(0));

@@ -1,11 +1,12 @@
 import type { AgentLine } from './agent.js';
 import type { Fault, ScenarioRecord } from './record.js';
+import { serverAnswerViolations } from './server-interfaces.js';
 import type { SimClientSpec } from './sim-client.js';
 import { judgeFaults, observationViolations } from './truth.js';
 
 /**
  * The failover assertions, as pure functions of a ScenarioRecord:
- * - no public IP is ever announced (mccd's list, and what clients were told);
+ * - no public IP is ever announced (mccd's list, what clients were told, and smbd's own FSCTL answer);
  * - every client a fault concerned is torn down completely (all channels, by the server) and comes back
  *   with all its channels on one node;
  * - no other client loses a channel; no smbclient session is lost without a fault on its IP's node;
@@ -116,7 +117,11 @@ function stints(lines: ClientLine[], record: ScenarioRecord): Stint[] {
 export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
   const judged = judgeFaults(record);
   const faults = judged.faults;
-  const violations: Violation[] = [...judged.violations, ...observationViolations(record)];
+  const violations: Violation[] = [
+    ...judged.violations,
+    ...observationViolations(record),
+    ...serverAnswerViolations(record),
+  ];
   const { teardown, reconnect } = record.budgets;
   const latencies: Latencies = { teardownMs: [], reconnectMs: [], smbclientRestoreMs: [] };
   const inWindow = (at: number) => at >= record.startAt && at <= record.endAt;

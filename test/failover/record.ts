@@ -85,6 +85,12 @@ export interface ScenarioRecord {
   /** The scenario file's limits on teardown and reconnect times. */
   budgets: Budgets;
   publicAnnounced: PublicAnnounced[];
+  /**
+   * Where the record learns what servers told clients: `client-fsctl`, the simulated clients' own FSCTL
+   * to the worker (their `announced` lines); `smbtorture-probe`, smbd's answer to smbtorture in the
+   * client namespace (`probe` lines), required for every public IP in every scenario.
+   */
+  serverInterfaces: 'client-fsctl' | 'smbtorture-probe';
   fds: FdCount[];
   settled: boolean;
   settleNote?: string;

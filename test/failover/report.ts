@@ -197,6 +197,8 @@ function scenarioMarkdown(run: ScenarioRun, svgName: string | undefined): string
     '',
     `Events from mccd: ${record.markers.filter((m) => m.kind === 'ip-released').length} RELEASE_IP, ${record.markers.filter((m) => m.kind === 'ip-taken').length} TAKE_IP, ${record.markers.filter((m) => m.kind === 'ctdbd-lost').length} ctdbd lost.`,
     '',
+    serverAnswersLine(record),
+    '',
     `Teardown (action → last channel closed) ms p50/p95/max: ${triple(result.latencies.teardownMs)}; reconnect (first close → all channels back) ms: ${triple(result.latencies.reconnectMs)}; smbclient sessions lost: ${result.smbclientLost}, back after ms: ${triple(result.latencies.smbclientRestoreMs)}.`,
     '',
   ];
@@ -277,4 +279,18 @@ export function htmlReport(run: FailoverRun, command: string): string {
     .map((p) => `<p>${p}</p>`)
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcc failover report — ${run.profile.name}</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}tr.fail td{background:#fde8e8}.pass{color:#2a7a2a}.violations{color:#a00}section{margin-top:2em}</style></head><body><h1>mcc failover report — ${run.profile.name}</h1>${intro}${table}${sections}</body></html>`;
+}
+
+/** How the scenario learned what servers told clients, with the counts behind it. */
+function serverAnswersLine(record: ScenarioRecord): string {
+  const inWindow = (at: number) => at >= record.startAt && at <= record.endAt;
+  if (record.serverInterfaces === 'client-fsctl') {
+    const told = record.lines.filter(
+      (l) => l.kind === 'client' && l.event === 'announced' && l.source === 'fsctl' && inWindow(l.at),
+    ).length;
+    return `Interface lists from the worker's own FSCTL answer to the simulated clients: ${told}.`;
+  }
+  const probes = record.lines.filter((l) => l.kind === 'probe' && inWindow(l.at));
+  const answered = probes.filter((l) => l.kind === 'probe' && l.event === 'answered').length;
+  return `smbd's own FSCTL_QUERY_NETWORK_INTERFACE_INFO answer, asked by smbtorture through each public IP in turn: ${answered} of ${probes.length} probes answered.`;
 }

@@ -89,6 +89,19 @@ export class FailoverRig {
           : { kind: 'api', sockets: this.mccds.map((m) => m.apiSocket) },
       timing: { echoIntervalMs: 250, echoTimeoutMs: 2500, teardownGraceMs: 3000, connectTimeoutMs: 3000 },
       smbclientTickMs: 500,
+      ...(this.profile.backend === 'smbd'
+        ? {
+            probe: {
+              publicIps: [...ips],
+              port: 445,
+              share: 'share',
+              user: 'root',
+              password: this.mccds[0]!.smbdPassword,
+              tickMs: 1000,
+              timeoutMs: 10_000,
+            },
+          }
+        : {}),
     };
     if (this.profile.backend !== 'smbd') this.smbclients.length = 0;
     const path = join(this.cluster.baseDir, 'agent.json');

@@ -186,6 +186,7 @@ export async function runScenario(
     unansweredAtEnd,
     budgets: scenario.budgets,
     publicAnnounced: observed.publicAnnounced.filter((p) => inWindow(p.at)),
+    serverInterfaces: rig.profile.backend === 'smbd' ? 'smbtorture-probe' : 'client-fsctl',
     fds,
     settled: settleNote === undefined,
     ...(settleNote ? { settleNote } : {}),

@@ -92,6 +92,7 @@ export function record(overrides: Partial<ScenarioRecord> = {}): ScenarioRecord 
     unansweredAtEnd: [],
     budgets: BUDGETS,
     publicAnnounced: [],
+    serverInterfaces: 'client-fsctl',
     fds: [{ node: 0, before: 30, after: 30, samePid: true, grew: '' }],
     settled: true,
     ipOwners: ownersMoving101,

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { type B1Numbers, type B1Open, b1OpenCell, b1Prose } from '../../../bench/b1-prose.js';
+import { type B2Numbers, b2Lines } from '../../../bench/b2-prose.js';
+import { type B3Baseline, type B3Registry, b3Lines } from '../../../bench/b3-prose.js';
+import { type B4Numbers, b4Lines } from '../../../bench/b4-prose.js';
+import { type B5Cell, b5Lines } from '../../../bench/b5-prose.js';
+
+// Each verdict and sentence must follow this run's numbers: crafted runs that break one premise at a time.
+
+const open = (rate: number, over: Partial<B1Open> = {}): B1Open => ({
+  offeredPerSec: rate,
+  achievedPerSec: rate,
+  p50Ms: 0.5,
+  p99Ms: 1.5,
+  started: rate * 9,
+  ok: rate * 9,
+  errors: 0,
+  ...over,
+});
+const b1Clean: B1Numbers = {
+  cores: 2,
+  baseline: {
+    name: 'bare',
+    closed: { connPerSec: 10_000, ok: 90_000, errors: 0 },
+    open: [open(500), open(2000)],
+  },
+  mccd: { name: 'mccd', closed: { connPerSec: 6000, ok: 54_000, errors: 0 }, open: [open(500), open(2000)] },
+};
+
+describe('B1 verdicts', () => {
+  it('a clean run meets both targets and names the counts behind them', () => {
+    const [targets, sustained] = b1Prose(b1Clean);
+    expect(targets).not.toContain('not met');
+    expect(targets).toContain('mccd 54,000 completed, 0 errors');
+    expect(targets).toContain('2,000/s achieved of 2,000/s offered');
+    expect(sustained).toContain('Every open-loop cell achieved');
+  });
+
+  it('a run with errors is not met, however fast, and each p99 cell shows its errors', () => {
+    const n: B1Numbers = {
+      ...b1Clean,
+      mccd: {
+        ...b1Clean.mccd,
+        closed: { ...b1Clean.mccd.closed, errors: 5 },
+        open: [open(500), open(2000, { errors: 12 })],
+      },
+    };
+    const [targets] = b1Prose(n);
+    expect(targets).toMatch(/conn\/s with no errors — \*\*not met\*\*/);
+    expect(targets).toMatch(/p99 < 2 ms .* — \*\*not met\*\* \(1\.50 ms over 18,000 completed, 12 errors/);
+    expect(b1OpenCell(n.mccd.open[1]!)).toBe('0.50 / 1.50 (2,000/s, 12 errors)');
+  });
+
+  it('an achieved rate far below the offered one is said, and its p99 is no verdict at that rate', () => {
+    const n: B1Numbers = {
+      ...b1Clean,
+      mccd: { ...b1Clean.mccd, open: [open(500), open(2000, { achievedPerSec: 700 })] },
+    };
+    const [targets, sustained] = b1Prose(n);
+    expect(targets).toMatch(/p99 < 2 ms .* — \*\*not met\*\* .*700\.00\/s achieved of 2,000\/s offered/);
+    expect(sustained).toContain('mccd achieved 700.00/s of 2,000/s offered (35%');
+    expect(sustained).toContain('not latencies at the offered rate');
+  });
+});
+
+const b2Clean: B2Numbers = {
+  cores: 2,
+  clients: 100,
+  opened: 400,
+  setupFailures: 0,
+  setupSeconds: 1,
+  workers: 1,
+  affected: 100,
+  closeLatenciesMs: Array.from({ length: 100 }, (_, i) => 10 + i),
+  unaffectedClosed: 0,
+  windowMs: 4000,
+};
+
+describe('B2 lines', () => {
+  it('a clean fast run is met and has no gap paragraph', () => {
+    const text = b2Lines(b2Clean).join('\n');
+    expect(text).not.toContain('not met');
+    expect(text).not.toContain('Gap:');
+  });
+
+  it('a fast p99 over channels that never closed is not met, and the gap names them', () => {
+    const text = b2Lines({ ...b2Clean, closeLatenciesMs: b2Clean.closeLatenciesMs.slice(0, 90) }).join('\n');
+    expect(text).toMatch(/every channel opened: \*\*not met\*\*/);
+    expect(text).toContain('Gap: 10 of 100 affected channels did not close within 4 s');
+  });
+
+  it('setup failures fail the verdict; a slow p99 is explained with this run’s processes and cores', () => {
+    const slow = b2Lines({
+      ...b2Clean,
+      cores: 8,
+      opened: 396,
+      setupFailures: 4,
+      closeLatenciesMs: b2Clean.closeLatenciesMs.map((x) => x * 10),
+    }).join('\n');
+    expect(slow).toMatch(/every channel opened: \*\*not met\*\*/);
+    expect(slow).toContain('4 channels never opened (4 failed)');
+    expect(slow).toContain('3 processes (mccd, workers, client processes) shared 8 core(s)');
+    expect(slow).not.toContain('2,000 clients');
+  });
+
+  it('an unaffected channel that closed fails its row', () => {
+    expect(b2Lines({ ...b2Clean, unaffectedClosed: 1 }).join('\n')).toContain('| 1 | 0: **not met** |');
+  });
+});
+
+describe('B3 lines', () => {
+  const reg: B3Registry = {
+    bytesPerClient: 5000,
+    eventsPerSec: 150_000,
+    snapshotRestoreMs: 900,
+    wakeAllMs: 300,
+    restoreToLiveMs: 1200,
+    createMs: 4000,
+  };
+  const base: B3Baseline = { bytesPerClient: 2000, eventsPerSec: 1e6, snapshotRestoreMs: 950, createMs: 800 };
+
+  it('a lazy restore is not met when waking every client takes the total past the target', () => {
+    const text = b3Lines({ ...reg, wakeAllMs: 3400, restoreToLiveMs: 4300 }, base).join('\n');
+    expect(text).toMatch(/snapshot \+ restore \+ waking every client.*4,300 ms.*\*\*not met\*\*/);
+  });
+
+  it('the target is met only on the total, with the parts shown', () => {
+    const text = b3Lines(reg, base).join('\n');
+    expect(text).not.toContain('not met');
+    expect(text).toContain('| of which waking every restored client | 300.00 ms |');
+  });
+});
+
+describe('B4 lines', () => {
+  const n: B4Numbers = {
+    cachedQps: 2e6,
+    encodeEveryQueryQps: 2e5,
+    events: 600,
+    synchronous: 600,
+    missed: 0,
+    lateWaitMs: 1000,
+    updateP50Us: 20,
+    updateP99Us: 200,
+  };
+  it('says the next query sees the update only when every update was synchronous', () => {
+    expect(b4Lines(n).join('\n')).toContain('already sees it');
+    const late = b4Lines({ ...n, synchronous: 590, missed: 4 }).join('\n');
+    expect(late).not.toContain('already sees it');
+    expect(late).toContain(
+      '590 were answered before the event handler returned, 6 later and 4 not within 1,000 ms',
+    );
+    expect(late).toContain('(596 of 600 events updated)');
+  });
+});
+
+describe('B5 lines', () => {
+  const cell = (op: string, size: number, shm: number, shmCpu = 0.1): B5Cell => ({
+    op,
+    size,
+    inlineMbPerSec: 100,
+    shmMbPerSec: shm,
+    inlineCpuNsPerByte: 1,
+    shmCpuNsPerByte: shmCpu,
+  });
+  it('claims a growing gap only for an op whose ratio rises at every size', () => {
+    const text = b5Lines([
+      cell('read', 4096, 150),
+      cell('read', 65536, 300),
+      cell('read', 1048576, 900),
+      cell('write', 4096, 150),
+      cell('write', 65536, 500),
+      cell('write', 1048576, 400),
+    ]).join('\n');
+    expect(text).toContain('read 1.50× → 3.00× → 9.00×, growing with the size');
+    expect(text).toContain('write 1.50× → 5.00× → 4.00×, not growing at every step');
+  });
+  it('a 1 MiB cell below either bound is not met', () => {
+    expect(b5Lines([cell('read', 1048576, 150)]).join('\n')).toContain('**not met** (≥ 2×, ≤ 0.5×)');
+    expect(b5Lines([cell('read', 1048576, 900, 0.9)]).join('\n')).toContain('**not met** (≥ 2×, ≤ 0.5×)');
+  });
+});
