@@ -9,8 +9,8 @@ import type { ScenarioRecord } from './record.js';
  * What smbd itself tells a client, independent of mccd's API: from the client namespace, smbtorture opens
  * an authenticated session to a public IP (through mccd to the smbd that serves it, as every client's
  * first channel does) and prints smbd's FSCTL_QUERY_NETWORK_INTERFACE_INFO answer, which
- * parseSmbtortureInterfaces decodes. One public IP at a time, in turn, so the probes never pile up on
- * two shared cores.
+ * parseSmbtortureInterfaces decodes. Each round asks through every public IP, one after the other so the
+ * probes never pile up on two shared cores, so even a short scenario hears from each IP's smbd.
  */
 export interface ProbeSpec {
   publicIps: string[];
@@ -43,9 +43,11 @@ export class SmbdInterfaceProbe {
   }
 
   async run(): Promise<void> {
-    for (let i = 0; !this.stopped; i++) {
-      const server = this.spec.publicIps[i % this.spec.publicIps.length]!;
-      this.emit(await this.probe(server));
+    while (!this.stopped) {
+      for (const server of this.spec.publicIps) {
+        if (this.stopped) return;
+        this.emit(await this.probe(server));
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         setTimeout(resolve, this.spec.tickMs).unref();

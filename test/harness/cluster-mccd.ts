@@ -6,7 +6,7 @@ import { prepareSmbdState } from '../../bench/smbd.js';
 import { apiGet } from '../../cli/api-client.js';
 import { projectRoot } from '../helpers/reference.js';
 import type { CtdbTestCluster } from './ctdb-cluster.js';
-import { lineSplitter, pidAlive, waitFor } from './netns.js';
+import { lineSplitter, nsExec, pidAlive, waitFor } from './netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -193,7 +193,22 @@ export class NodeMccd {
     let backend: Record<string, unknown>;
     if (this.options.backend === 'smbd') {
       const dir = join(node.dir, 'smbd');
-      const s = await prepareSmbdState(dir, ['bind interfaces only = no']);
+      // As deploy/smb.conf.snippet tells operators: smbd announces exactly what mcc computes for this
+      // node (`mcc interfaces --smb-conf`, public IPs from ctdbd left out), never its addresses at large.
+      const interfaces = nsExec(node.ns, [
+        process.execPath,
+        join(projectRoot, 'dist/cli/mcc.js'),
+        'interfaces',
+        '--smb-conf',
+        '--offline',
+        '--ctdb-socket',
+        node.socket,
+      ]).trim();
+      if (!/^interfaces = /.test(interfaces))
+        throw new Error(
+          `mcc interfaces --smb-conf on node ${this.pnn} printed ${JSON.stringify(interfaces)}`,
+        );
+      const s = await prepareSmbdState(dir, [interfaces, 'bind interfaces only = no']);
       this.smbdConf = s.confPath;
       this.smbdPassword = s.password;
       backend = {
