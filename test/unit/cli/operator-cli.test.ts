@@ -29,6 +29,15 @@ function mcc(...args: string[]) {
   );
 }
 
+function untilActive(guid: string) {
+  return waitFor(
+    `client ${guid} active`,
+    3000,
+    () => (mccd.coordinator.registry.view(guid)?.state === 'active' ? true : undefined),
+    10,
+  );
+}
+
 beforeAll(async () => {
   mccd = await startTestMccd();
   port = mccd.coordinator.frontDoor.addresses()[0]!.port;
@@ -43,12 +52,7 @@ describe('mcc operator commands against a running mccd', () => {
   it('status, clients and channels show a client and its channel (tables and --json)', async () => {
     const guid = randomUUID();
     const ch = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: guid });
-    await waitFor(
-      'active',
-      3000,
-      () => (mccd.coordinator.registry.view(guid)?.state === 'active' ? true : undefined),
-      10,
-    );
+    await untilActive(guid);
     const status = JSON.parse((await mcc('status', '--json')).stdout);
     expect(status).toMatchObject({ clients: 1, channels: 1, mode: { kind: 'single-node' } });
     expect((await mcc('status')).stdout).toMatch(/Cluster daemon:\s+none \(single-node mode\)/);
@@ -101,12 +105,7 @@ describe('mcc operator commands against a running mccd', () => {
         10,
       );
       const ch = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: guid });
-      await waitFor(
-        'active',
-        3000,
-        () => (mccd.coordinator.registry.view(guid)?.state === 'active' ? true : undefined),
-        10,
-      );
+      await untilActive(guid);
       const answer = JSON.parse((await mcc('teardown', guid)).stdout);
       expect(answer).toEqual({ clientGuid: guid, state: 'tearingDown' });
       expect(await endWithin(ch.closed, 5000, 'the torn-down channel')).toMatch(ENDED_BY_PEER);
