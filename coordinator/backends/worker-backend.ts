@@ -1,30 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { closeFd, peerCred, type SeqpacketCarrier, SeqpacketServer } from '../../native/index.js';
+import { type SeqpacketCarrier, SeqpacketServer } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import { prepareSocketPath } from '../socket-dir.js';
-import {
-  decodeWorkerToMccd,
-  encodeWorkerMessage,
-  type MccdToWorker,
-  type WorkerToMccd,
-} from '../worker/protocol.js';
+import { encodeWorkerMessage, type MccdToWorker, type WorkerToMccd } from '../worker/protocol.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
-import {
-  type BadWorkerMessage,
-  Conduct,
-  emptyHoldings,
-  owns,
-  rememberLate,
-  teardownSeq,
-  type WorkerHoldings,
-} from './worker-conduct.js';
-
-interface Worker extends WorkerHoldings {
-  id: string;
-  pid: number;
-  carrier: SeqpacketCarrier;
-}
+import { type BadWorkerMessage, owns, rememberLate, teardownSeq } from './worker-conduct.js';
+import { serveWorkerConnection, type Worker } from './worker-session.js';
 
 export interface WorkerBackendOptions {
   socketPath: string;
@@ -162,95 +144,14 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   }
 
   private onConnection(carrier: SeqpacketCarrier): void {
-    let cred: { pid: number; uid: number };
-    try {
-      cred = peerCred(carrier.fd);
-    } catch {
-      carrier.close();
-      return;
-    }
-    const allowed = this.options.allowedUid ?? process.getuid?.() ?? 0;
-    if (cred.uid !== 0 && cred.uid !== allowed) {
-      carrier
-        .send(encodeWorkerMessage({ t: 'error', message: `uid ${cred.uid} may not register` }))
-        .finally(() => carrier.close());
-      return;
-    }
-    const conduct = new Conduct(this.options.badMessageLimit);
-    let worker: Worker | undefined;
-    let cutOff = '';
-    const refuse = (reason: BadWorkerMessage, message: string) => {
-      if (carrier.isClosed) return;
-      this.emit('bad-message', { ownerId: worker?.id, pid: cred.pid, reason, message });
-      if (conduct.strike()) {
-        cutOff = ` after ${conduct.total} bad messages`;
-        this.emit('bad-message', {
-          ownerId: worker?.id,
-          pid: cred.pid,
-          reason: 'disconnected',
-          message: `${conduct.total} bad messages: disconnected (its clients are torn down)`,
-        });
-        carrier.close();
-        return;
-      }
-      carrier
-        .send(encodeWorkerMessage({ t: 'error', message: message.slice(0, 500) }))
-        .catch(this.sendFailed('refusal', worker?.id));
-    };
-    carrier.on('dropped', (error) =>
-      refuse(error.code === 'MSG_TRUNC' ? 'oversize' : 'fds', `message dropped: ${error.message}`),
-    );
-    carrier.on('message', ({ data, fds }) => {
-      if (fds.length > 0) {
-        for (const fd of fds) closeFd(fd);
-        refuse('fds', `a message carried ${fds.length} fd(s); workers send none`);
-        return;
-      }
-      const parsed = decodeWorkerToMccd(data);
-      if (!parsed.ok) {
-        this.emit('protocol-error', {
-          parser: 'worker',
-          code: parsed.error.code,
-          message: parsed.error.message,
-        });
-        refuse(parsed.error.code === 'OVERSIZED' ? 'oversize' : 'malformed', parsed.error.message);
-        return;
-      }
-      const m = parsed.value;
-      if (m.t === 'register') {
-        if (worker) {
-          refuse('register-twice', `already registered as ${worker.id}: register once per connection`);
-          return;
-        }
-        if (this.workers.has(m.workerId)) {
-          carrier
-            .send(encodeWorkerMessage({ t: 'error', message: `worker id ${m.workerId} is taken` }))
-            .finally(() => carrier.close());
-          return;
-        }
-        worker = { id: m.workerId, pid: cred.pid, carrier, ...emptyHoldings() };
-        this.workers.set(m.workerId, worker);
-        carrier
-          .send(encodeWorkerMessage({ t: 'registered', workerId: m.workerId, pnn: this.options.pnn() }))
-          .catch(this.sendFailed('registration answer', m.workerId));
-        return;
-      }
-      if (!worker) {
-        refuse('before-register', `${m.t} before register`);
-        carrier.close();
-        return;
-      }
-      const refusal = this.onWorkerMessage(worker, m);
-      if (refusal) refuse(refusal[0], refusal[1]);
-    });
-    carrier.on('close', () => {
-      if (worker && this.workers.get(worker.id) === worker) {
-        this.workers.delete(worker.id);
-        this.emit('owner-gone', {
-          ownerId: worker.id,
-          reason: `worker ${worker.id} (pid ${worker.pid}) disconnected${cutOff}`,
-        });
-      }
+    serveWorkerConnection(carrier, {
+      allowedUid: this.options.allowedUid ?? process.getuid?.() ?? 0,
+      badMessageLimit: this.options.badMessageLimit,
+      pnn: this.options.pnn,
+      workers: this.workers,
+      events: this,
+      sendFailed: (what, ownerId) => this.sendFailed(what, ownerId),
+      onMessage: (worker, m) => this.onWorkerMessage(worker, m),
     });
   }
 
