@@ -1,3 +1,4 @@
+import { waitFor } from '../harness/netns.js';
 import { performStep, type StepContext } from './actions.js';
 import { evaluateScenario, type ScenarioResult } from './assertions.js';
 import type { Fault, FdCount, Marker, ScenarioRecord } from './record.js';
@@ -79,7 +80,8 @@ function growth(
 /**
  * `ctdb ip` every half second while the steps run, as the ground truth of who held which public IP: the
  * snapshots taken at each action alone would miss the moves ctdb makes by itself (rebalances, failovers).
- * A poll that fails (the queried ctdbd was just killed) is simply retried on the next tick.
+ * A poll that fails (the queried ctdbd was just killed, or recovery is running) is retried on the next
+ * tick.
  */
 function pollOwners(ctx: StepContext): { stop(): Promise<void> } {
   let running = true;
@@ -125,7 +127,9 @@ export async function runScenario(
       mccdDown.push({ node, from, to });
     },
     async owners() {
-      const owners = await rig.cluster.ipOwners();
+      const owners = await waitFor('`ctdb ip` from the leader outside recovery', 20_000, () =>
+        rig.cluster.settledIpOwners(),
+      );
       ipOwners.push({ at: Date.now(), owners });
       return owners;
     },

@@ -123,6 +123,19 @@ export class CtdbTestCluster {
     return out;
   }
 
+  /**
+   * Where each public IP is as the leader (recovery master) sees it, and only while recovery is normal: a
+   * ctdbd that has just restarted answers -1 for every IP until recovery reaches it, and in the middle of a
+   * recovery the map is in flux. Throws rather than answer from either, so a ground-truth poll skips it.
+   */
+  async settledIpOwners(): Promise<Record<string, number>> {
+    const leader = await this.leader();
+    if (!this.nodes.some((n) => n.pnn === leader && n.pid !== undefined))
+      throw new Error(`ctdb leader names node ${leader}, which is not running`);
+    if (!(await this.recoveryNormal(leader))) throw new Error(`recovery in progress on node ${leader}`);
+    return this.ipOwners(leader);
+  }
+
   /** `ctdb -X status` node rows: pnn → all flag columns zero. */
   async nodeStatus(pnn = this.firstRunning()): Promise<{ pnn: number; ok: boolean; flags: number[] }[]> {
     const rows: { pnn: number; ok: boolean; flags: number[] }[] = [];
