@@ -78,6 +78,23 @@ export function nodeOfBound(
   return undefined;
 }
 
+/** Reports of one event by several sources (an action, `ctdb ip` after it, mccd's event) lie this close. */
+const SAME_EVENT_MS = 2000;
+
+/**
+ * The fault a teardown answers: the latest one before its first close, not the first in the stint (a
+ * stint can start just after one fault, within BOUND_SLACK_MS, and end at a later one). Among reports of
+ * that same event, the harness's own action times it best, then the cluster's view, mccd's last.
+ */
+export function causeOf(relevant: Fault[], firstCloseAt: number): Fault | undefined {
+  const before = relevant.filter((f) => f.causeAt <= firstCloseAt);
+  const latest = Math.max(...before.map((f) => f.causeAt));
+  const candidates = before.length > 0 ? before.filter((f) => latest - f.causeAt <= SAME_EVENT_MS) : relevant;
+  return [...candidates].sort(
+    (a, b) => SOURCE_RANK[a.source] - SOURCE_RANK[b.source] || a.causeAt - b.causeAt,
+  )[0];
+}
+
 function concerns(f: Fault, client: SimClientSpec): boolean {
   if (f.scope.kind === 'node') return true;
   if (f.scope.kind === 'ip') return f.scope.ip === client.publicIp;
@@ -179,10 +196,7 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
       if (stint.end && inWindow(stint.end.firstCloseAt)) {
         touched = true;
         teardowns++;
-        // The harness's own action times the teardown best; then the cluster's view; mccd's last.
-        const cause = [...relevant].sort(
-          (a, b) => SOURCE_RANK[a.source] - SOURCE_RANK[b.source] || a.causeAt - b.causeAt,
-        )[0];
+        const cause = causeOf(relevant, stint.end.firstCloseAt);
         if (!cause) {
           violations.push({
             rule: 'untouched-client-lost-channels',

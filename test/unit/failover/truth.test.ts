@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateScenario } from '../../failover/assertions.js';
+import { causeOf, evaluateScenario } from '../../failover/assertions.js';
 import type { Fault } from '../../failover/record.js';
 import { ctdbFaults, ipMoves } from '../../failover/truth.js';
 import { A, bound, moveOf101, ownersMoving101, record, releaseOf101, rules, tornDown } from './fixtures.js';
@@ -52,6 +52,40 @@ describe('mccd is corroboration, not the judge', () => {
     expect(result.violations.map((v) => v.rule)).toEqual(['missed-event']);
     // Timed from the last snapshot that still showed the IP on node 0.
     expect(result.latencies.teardownMs).toEqual([1260 - 1100]);
+  });
+});
+
+describe('which fault a teardown answers', () => {
+  // rolling-restart: mccd restarted on node 0 at 15 s; a client bound there 1 s later (within the slack)
+  // and was torn down at 47.7 s, 7 ms after ctdb moved its IP away. Its teardown took 7 ms, not 33 s.
+  const restart: Fault = {
+    ...moveOf101,
+    at: 15_000,
+    causeAt: 15_000,
+    scope: { kind: 'node' },
+    label: 'mccd restart on node 0',
+  };
+  const moved: Fault = {
+    ...moveOf101,
+    at: 47_700,
+    causeAt: 47_500,
+    source: 'ctdb',
+    label: 'ctdb ip: 10.0.0.101 left node 0',
+  };
+  const told: Fault = { ...releaseOf101, at: 47_690, causeAt: 47_690 };
+
+  it('is the latest fault before the first close, not the first in the stint', () => {
+    expect(causeOf([restart, moved], 47_707)).toBe(moved);
+  });
+
+  it("among reports of that one event, the harness's own action, then ctdb, then mccd", () => {
+    const action: Fault = { ...restart, at: 47_000, causeAt: 47_000, label: 'moveip' };
+    expect(causeOf([restart, told, moved, action], 47_707)).toBe(action);
+    expect(causeOf([restart, told, moved], 47_707)).toBe(moved);
+  });
+
+  it('a fault after the first close is no cause when one came before', () => {
+    expect(causeOf([restart, moved], 20_000)).toBe(restart);
   });
 });
 
