@@ -24,9 +24,18 @@ function nodeFault(
   action: string,
   label: string,
   clientDetected = false,
+  isolates = false,
 ): void {
   const at = ctx.mark(action, pnn);
-  ctx.fault({ at, node: pnn, scope: { kind: 'node' }, clientDetected, label, source: 'harness' });
+  ctx.fault({
+    at,
+    node: pnn,
+    scope: { kind: 'node' },
+    clientDetected,
+    label,
+    source: 'harness',
+    ...(isolates ? { isolates } : {}),
+  });
 }
 
 /** The simulated clients whose current channels (as each last reported being bound) include one of `locals`. */
@@ -199,11 +208,11 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     }
     case 'partition': {
       const pnn = await resolveNode(rig, step.node);
-      nodeFault(ctx, pnn, `node ${pnn} partitioned (link down)`, `partition of node ${pnn}`, true);
+      nodeFault(ctx, pnn, `node ${pnn} partitioned (link down)`, `partition of node ${pnn}`, true, true);
       cluster.setLink(pnn, false);
       await sleep(step.durationMs);
       // Whatever the isolated node did meanwhile (it was alone, so it hosted every IP) ends at the heal.
-      nodeFault(ctx, pnn, `node ${pnn} link up`, `heal of node ${pnn}`);
+      nodeFault(ctx, pnn, `node ${pnn} link up`, `heal of node ${pnn}`, false, true);
       cluster.setLink(pnn, true);
       await waitHealthy(rig, ctx);
       return;

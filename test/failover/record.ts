@@ -24,6 +24,11 @@ export interface Fault {
   scope: { kind: 'ip'; ip: string } | { kind: 'node' } | { kind: 'clients'; guids: string[] };
   /** The node cannot close anything (partition): clients notice by their own timeouts. */
   clientDetected: boolean;
+  /**
+   * The node is cut off from the leader (partition, and its heal): what its own ctdbd takes and releases
+   * meanwhile is invisible in the leader's `ctdb ip`, so its RELEASE_IPs are corroborated by this action.
+   */
+  isolates?: boolean;
   label: string;
   /**
    * Who says it happened. `harness`: an action the harness took; `ctdb`: a move seen in `ctdb ip` on the

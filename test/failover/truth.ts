@@ -69,14 +69,20 @@ const LOST_AFTER_ACTION_MS = 30_000;
 /** mccd's event carries mccd's time of RELEASE_IP, which `ctdb ip` shows only once the takeover is done. */
 const RELEASE_BEFORE_SNAPSHOT_MS = 2000;
 
-function nodeActionBefore(faults: Fault[], node: number, at: number): Fault | undefined {
+function nodeActionBefore(
+  faults: Fault[],
+  node: number,
+  at: number,
+  only: (f: Fault) => boolean = () => true,
+): Fault | undefined {
   return faults.find(
     (h) =>
       h.source === 'harness' &&
       h.scope.kind === 'node' &&
       h.node === node &&
       h.at <= at &&
-      at - h.at <= LOST_AFTER_ACTION_MS,
+      at - h.at <= LOST_AFTER_ACTION_MS &&
+      only(h),
   );
 }
 
@@ -93,13 +99,14 @@ export function judgeFaults(record: ScenarioRecord): { faults: Fault[]; violatio
     let ok: boolean;
     if (f.scope.kind === 'ip') {
       const ip = f.scope.ip;
-      ok = moves.some(
-        (m) =>
-          m.ip === ip &&
-          m.from === f.node &&
-          m.firstHeldAt <= f.at &&
-          m.goneAt + RELEASE_BEFORE_SNAPSHOT_MS >= f.at,
-      );
+      ok =
+        moves.some(
+          (m) =>
+            m.ip === ip &&
+            m.from === f.node &&
+            m.firstHeldAt <= f.at &&
+            m.goneAt + RELEASE_BEFORE_SNAPSHOT_MS >= f.at,
+        ) || nodeActionBefore(independent, f.node, f.at, (h) => h.isolates === true) !== undefined;
     } else ok = nodeActionBefore(independent, f.node, f.at) !== undefined;
     if (!ok)
       violations.push({

@@ -10,6 +10,7 @@ import { A, bound, moveOf101, ownersMoving101, record, releaseOf101, rules, torn
  * whose API is down, a missing fd count.
  */
 const staysOnNode0 = ownersMoving101.map((s) => ({ ...s, owners: { ...s.owners, '10.0.0.101': 0 } }));
+const staysOnNode1 = ownersMoving101.map((s) => ({ ...s, owners: { ...s.owners, '10.0.0.101': 1 } }));
 
 describe('ground truth from `ctdb ip`', () => {
   it('finds each move with the snapshots around it', () => {
@@ -44,6 +45,25 @@ describe('mccd is corroboration, not the judge', () => {
     expect(rules(record({ faults: [moveOf101, releaseOf101, lost] }))).toEqual(['uncorroborated-event']);
     const kill: Fault = { ...moveOf101, scope: { kind: 'node' }, label: 'kill -9 of ctdbd on node 0' };
     expect(rules(record({ faults: [kill, releaseOf101, lost] }))).toEqual([]);
+  });
+
+  it("an isolated node's RELEASE_IP, which the leader's `ctdb ip` cannot see, is corroborated by the partition only", () => {
+    // Node 0 cut off: it hands back what it took alone; the leader's map never showed it there.
+    const partition: Fault = {
+      ...moveOf101,
+      at: 1000,
+      causeAt: 1000,
+      scope: { kind: 'node' },
+      label: 'partition of node 0',
+    };
+    const released = { ...releaseOf101, at: 1300, causeAt: 1300 };
+    expect(rules(record({ ipOwners: staysOnNode1, faults: [partition, released] }))).toContain(
+      'uncorroborated-event',
+    );
+    const isolating = { ...partition, isolates: true };
+    expect(rules(record({ ipOwners: staysOnNode1, faults: [isolating, released] }))).not.toContain(
+      'uncorroborated-event',
+    );
   });
 
   it('the cluster alone justifies a teardown when mccd is silent, but the silence is still named', () => {
