@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -121,7 +121,10 @@ export async function startMccd(
     api,
     dir,
     pids: children.map((c) => c.pid!),
-    stop: () => stopAll(children),
+    stop: async () => {
+      await stopAll(children);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -179,6 +182,7 @@ export async function startSmbdListener(): Promise<Running> {
       } catch {
         // gone
       }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -208,6 +212,7 @@ export async function startMccdSmbd(pool = 0): Promise<Running & { api: string; 
       } catch {
         // none left
       }
+      rmSync(smbdDir, { recursive: true, force: true });
     },
   };
 }

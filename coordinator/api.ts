@@ -2,12 +2,31 @@ import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fdOf, peerCred } from '../native/index.js';
 import { TokenCheck } from './api-auth.js';
+import type { ClusterMode } from './cluster-mode.js';
 import type { MccConfig } from './config.js';
 import type { Coordinator, CoordinatorEvent } from './coordinator.js';
 import { CoordinatorError } from './errors.js';
 import type { Logger } from './log.js';
 import { memoryReport } from './memory.js';
+import { clientRows } from './operator-views.js';
 import { prepareSocketPath, withOwnerOnlyUmask } from './socket-dir.js';
+
+/** GET /v1/status: what `mcc status` shows. */
+export interface StatusAnswer {
+  version: string;
+  pid: number;
+  uptimeMs: number;
+  mode: ClusterMode;
+  pnn: number;
+  clusterConnected: boolean;
+  listen: { address: string; port: number }[];
+  backend: Record<string, unknown>;
+  clients: number;
+  clientStates: Record<string, number>;
+  channels: number;
+  interfaces: number;
+  publicIps: string[];
+}
 
 /**
  * The operator API: HTTP on a root-only unix socket (mode 0600 and an SO_PEERCRED uid check), optionally
@@ -88,20 +107,7 @@ export class OperatorApi {
         return;
       }
       if (route === 'GET /v1/clients') {
-        this.json(
-          res,
-          200,
-          [...c.registry.views()].map((v) => ({
-            clientGuid: v.clientGuid,
-            state: v.state,
-            owner: v.context.owner ?? null,
-            dialect: v.context.dialect ?? null,
-            channels: v.context.channels.length,
-            onPublicIp: v.context.channels.some((ch) => ch.onPublicIp),
-            teardownReason: v.context.teardownReason ?? null,
-            ageMs: Date.now() - v.context.createdAt,
-          })),
-        );
+        this.json(res, 200, clientRows(c.registry, Date.now()));
         return;
       }
       if (route === 'GET /v1/memory') {
@@ -170,7 +176,7 @@ export class OperatorApi {
     }
   }
 
-  status() {
+  status(): StatusAnswer {
     const c = this.coordinator;
     const states: Record<string, number> = {};
     let channels = 0;

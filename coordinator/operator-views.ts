@@ -7,6 +7,31 @@ import type { DiscoveryState } from '../ifdiscovery/index.js';
 import { listTcpSockets, socketTupleLabel } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 
+/** One client as `mcc clients` shows it (GET /v1/clients). */
+export interface ClientRow {
+  clientGuid: string;
+  state: string;
+  owner: { kind: string; id: string; pid?: number } | null;
+  dialect: number | null;
+  channels: number;
+  onPublicIp: boolean;
+  teardownReason: unknown;
+  ageMs: number;
+}
+
+export function clientRows(registry: ClientRegistry, now: number): ClientRow[] {
+  return [...registry.views()].map((v) => ({
+    clientGuid: v.clientGuid,
+    state: v.state,
+    owner: v.context.owner ?? null,
+    dialect: v.context.dialect ?? null,
+    channels: v.context.channels.length,
+    onPublicIp: v.context.channels.some((ch) => ch.onPublicIp),
+    teardownReason: v.context.teardownReason ?? null,
+    ageMs: now - v.context.createdAt,
+  }));
+}
+
 /** One channel as `mcc channels` shows it: Get-SmbMultichannelConnection's columns and mcc's own. */
 export interface ChannelRow {
   node: number;

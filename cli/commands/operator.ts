@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import type { Command } from 'commander';
+import type { StatusAnswer } from '../../coordinator/api.js';
 import { defaultApiSocket, defaultRunPath } from '../../coordinator/config.js';
-import type { ChannelRow } from '../../coordinator/coordinator.js';
+import type { ChannelRow, ClientRow } from '../../coordinator/operator-views.js';
 import { checkSocketToConnect } from '../../coordinator/socket-dir.js';
 import { runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
 import { type ApiTarget, apiGet, apiRequest, eventStreamParser } from '../api-client.js';
@@ -66,12 +67,10 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: { socket?: string; json?: boolean }) =>
       runCommand('status', async () => {
-        const s = await apiGet<
-          Record<string, unknown> & { mode: { kind: string }; listen: { address: string; port: number }[] }
-        >(target(o), '/v1/status');
+        const s = await apiGet<StatusAnswer>(target(o), '/v1/status');
         if (o.json) return printJson(s);
         const lines = [
-          `Mode:            ${s.mode.kind}${'reason' in s.mode ? ` (${(s.mode as { reason: string }).reason})` : ''}`,
+          `Mode:            ${s.mode.kind}${s.mode.kind === 'single-node' ? ` (${s.mode.reason})` : ''}`,
           `This node:       ${s.pnn}`,
           `Cluster daemon:  ${s.mode.kind === 'single-node' ? 'none (single-node mode)' : s.clusterConnected ? 'connected' : 'NOT connected'}`,
           `SMB front door:  ${s.listen.map((l) => `${l.address}:${l.port}`).join(', ')}`,
@@ -79,8 +78,8 @@ export function registerOperatorCommands(program: Command): void {
           `Clients:         ${s.clients} ${JSON.stringify(s.clientStates)}`,
           `Channels:        ${s.channels}`,
           `Announced ifs:   ${s.interfaces}`,
-          `Public IPs:      ${(s.publicIps as string[]).join(', ') || 'none'}`,
-          `mccd:            pid ${s.pid}, version ${s.version}, up ${Math.round((s.uptimeMs as number) / 1000)} s`,
+          `Public IPs:      ${s.publicIps.join(', ') || 'none'}`,
+          `mccd:            pid ${s.pid}, version ${s.version}, up ${Math.round(s.uptimeMs / 1000)} s`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),
@@ -93,17 +92,7 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: { socket?: string; json?: boolean }) =>
       runCommand('clients', async () => {
-        const rows = await apiGet<
-          {
-            clientGuid: string;
-            state: string;
-            owner: { kind: string; id: string; pid?: number } | null;
-            dialect: number | null;
-            channels: number;
-            onPublicIp: boolean;
-            ageMs: number;
-          }[]
-        >(target(o), '/v1/clients');
+        const rows = await apiGet<ClientRow[]>(target(o), '/v1/clients');
         if (o.json) return printJson(rows);
         process.stdout.write(
           formatTable(
