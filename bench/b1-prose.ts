@@ -1,4 +1,4 @@
-import { fmt } from './stats.js';
+import { counts, fmt, verdict } from './stats.js';
 
 /**
  * B1's table cells and verdicts as a pure function of the run's numbers. A p99 describes only the
@@ -42,8 +42,6 @@ export const B1_P99_TARGET_RATE = 2000;
 /** Below this share of the offered rate, the run did not hold the rate it claims to measure at. */
 export const SUSTAINED_SHARE = 0.95;
 
-const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
-const counts = (x: { ok: number; errors: number }) => `${fmt(x.ok, 0)} completed, ${fmt(x.errors, 0)} errors`;
 const sustained = (o: B1Open) => o.achievedPerSec >= SUSTAINED_SHARE * o.offeredPerSec;
 
 export function b1OpenCell(o: B1Open): string {

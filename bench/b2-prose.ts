@@ -1,4 +1,4 @@
-import { fmt, percentile } from './stats.js';
+import { fmt, percentile, verdict } from './stats.js';
 
 /**
  * B2's table and explanation as a pure function of the run's numbers: the p99 is over the channels that
@@ -23,8 +23,6 @@ export interface B2Numbers {
 }
 
 export const B2_P99_TARGET_MS = 250;
-
-const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
 
 export function b2Lines(n: B2Numbers): string[] {
   const closed = n.closeLatenciesMs.length;

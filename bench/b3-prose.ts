@@ -1,4 +1,4 @@
-import { fmt } from './stats.js';
+import { fmt, verdict } from './stats.js';
 
 /**
  * B3's table as a pure function of the run's numbers. The registry restores lazily (an actor is created
@@ -26,8 +26,6 @@ export interface B3Baseline {
 export const B3_BYTES_TARGET = 8192;
 export const B3_EVENTS_TARGET = 100_000;
 export const B3_RESTORE_TARGET_MS = 2000;
-
-const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
 
 export function b3Lines(reg: B3Registry, base: B3Baseline): string[] {
   return [

@@ -1,4 +1,4 @@
-import { fmt } from './stats.js';
+import { fmt, verdict } from './stats.js';
 
 /**
  * B5's table and explanation as a pure function of the run's numbers: "the gap grows with the operation
@@ -28,7 +28,7 @@ export function b5Lines(cells: B5Cell[]): string[] {
     const bounds = `(≥ ${B5_THROUGHPUT_TARGET}×, ≤ ${B5_CPU_TARGET}×)`;
     const target =
       c.size === B5_TARGET_SIZE
-        ? `${throughput >= B5_THROUGHPUT_TARGET && cpu <= B5_CPU_TARGET ? 'met' : '**not met**'} ${bounds}`
+        ? `${verdict(throughput >= B5_THROUGHPUT_TARGET && cpu <= B5_CPU_TARGET)} ${bounds}`
         : '';
     lines.push(
       `| ${c.op} | ${fmt(c.size / 1024, 0)} KiB | ${fmt(c.inlineMbPerSec)} | ${fmt(c.shmMbPerSec)} | ${fmt(throughput)}× | ${fmt(c.inlineCpuNsPerByte, 3)} | ${fmt(c.shmCpuNsPerByte, 3)} | ${fmt(cpu, 3)}× | ${target} |`,

@@ -1,4 +1,4 @@
-import { fmt } from './stats.js';
+import { counts, fmt, verdict } from './stats.js';
 
 /**
  * B6's verdicts and explanation as a pure function of the run's numbers: every claim ("pulls ahead",
@@ -32,8 +32,6 @@ export interface B6Numbers {
 /** Linux's first SYN retransmit comes after 1 s: a p99 at or above it says a SYN was dropped. */
 const SYN_RETRANSMIT_MS = 1000;
 
-const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
-const counts = (x: { ok: number; errors: number }) => `${fmt(x.ok, 0)} completed, ${fmt(x.errors, 0)} errors`;
 const lossless = (b: B6Burst) => b.errors === 0 && b.ok === b.offered;
 
 export function b6Prose(n: B6Numbers): string[] {

@@ -47,6 +47,16 @@ export function fmt(n: number, digits = 2): string {
   return n.toFixed(digits);
 }
 
+/** A target's verdict as RESULTS.md prints it: a miss stands out. */
+export function verdict(met: boolean): string {
+  return met ? 'met' : '**not met**';
+}
+
+/** How many connections a run completed and how many failed, as every verdict quotes them. */
+export function counts(x: { ok: number; errors: number }): string {
+  return `${fmt(x.ok, 0)} completed, ${fmt(x.errors, 0)} errors`;
+}
+
 /** CPU time the whole machine has spent busy (all cores, /proc/stat), in ms. */
 export function machineBusyMs(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
