@@ -49,7 +49,7 @@ export function parseHostPort(
 ): { host: string; port: number } {
   const bad = (why: string) => new UsageError(`${what}: ${why}, got ${JSON.stringify(text)}`);
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
-  const bareV6 = m === null && /^[0-9a-fA-F:.%a-zA-Z]+$/.test(text) && text.split(':').length > 2;
+  const bareV6 = m === null && /^[0-9a-zA-Z:.%]+$/.test(text) && text.split(':').length > 2;
   if (m === null && !bareV6) throw bad('expected HOST, HOST:PORT or [IPV6]:PORT');
   const host = m ? m[1]! : text;
   if (m?.[2] !== undefined) return { host, port: parsePort(m[2], what) };

@@ -79,6 +79,25 @@ export class StreamChannel
  */
 export const FRAGMENT_BYTES = 60 * 1024;
 
+/** Why a fragment cannot be taken, given what the message so far expects; undefined when it can. */
+function fragmentProblem(
+  datagramBytes: number,
+  remaining: number,
+  pieceBytes: number,
+  fdCount: number,
+  expected: number | undefined,
+): string | undefined {
+  if (remaining < 0) return `fragment of ${datagramBytes} bytes has no header`;
+  if (expected === undefined)
+    return pieceBytes + remaining > MAX_MESSAGE
+      ? `message length ${pieceBytes + remaining} exceeds ${MAX_MESSAGE}`
+      : undefined;
+  if (fdCount > 0) return 'fds on a fragment after the first';
+  if (expected !== pieceBytes + remaining)
+    return `fragment says ${remaining} bytes follow, ${expected - pieceBytes} expected`;
+  return undefined;
+}
+
 export class CarrierChannel
   extends EventEmitter<{ message: [Uint8Array, number[]]; close: []; error: [Error] }>
   implements MessageChannel
@@ -125,18 +144,7 @@ export class CarrierChannel
     const remaining = data.length >= 4 ? data.readUInt32BE(0) : -1;
     const piece = data.subarray(4);
     const partial = this.assembling;
-    const problem =
-      remaining < 0
-        ? `fragment of ${data.length} bytes has no header`
-        : partial === undefined
-          ? piece.length + remaining > MAX_MESSAGE
-            ? `message length ${piece.length + remaining} exceeds ${MAX_MESSAGE}`
-            : undefined
-          : fds.length > 0
-            ? 'fds on a fragment after the first'
-            : partial.remaining !== piece.length + remaining
-              ? `fragment says ${remaining} bytes follow, ${partial.remaining - piece.length} expected`
-              : undefined;
+    const problem = fragmentProblem(data.length, remaining, piece.length, fds.length, partial?.remaining);
     if (problem !== undefined) {
       for (const fd of fds) closeFd(fd);
       this.discardPartial();
