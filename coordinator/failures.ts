@@ -5,11 +5,14 @@
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
-/** A `.catch` handler for `operation`; `level` is 'debug' where failing is expected (an IP already gone). */
+/**
+ * A `.catch` handler for `operation`; `level` is 'debug' where failing is expected (an IP already gone),
+ * 'error' where a client's rules could not be carried out.
+ */
 export type ReportFailure = (
   operation: string,
   fields?: Record<string, unknown>,
-  level?: 'debug' | 'warn',
+  level?: 'debug' | 'warn' | 'error',
 ) => (error: unknown) => void;
 
 export function failureReporter(log: Logger, metrics: Metrics): ReportFailure {

@@ -40,7 +40,7 @@ export function teardownActor(deps: TeardownDeps): TeardownLogic {
       .backend()
       .teardown(input.clientGuid, input.owner, input.channels, input.reason.kind)
       .catch((error: Error) => {
-        deps.log.error({ client: input.clientGuid, err: error.message }, 'teardown failed');
+        deps.failed('client teardown', { client: input.clientGuid }, 'error')(error);
         return undefined;
       });
     report(deps, input, destroyed, deps.now() - started);
