@@ -112,7 +112,11 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     });
     const started: Started = { cluster, mode, publicIps, link, rules };
     this.started = started;
-    cluster.on('event', (e) => rules.onClusterEvent(e));
+    cluster.on('event', (e) => {
+      rules.onClusterEvent(e);
+      if (e.type === 'lost' || e.type === 'restored')
+        started.backend?.clusterConnection?.(e.type === 'restored');
+    });
     cluster.on('message', (m) => link.onMessage(m));
     publicIps.on('refresh-failed', (e) => failed('public IP refresh', { trigger: e.trigger })(e.error));
     await connectCluster(cluster, {

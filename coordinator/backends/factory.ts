@@ -65,6 +65,12 @@ export function adaptBackendEvents(
       metrics.smbdPoolFailures.inc();
       log.warn({ backend: 'smbd' }, e.reason);
     });
+    backend.smbdEvents.on('pool-paused', (e) =>
+      log.warn(
+        { backend: 'smbd', idleMembersKilled: e.idleMembersKilled },
+        `smbd pool paused (${e.reason}): zygote and ${e.idleMembersKilled} idle member(s) killed; connections go to a spawned smbd until ctdbd answers again`,
+      ),
+    );
   }
   backend.on('destroy-failed', (e) => {
     metrics.destroyFailures.inc();

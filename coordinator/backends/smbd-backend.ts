@@ -33,6 +33,8 @@ export interface SmbdEvents {
   handoff: [{ path: 'pool' | 'spawn' | 'pool-empty' }];
   /** A pool zygote or member failed to start or died waiting; it is replaced. */
   'pool-failure': [{ reason: string }];
+  /** The pool stopped keeping members ready (ctdbd lost) and killed its idle ones. */
+  'pool-paused': [{ reason: string; idleMembersKilled: number }];
 }
 
 export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend {
@@ -51,18 +53,21 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   async start(): Promise<void> {
     mkdirSync(this.options.logDir, { recursive: true });
-    if (this.options.pool && this.options.pool.size > 0) {
-      this.pool = new SmbdPool({
-        smbdPath: this.options.smbdPath ?? '/usr/sbin/smbd',
-        configFile: this.options.configFile,
-        logDir: this.options.logDir,
-        extraArgs: this.options.extraArgs ?? [],
-        size: this.options.pool.size,
-        startupTimeoutMs: this.options.pool.startupTimeoutMs,
-      });
-      this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
-      this.pool.start();
-    }
+    // Spawn mode (size 0) keeps the zygote too, with no members: a long-lived `smbd -i` that holds the
+    // notify daemon name. Otherwise each spawned smbd is a notify daemon of its own for as long as it
+    // lives, and with `clustering = yes` a fresh one does not know the watchers on other nodes: changes
+    // made through it never reach them.
+    this.pool = new SmbdPool({
+      smbdPath: this.options.smbdPath ?? '/usr/sbin/smbd',
+      configFile: this.options.configFile,
+      logDir: this.options.logDir,
+      extraArgs: this.options.extraArgs ?? [],
+      size: this.options.pool?.size ?? 0,
+      startupTimeoutMs: this.options.pool?.startupTimeoutMs ?? 15_000,
+    });
+    this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
+    this.pool.on('paused', (e) => this.smbdEvents.emit('pool-paused', e));
+    this.pool.start();
     this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
     this.timer.unref();
   }
@@ -81,6 +86,11 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     }
   }
 
+  clusterConnection(connected: boolean): void {
+    if (connected) this.pool?.resume();
+    else this.pool?.pause('lost ctdbd');
+  }
+
   pids(): number[] {
     return [...this.children.keys()];
   }
@@ -95,9 +105,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       ...(this.pool
         ? {
             pool: {
-              size: this.options.pool!.size,
+              size: this.pool.size,
               ready: this.pool.readyCount(),
               zygote: this.pool.zygotePid() ?? null,
+              paused: this.pool.isPaused(),
               zygoteStarts: this.pool.zygoteStarts,
               handedOff: this.pooled,
               failedStarts: this.pool.failedStarts,
@@ -119,7 +130,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   async handOff(_owner: Owner, request: HandoffRequest): Promise<void> {
     const c = request.connection;
     const tupleKey = socketTupleLabel(socketTuple(c.local, c.remote));
-    if (this.pool) {
+    if (this.pool && this.pool.size > 0) {
       const taken = await this.pool.handOff(c.fd);
       if (taken) {
         c.socket.destroy();

@@ -125,6 +125,42 @@ static int receive_fd(int carrier, char tag, int flags) {
   }
 }
 
+/* Set in a waiting member, inside its event loop: the client socket mccd sent. */
+static int member_client = -1;
+
+static void on_client_socket(void *ev, void *fde, uint16_t flags, void *private_data) {
+  (void)ev;
+  (void)fde;
+  (void)flags;
+  (void)private_data;
+  int client = receive_fd(0, 'C', MSG_DONTWAIT);
+  if (client == -2) return;
+  if (client < 0) _exit(111); /* mccd went away (or discarded us) before giving us a client */
+  member_client = client;
+}
+
+/*
+ * A waiting member runs smbd's event loop, not a blocking recvmsg: with `clustering = yes` its connection
+ * to ctdbd is watched there, and when ctdbd goes away the member exits as smbd's own children do (a
+ * member blocked in recvmsg would only find out when its first client's NEGOTIATE failed).
+ */
+static int wait_for_client(const struct samba_entry_points *s) {
+  void *ev = s->global_event_context();
+  void *fde = s->tevent_add_fd(ev, NULL, 0, TEVENT_FD_READ, on_client_socket, NULL, "mcc client socket", HERE);
+  if (fde == NULL) _exit(111);
+  while (member_client < 0) {
+    void *frame = s->talloc_stackframe(HERE);
+    int rc = s->tevent_loop_once(ev, HERE);
+    s->talloc_free(frame, HERE);
+    if (rc != 0 && member_client < 0) {
+      fprintf(stderr, "mcc_inetd_preload: a waiting member's event loop failed: %s\n", strerror(errno));
+      _exit(114);
+    }
+  }
+  s->talloc_free(fde, HERE);
+  return member_client;
+}
+
 /* In the forked child: become a member on `carrier`, return once the client socket is on fd 0. */
 static void become_member(const struct samba_entry_points *s, int carrier) {
   setsid();
@@ -140,8 +176,7 @@ static void become_member(const struct samba_entry_points *s, int carrier) {
     _exit(113);
   }
   if (send_tagged(0, 'R', NULL, 0) != 0) _exit(111);
-  int client = receive_fd(0, 'C', 0);
-  if (client < 0) _exit(111); /* mccd went away (or discarded us) before giving us a client */
+  int client = wait_for_client(s);
   if (dup2(client, 0) != 0) _exit(111);
   close(client);
 }
