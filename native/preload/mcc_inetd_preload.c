@@ -15,7 +15,8 @@
  *
  * A member is a child of the zygote re-initialised the way smbd's own daemon re-initialises the child it
  * forks per connection (smbd_reinit_after_fork: new messaging identity, tdbs reopened, tevent re-armed),
- * in a session of its own so that restarting the zygote never touches members serving clients. The exec
+ * in a session of its own so that restarting the zygote never touches members serving clients. A waiting
+ * member runs smbd's event loop too, so it exits when smbd's own processes would (ctdbd gone). The exec
  * and the start-up of smbd (~25 ms of CPU) are paid once per zygote, not once per client.
  */
 #define _GNU_SOURCE

@@ -3,11 +3,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { apiGet } from '../../cli/api-client.js';
-import { smbdConf } from './smbd.js';
+import { projectRoot } from '../helpers/reference.js';
 import { killAndWait } from './cluster-mccd.js';
 import type { CtdbTestCluster } from './ctdb-cluster.js';
 import { waitFor } from './netns.js';
-import { projectRoot } from '../helpers/reference.js';
+import { smbdConf } from './smbd.js';
 
 const execFileAsync = promisify(execFile);
 export const CLUSTERED_PASSWORD = 'mcc-clustered-pw';
