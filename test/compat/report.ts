@@ -73,13 +73,13 @@ function table(
     const cells = runs.map((r) => {
       const o = outcome(r, name);
       const reason = withReasons ? r.parse.results.find((x) => x.name === name)?.reason : '';
-      return reason ? `${o}: ${escape(reason).slice(0, 160)}` : o;
+      return reason ? `${o}: ${escapeCell(reason).slice(0, 160)}` : o;
     });
     return `| \`${name}\` | ${cells.join(' | ')} |`;
   });
   return [head, rule, ...rows].join('\n');
 }
 
-function escape(s: string): string {
+function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
