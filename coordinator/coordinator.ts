@@ -132,6 +132,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       ports: () => this.frontDoor.addresses().map((a) => a.port),
       pnn: () => cluster.pnn,
       interfacesFor: (local) => this.discovery.answerFor(local),
+      // Without a cluster there are no public IPs to keep out of smbd's announcements.
+      publicIps: mode.kind === 'single-node' ? undefined : publicIps,
     });
     started.backend = backend;
     adaptBackendEvents(backend, { registry, metrics, log, failed });

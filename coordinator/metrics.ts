@@ -104,6 +104,11 @@ export function createMetrics() {
       help: 'smbd pool zygotes or members that did not get ready in time or died waiting (each is replaced)',
       registers: [registry],
     }),
+    smbdInterfacesProblems: new Gauge({
+      name: 'mcc_smbd_interfaces_problems',
+      help: "entries of smbd's `interfaces =` line that would announce a CTDB public IP (smbd backend; 0 is right)",
+      registers: [registry],
+    }),
     backgroundFailures: new Counter({
       name: 'mcc_background_failures_total',
       help: 'Failures of work nothing waits for (claim broadcasts, public IP refreshes, query replies, messages to workers), by operation',

@@ -18,6 +18,8 @@ export interface BackendContext {
   pnn: () => number;
   /** NETWORK_INTERFACE_INFO for a connection arriving on `local`. */
   interfacesFor: (local?: string) => Uint8Array;
+  /** Every CTDB public IP of the cluster, and a way to hear when the set grows (undefined: no cluster). */
+  publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
 }
 
 export function createBackend(config: MccConfig['backend'], context: BackendContext): Backend {
@@ -29,6 +31,7 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
       extraArgs: config.extraArgs,
       pool: config.pool,
       ports: context.ports,
+      publicIps: context.publicIps,
     });
   }
   return new WorkerBackend({
@@ -64,6 +67,16 @@ export function adaptBackendEvents(
     backend.smbdEvents.on('pool-failure', (e) => {
       metrics.smbdPoolFailures.inc();
       log.warn({ backend: 'smbd' }, e.reason);
+    });
+    backend.smbdEvents.on('interfaces-audit', (problems) => {
+      metrics.smbdInterfacesProblems.set(problems.length);
+      if (problems.length === 0)
+        log.info({ backend: 'smbd' }, "smbd's interfaces line announces no CTDB public IP");
+      else
+        log.error(
+          { backend: 'smbd', problems },
+          `smbd's interfaces line can announce CTDB public IPs (${problems.map((p) => p.detail).join('; ')}): set it to the line \`mcc interfaces --smb-conf\` prints`,
+        );
     });
     backend.smbdEvents.on('pool-paused', (e) =>
       log.warn(

@@ -2,10 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { InterfacesProblem } from '../../ifdiscovery/smbconf-audit.js';
 import { listTcpSockets, socketTuple, socketTupleLabel, TCP_STATES_OPEN } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
+import { InterfacesAudit } from './smbd-interfaces-audit.js';
 import { SmbdPool } from './smbd-pool.js';
 
 export interface SmbdBackendOptions {
@@ -20,6 +22,8 @@ export interface SmbdBackendOptions {
   killOnStop?: boolean;
   /** Pre-started smbd processes (0: spawn per connection). */
   pool?: { size: number; startupTimeoutMs: number };
+  /** The cluster's public IPs: smbd's `interfaces =` line is audited against them (smbconf-audit). */
+  publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
 }
 
 /**
@@ -35,6 +39,8 @@ export interface SmbdEvents {
   'pool-failure': [{ reason: string }];
   /** The pool stopped keeping members ready (ctdbd lost) and killed its idle ones. */
   'pool-paused': [{ reason: string; idleMembersKilled: number }];
+  /** smbd's `interfaces =` line judged again, with a different result than before ([] = fine). */
+  'interfaces-audit': [InterfacesProblem[]];
 }
 
 export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend {
@@ -46,6 +52,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   spawned = 0;
   pooled = 0;
   pool: SmbdPool | undefined;
+  private audit: InterfacesAudit | undefined;
 
   constructor(private readonly options: SmbdBackendOptions) {
     super();
@@ -68,12 +75,18 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
     this.pool.on('paused', (e) => this.smbdEvents.emit('pool-paused', e));
     this.pool.start();
+    if (this.options.publicIps) {
+      this.audit = new InterfacesAudit(this.options.configFile, this.options.publicIps);
+      this.audit.on('changed', (problems) => this.smbdEvents.emit('interfaces-audit', problems));
+      await this.audit.start();
+    }
     this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.audit?.stop();
     this.pool?.stop();
     if (this.options.killOnStop) {
       for (const [pid] of this.children) {
@@ -101,6 +114,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       smbd: this.options.smbdPath ?? '/usr/sbin/smbd',
       config: this.options.configFile,
       running: this.children.size,
+      ...(this.audit ? { interfacesAudit: this.audit.describe() } : {}),
       spawned: this.spawned,
       ...(this.pool
         ? {

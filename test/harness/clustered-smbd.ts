@@ -46,14 +46,27 @@ export class ClusteredSmbdNode {
 
   /** smb.conf (every node exports the same directory) and, on one node, root's password in the clustered passdb. */
   async prepare(setPassword: boolean): Promise<void> {
-    const node = this.cluster.node(this.pnn);
     for (const d of ['state/private', 'state/lock', 'state/cache', 'state/pid', 'state/ncalrpc', 'log'])
       mkdirSync(join(this.dir, d), { recursive: true });
-    const conf = smbdConf(this.dir, [
-      'clustering = yes',
-      `interfaces = ${node.address}/24`,
-      'bind interfaces only = no',
-    ]).replace(`path = ${this.dir}/share`, `path = ${this.share}`);
+    // As deploy/smb.conf.snippet tells operators: the line `mcc interfaces --smb-conf` prints (fixed
+    // addresses only; mccd audits it against the public IPs at start).
+    const { stdout } = await execFileAsync('nsenter', [
+      ...this.enter(),
+      process.execPath,
+      join(projectRoot, 'dist/cli/mcc.js'),
+      'interfaces',
+      '--smb-conf',
+      '--offline',
+      '--ctdb-socket',
+      '/run/ctdb/ctdbd.socket',
+    ]);
+    const interfaces = stdout.trim();
+    if (!/^interfaces = /.test(interfaces))
+      throw new Error(`mcc interfaces --smb-conf on node ${this.pnn} printed ${JSON.stringify(interfaces)}`);
+    const conf = smbdConf(this.dir, ['clustering = yes', interfaces, 'bind interfaces only = no']).replace(
+      `path = ${this.dir}/share`,
+      `path = ${this.share}`,
+    );
     writeFileSync(this.confPath, conf);
     if (!setPassword) return;
     const p = execFileAsync('nsenter', [

@@ -118,6 +118,16 @@ describePeer(
           for (const n of nodes) await n.startMccd(poolSize);
         }, 90_000);
 
+        it("mccd audits smbd's interfaces line: no entry can announce a public IP", async () => {
+          for (const n of nodes) {
+            const s = await n.status<{
+              backend: { interfacesAudit?: { line: string; problems: unknown[] } };
+            }>();
+            expect(s.backend.interfacesAudit?.line, `node ${n.pnn}`).toMatch(/^\d/);
+            expect(s.backend.interfacesAudit?.problems, `node ${n.pnn}`).toEqual([]);
+          }
+        });
+
         it('change notify crosses nodes: a change made through node 1 reaches a watcher on node 0', async () => {
           await notifyAcross(0, 1);
         }, 60_000);
