@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTERED_PASSWORD, ClusteredSmbdNode } from '../../harness/clustered-smbd.js';
 import { CtdbTestCluster, ctdbAvailable } from '../../harness/ctdb-cluster.js';
 import { waitFor } from '../../harness/netns.js';
+import { captureOutput } from '../../harness/output.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 
 const execFileAsync = promisify(execFile);
@@ -83,13 +84,7 @@ describePeer(
         },
       );
       watchers.push(watcher);
-      let out = '';
-      watcher.stdout!.on('data', (d) => {
-        out += d;
-      });
-      watcher.stderr!.on('data', (d) => {
-        out += d;
-      });
+      const out = captureOutput(watcher);
       try {
         // Tree connect plus the NOTIFY request itself; smbclient prints nothing until a change comes.
         await new Promise((r) => setTimeout(r, 2000));
@@ -100,11 +95,11 @@ describePeer(
         await waitFor(
           `node ${watchOn}'s watcher told of ${name}`,
           10_000,
-          () => (out.includes(name) ? true : undefined),
+          () => (out().includes(name) ? true : undefined),
           50,
         );
       } catch (e) {
-        throw new Error(`${(e as Error).message}; the watcher printed: ${JSON.stringify(out)}`);
+        throw new Error(`${(e as Error).message}; the watcher printed: ${JSON.stringify(out())}`);
       } finally {
         watcher.kill('SIGKILL');
       }
