@@ -34,7 +34,7 @@ export function comparisonReport(o: {
   lines.push('# smbtorture: clustered smbd through mccd beside its own listener', '');
   lines.push(`Produced by \`${o.command}\` (${Math.round(o.totalMs / 1000)} s in all).`, '');
   lines.push(`Setup: ${o.setup}.`, '');
-  lines.push(`Suites: ${o.suites.map((s) => `\`${s}\``).join(', ')}.`, '');
+  lines.push(`Suites: ${summariseSuites(o.suites)}.`, '');
   for (const r of o.runs) {
     const count = (f: (x: Outcome) => boolean) => r.parse.results.filter((x) => f(x.outcome)).length;
     lines.push(
@@ -82,4 +82,19 @@ function table(
 
 function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** `smb2.session.bind1`, `smb2.session.bind2`, … as one `smb2.session.bind*` (43 suites). */
+export function summariseSuites(suites: string[]): string {
+  const groups = new Map<string, string[]>();
+  for (const suite of suites) {
+    // The last name cut at its first digit or underscore: bind1, bind_negative_smb202 → bind.
+    const stem = suite.replace(/[0-9_][^.]*$/, '');
+    groups.set(stem, [...(groups.get(stem) ?? []), suite]);
+  }
+  return [...groups.entries()]
+    .map(([stem, members]) =>
+      members.length === 1 ? `\`${members[0]}\`` : `\`${stem}*\` (${members.length} suites)`,
+    )
+    .join(', ');
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { comparisonReport } from '../../compat/report.js';
+import { comparisonReport, summariseSuites } from '../../compat/report.js';
 import { type Outcome, parseSubunit } from '../../compat/subunit.js';
 
 describe('smbtorture subunit output', () => {
@@ -104,6 +104,18 @@ describe('comparison report', () => {
       runs: [run('own', { a: 'success', b: 'failure' }), run('mccd', { a: 'success', b: 'failure' })],
     });
     expect(text).toContain('All 2 tests have the same pass/fail outcome in every run.');
+  });
+
+  it('names a family of suites once, with its size', () => {
+    expect(
+      summariseSuites([
+        'smb2.multichannel',
+        'smb2.session.bind1',
+        'smb2.session.bind2',
+        'smb2.session.bind_negative_smb202',
+        'smb2.replay',
+      ]),
+    ).toBe('`smb2.multichannel`, `smb2.session.bind*` (3 suites), `smb2.replay`');
   });
 
   it('says nothing was compared when nothing ran', () => {
