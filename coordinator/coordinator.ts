@@ -14,6 +14,7 @@ import {
 import { ClientRegistry, type ClientView } from '../statecharts/registry.js';
 import { Admission } from './admission.js';
 import type { Backend } from './backends/backend.js';
+import { describeDestroys, destroyChannels } from './backends/destroy.js';
 import { adaptBackendEvents, createBackend } from './backends/factory.js';
 import type { ClusterMode } from './cluster-mode.js';
 import { ClusterRules } from './cluster-rules.js';
@@ -109,6 +110,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       ...base,
       publicIps,
       observed: (event) => this.emit('event', { kind: 'cluster', event }),
+      resetChannels: (channels) => describeDestroys(channels, destroyChannels(channels)),
     });
     const started: Started = { cluster, mode, publicIps, link, rules };
     this.started = started;
