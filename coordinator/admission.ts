@@ -24,6 +24,8 @@ export interface AdmissionDeps {
   publicIps: PublicIpTracker;
   discovery: () => InterfaceDiscovery;
   link: NodeLink;
+  /** ClientGUIDs held at once (limits.maxClients): each costs a client machine and its records. */
+  maxClients: number;
   metrics: Metrics;
   log: Logger;
   rejected: (r: Rejection) => void;
@@ -45,6 +47,15 @@ export class Admission {
       // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
       // smbd in a cluster stops serving without ctdbd for the same reason.
       this.refuse(c, 'cluster-lost', `client ${guid}: no connection to ctdbd, not taking new channels`);
+      return;
+    }
+    if (!registry.has(guid) && registry.size >= this.deps.maxClients) {
+      // Every NEGOTIATE with a fresh GUID would otherwise buy a client machine; known clients still get in.
+      this.refuse(
+        c,
+        'client-limit',
+        `client ${guid}: ${this.deps.maxClients} clients already (limits.maxClients)`,
+      );
       return;
     }
     const onPublicIp = this.deps.publicIps.has(c.local.address);

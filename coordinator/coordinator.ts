@@ -21,7 +21,12 @@ import { connectCluster, openClusterView } from './cluster-start.js';
 import type { MccConfig } from './config.js';
 import { CoordinatorError } from './errors.js';
 import type { CoordinatorEvent } from './events.js';
-import { failureReporter, type ReportFailure } from './failures.js';
+import {
+  acceptErrorReporter,
+  failureReporter,
+  type ReportAcceptError,
+  type ReportFailure,
+} from './failures.js';
 import { FrontDoor } from './front-door.js';
 import { openInterfaceList } from './interface-list.js';
 import { closeLeftoverChannels } from './leftovers.js';
@@ -29,6 +34,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
+import { effectivePendingBounds, openFileLimit } from './pending-peeks.js';
 import { teardownActor } from './teardown.js';
 
 export type { CoordinatorEvent } from './events.js';
@@ -52,6 +58,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly startedAt = Date.now();
   private started: Started | undefined;
   private readonly failed: ReportFailure;
+  readonly acceptFailed: ReportAcceptError;
 
   constructor(
     private config: MccConfig,
@@ -72,11 +79,20 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         tornDown: (e) => this.emit('event', { kind: 'teardown', ...e }),
       }),
     });
+    this.acceptFailed = acceptErrorReporter(log, this.metrics);
+    const limit = openFileLimit();
+    const bounds = effectivePendingBounds(config.negotiate, limit);
+    if (bounds.lowered) log.warn({ limit, maxPending: bounds.maxPending }, bounds.lowered);
     this.frontDoor = new FrontDoor({
       listen: config.listen,
       timeoutMs: config.negotiate.timeoutMs,
       maxBytes: config.negotiate.maxBytes,
+      maxPending: bounds.maxPending,
+      maxPendingPerAddress: bounds.maxPendingPerAddress,
+      ...(limit === undefined ? {} : { fdLimit: limit }),
     });
+    this.frontDoor.on('accept-error', this.acceptFailed);
+    this.metrics.sources.pendingNegotiates = () => this.frontDoor.pendingCount();
   }
 
   get cluster(): ClusterView {
@@ -130,7 +146,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       interfacesFor: (local) => this.discovery.answerFor(local),
     });
     started.backend = backend;
-    adaptBackendEvents(backend, { registry, metrics, log, failed });
+    adaptBackendEvents(backend, { registry, metrics, log, failed, acceptFailed: this.acceptFailed });
     await backend.start();
     this.wireAdmission(
       new Admission({
@@ -140,6 +156,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         publicIps,
         discovery: () => this.discovery,
         link,
+        maxClients: this.config.limits.maxClients,
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );

@@ -22,6 +22,8 @@ export interface BackendEvents {
   'bad-message': [{ ownerId: string | undefined; pid: number; reason: string; message: string }];
   /** A message to an owner nothing waits for could not be sent (a teardown order still times out). */
   'send-failed': [{ what: string; ownerId: string | undefined; error: Error }];
+  /** The backend's own listener (the worker socket) failed an accept; it backs off and goes on. */
+  'accept-error': [{ listener: string; code: string; message: string }];
 }
 
 /** The backends there are; statecharts/ sees owners only as opaque ids. */

@@ -5,7 +5,7 @@
 import type { ClientRegistry } from '../../statecharts/registry.js';
 import type { MccConfig } from '../config.js';
 import { EventTally } from '../event-tally.js';
-import type { ReportFailure } from '../failures.js';
+import type { ReportAcceptError, ReportFailure } from '../failures.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend } from './backend.js';
@@ -41,9 +41,16 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
 
 export function adaptBackendEvents(
   backend: Backend,
-  to: { registry: ClientRegistry; metrics: Metrics; log: Logger; failed: ReportFailure },
+  to: {
+    registry: ClientRegistry;
+    metrics: Metrics;
+    log: Logger;
+    failed: ReportFailure;
+    acceptFailed: ReportAcceptError;
+  },
 ): void {
   const { registry, metrics, log } = to;
+  backend.on('accept-error', to.acceptFailed);
   backend.on('send-failed', (e) => to.failed(`sending the ${e.what} to ${e.ownerId ?? 'an owner'}`)(e.error));
   backend.on('negotiated', (e) => {
     registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
