@@ -111,6 +111,12 @@ export const configSchema = z
         /** ClientGUIDs this node holds at once (~12 KB each); a new one beyond it is refused. */
         maxClients: z.number().int().min(1).max(1_000_000).default(20_000),
         /**
+         * One client's channels from one source address. smbd takes any number of connections per
+         * ClientGUID (it binds at most 32 to one session): this is a bound on records, and per address so
+         * that channels opened with someone's GUID from elsewhere never use up that client's allowance.
+         */
+        maxChannelsPerClientAddress: z.number().int().min(1).max(1024).default(256),
+        /**
          * How long a connection may wait for an owner (an smbd pool member) once the wait queue is
          * standing; under overload the newest are served first and the rest closed after this.
          */

@@ -146,7 +146,14 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       interfacesFor: (local) => this.discovery.answerFor(local),
     });
     started.backend = backend;
-    adaptBackendEvents(backend, { registry, metrics, log, failed, acceptFailed: this.acceptFailed });
+    adaptBackendEvents(backend, {
+      registry,
+      metrics,
+      log,
+      failed,
+      acceptFailed: this.acceptFailed,
+      channelClosed: (guid, id) => rules.onChannelClosed(guid, id),
+    });
     await backend.start();
     this.wireAdmission(
       new Admission({
@@ -157,6 +164,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         discovery: () => this.discovery,
         link,
         maxClients: this.config.limits.maxClients,
+        maxChannelsPerClientAddress: this.config.limits.maxChannelsPerClientAddress,
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );
@@ -169,6 +177,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     const s = this.started;
     await s?.backend?.stop();
     s?.discovery?.stop();
+    s?.rules.stop();
     s?.publicIps.stop();
     await s?.cluster.stop();
     this.registry.stopAll();

@@ -47,6 +47,8 @@ export function adaptBackendEvents(
     log: Logger;
     failed: ReportFailure;
     acceptFailed: ReportAcceptError;
+    /** Where a closed channel goes (the cluster rules decide what it means for the rest of the client). */
+    channelClosed: (clientGuid: string, channelId: number) => void;
   },
 ): void {
   const { registry, metrics, log } = to;
@@ -59,9 +61,7 @@ export function adaptBackendEvents(
   backend.on('bound', (e) =>
     registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'BOUND' }),
   );
-  backend.on('channel-closed', (e) =>
-    registry.send(e.clientGuid, { type: 'CHANNEL_CLOSED', channelId: e.channelId }),
-  );
+  backend.on('channel-closed', (e) => to.channelClosed(e.clientGuid, e.channelId));
   backend.on('owner-gone', (e) => {
     log.warn({ owner: e.ownerId }, e.reason);
     registry.ownerCrashed(e.ownerId);
