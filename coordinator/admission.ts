@@ -5,10 +5,10 @@
  */
 import type { ClusterView } from '../ctdb/cluster-view.js';
 import type { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
-import { socketTuple } from '../native/index.js';
+import { peerStillThere, socketTuple } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 import type { Owner } from '../statecharts/types.js';
-import type { Backend } from './backends/backend.js';
+import { type Backend, HandoffRefused } from './backends/backend.js';
 import { EventTally } from './event-tally.js';
 import type { AcceptedConnection, Rejection } from './front-door.js';
 import type { Logger } from './log.js';
@@ -112,11 +112,26 @@ export class Admission {
           ),
         );
     }
+    // A client that already left (it gave up while mccd was busy) costs an owner nothing more.
+    if (!peerStillThere(c.fd)) {
+      registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+      this.refuse(
+        c,
+        'client-gone',
+        `client ${guid}: the connection was closed before it could be handed off`,
+      );
+      return;
+    }
     try {
       await backend.handOff(owner, { clientGuid: guid, channelId: accepted.channelId, connection: c });
       metrics.handoffs.inc({ backend: backend.kind });
       registry.send(guid, { type: 'CHANNEL_EVENT', channelId: accepted.channelId, event: 'HANDED_OFF' });
     } catch (error) {
+      if (error instanceof HandoffRefused) {
+        registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+        this.refuse(c, error.reason, `client ${guid}: ${error.message}`);
+        return;
+      }
       metrics.handoffFailures.inc({ backend: backend.kind });
       this.deps.log.warn({ client: guid, err: (error as Error).message }, 'handoff failed');
       registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });

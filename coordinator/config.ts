@@ -117,10 +117,10 @@ export const configSchema = z
          */
         maxChannelsPerClientAddress: z.number().int().min(1).max(1024).default(256),
         /**
-         * How long a connection may wait for an owner (an smbd pool member) once the wait queue is
-         * standing; under overload the newest are served first and the rest closed after this.
+         * Connections past their NEGOTIATE waiting for an owner (an smbd pool member), one fd each; at the
+         * bound the oldest is closed. Under overload the newest are served first (adaptive LIFO).
          */
-        overloadWaitMs: z.number().int().min(10).max(60_000).default(100),
+        maxWaitingForOwner: z.number().int().min(1).max(100_000).default(4096),
       })
       .strict()
       .default({}),

@@ -140,11 +140,16 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     started.discovery = openInterfaceList(this.config.interfaces, publicIps, log);
     await publicIps.start();
     started.discovery.start();
-    const backend = createBackend(this.config.backend, {
-      ports: () => this.frontDoor.addresses().map((a) => a.port),
-      pnn: () => cluster.pnn,
-      interfacesFor: (local) => this.discovery.answerFor(local),
-    });
+    const backend = createBackend(
+      this.config.backend,
+      {
+        ports: () => this.frontDoor.addresses().map((a) => a.port),
+        pnn: () => cluster.pnn,
+        interfacesFor: (local) => this.discovery.answerFor(local),
+      },
+      this.config.limits,
+    );
+    this.metrics.sources.waitingForOwner = () => backend.waitingCount?.() ?? 0;
     started.backend = backend;
     adaptBackendEvents(backend, {
       registry,

@@ -236,6 +236,19 @@ export function tcpInfo(fd: number): TcpInfo {
   return call(() => addon.tcpInfo(fd)) as unknown as TcpInfo;
 }
 
+/**
+ * Whether the peer of a TCP socket is still there: ESTABLISHED. A client that gave up and closed has
+ * sent its FIN (CLOSE_WAIT) or reset the connection (CLOSE); handing such a connection on is work for
+ * nobody. One getsockopt.
+ */
+export function peerStillThere(fd: number): boolean {
+  try {
+    return tcpInfo(fd).state === 1;
+  } catch {
+    return false;
+  }
+}
+
 /** Bytes sent but not acknowledged plus bytes not yet sent (SIOCOUTQ). */
 export function outq(fd: number): number {
   return call(() => addon.outq(fd));

@@ -26,6 +26,20 @@ export interface BackendEvents {
   'accept-error': [{ listener: string; code: string; message: string }];
 }
 
+/**
+ * A handoff the backend declined without failing: the client left while the connection waited, or the
+ * wait queue shed it under overload. Counted as a refusal (mcc_rejected_connections_total), not a failure.
+ */
+export class HandoffRefused extends Error {
+  override readonly name = 'HandoffRefused';
+  constructor(
+    readonly reason: 'client-gone' | 'overloaded',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The backends there are; statecharts/ sees owners only as opaque ids. */
 export type BackendKind = 'worker' | 'smbd';
 
@@ -52,4 +66,6 @@ export interface Backend extends EventEmitter<BackendEvents> {
   clientGone(clientGuid: string): void;
   /** A line for `mcc status`. */
   describe(): Record<string, unknown>;
+  /** Connections past admission still waiting for an owner process (an smbd pool member). */
+  waitingCount?(): number;
 }

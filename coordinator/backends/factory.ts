@@ -20,7 +20,11 @@ export interface BackendContext {
   interfacesFor: (local?: string) => Uint8Array;
 }
 
-export function createBackend(config: MccConfig['backend'], context: BackendContext): Backend {
+export function createBackend(
+  config: MccConfig['backend'],
+  context: BackendContext,
+  limits?: MccConfig['limits'],
+): Backend {
   if (config.kind === 'smbd') {
     return new SmbdBackend({
       smbdPath: config.smbdPath,
@@ -29,6 +33,7 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
       extraArgs: config.extraArgs,
       pool: config.pool,
       ports: context.ports,
+      ...(limits ? { maxWaiting: limits.maxWaitingForOwner } : {}),
     });
   }
   return new WorkerBackend({

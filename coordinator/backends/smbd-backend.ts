@@ -2,9 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { listTcpSockets, socketTuple, socketTupleLabel, TCP_STATES_OPEN } from '../../native/index.js';
+import {
+  listTcpSockets,
+  peerStillThere,
+  socketTuple,
+  socketTupleLabel,
+  TCP_STATES_OPEN,
+} from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
-import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
+import { type Backend, type BackendEvents, HandoffRefused, type HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
 import { SmbdPool } from './smbd-pool.js';
 
@@ -20,6 +26,8 @@ export interface SmbdBackendOptions {
   killOnStop?: boolean;
   /** Pre-started smbd processes (0: spawn per connection). */
   pool?: { size: number; startupTimeoutMs: number };
+  /** Connections waiting for a pool member at most (limits.maxWaitingForOwner). */
+  maxWaiting?: number;
 }
 
 /**
@@ -59,6 +67,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
         extraArgs: this.options.extraArgs ?? [],
         size: this.options.pool.size,
         startupTimeoutMs: this.options.pool.startupTimeoutMs,
+        ...(this.options.maxWaiting === undefined ? {} : { maxWaiting: this.options.maxWaiting }),
       });
       this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
       this.pool.start();
@@ -107,6 +116,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     };
   }
 
+  waitingCount(): number {
+    return this.pool?.waitingCount() ?? 0;
+  }
+
   clientGone(clientGuid: string): void {
     for (const [k, v] of this.tracked) if (v.clientGuid === clientGuid) this.tracked.delete(k);
   }
@@ -120,8 +133,14 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     const c = request.connection;
     const tupleKey = socketTupleLabel(socketTuple(c.local, c.remote));
     if (this.pool) {
-      const taken = await this.pool.handOff(c.fd);
-      if (taken) {
+      const outcome = await this.pool.handOff(c.fd, () => peerStillThere(c.fd));
+      if (outcome.kind === 'gone' || outcome.kind === 'shed') {
+        c.socket.destroy();
+        throw outcome.kind === 'gone'
+          ? new HandoffRefused('client-gone', 'the client left while it waited for an smbd pool member')
+          : new HandoffRefused('overloaded', 'shed: the oldest of too many connections waiting for an smbd');
+      }
+      if (outcome.kind === 'taken') {
         c.socket.destroy();
         this.pooled++;
         this.tracked.set(tupleKey, {
