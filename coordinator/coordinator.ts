@@ -22,7 +22,12 @@ import { connectCluster, openClusterView } from './cluster-start.js';
 import type { MccConfig } from './config.js';
 import { CoordinatorError } from './errors.js';
 import type { CoordinatorEvent } from './events.js';
-import { failureReporter, type ReportFailure } from './failures.js';
+import {
+  acceptErrorReporter,
+  failureReporter,
+  type ReportAcceptError,
+  type ReportFailure,
+} from './failures.js';
 import { FrontDoor } from './front-door.js';
 import { openInterfaceList } from './interface-list.js';
 import { closeLeftoverChannels } from './leftovers.js';
@@ -30,6 +35,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
+import { effectivePendingBounds, openFileLimit } from './pending-peeks.js';
 import { teardownActor } from './teardown.js';
 
 export type { CoordinatorEvent } from './events.js';
@@ -53,6 +59,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly startedAt = Date.now();
   private started: Started | undefined;
   private readonly failed: ReportFailure;
+  readonly acceptFailed: ReportAcceptError;
 
   constructor(
     private config: MccConfig,
@@ -73,11 +80,20 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         tornDown: (e) => this.emit('event', { kind: 'teardown', ...e }),
       }),
     });
+    this.acceptFailed = acceptErrorReporter(log, this.metrics);
+    const limit = openFileLimit();
+    const bounds = effectivePendingBounds(config.negotiate, limit);
+    if (bounds.lowered) log.warn({ limit, maxPending: bounds.maxPending }, bounds.lowered);
     this.frontDoor = new FrontDoor({
       listen: config.listen,
       timeoutMs: config.negotiate.timeoutMs,
       maxBytes: config.negotiate.maxBytes,
+      maxPending: bounds.maxPending,
+      maxPendingPerAddress: bounds.maxPendingPerAddress,
+      ...(limit === undefined ? {} : { fdLimit: limit }),
     });
+    this.frontDoor.on('accept-error', this.acceptFailed);
+    this.metrics.sources.pendingNegotiates = () => this.frontDoor.pendingCount();
   }
 
   get cluster(): ClusterView {
@@ -130,15 +146,27 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     started.discovery = openInterfaceList(this.config.interfaces, publicIps, log);
     await publicIps.start();
     started.discovery.start();
-    const backend = createBackend(this.config.backend, {
-      ports: () => this.frontDoor.addresses().map((a) => a.port),
-      pnn: () => cluster.pnn,
-      interfacesFor: (local) => this.discovery.answerFor(local),
-      // Without a cluster there are no public IPs to keep out of smbd's announcements.
-      publicIps: mode.kind === 'single-node' ? undefined : publicIps,
-    });
+    const backend = createBackend(
+      this.config.backend,
+      {
+        ports: () => this.frontDoor.addresses().map((a) => a.port),
+        pnn: () => cluster.pnn,
+        interfacesFor: (local) => this.discovery.answerFor(local),
+        // Without a cluster there are no public IPs to keep out of smbd's announcements.
+        publicIps: mode.kind === 'single-node' ? undefined : publicIps,
+      },
+      this.config.limits,
+    );
+    this.metrics.sources.waitingForOwner = () => backend.waitingCount?.() ?? 0;
     started.backend = backend;
-    adaptBackendEvents(backend, { registry, metrics, log, failed });
+    adaptBackendEvents(backend, {
+      registry,
+      metrics,
+      log,
+      failed,
+      acceptFailed: this.acceptFailed,
+      channelClosed: (guid, id) => rules.onChannelClosed(guid, id),
+    });
     await backend.start();
     this.wireAdmission(
       new Admission({
@@ -148,6 +176,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         publicIps,
         discovery: () => this.discovery,
         link,
+        maxClients: this.config.limits.maxClients,
+        maxChannelsPerClientAddress: this.config.limits.maxChannelsPerClientAddress,
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );
@@ -160,6 +190,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     const s = this.started;
     await s?.backend?.stop();
     s?.discovery?.stop();
+    s?.rules.stop();
     s?.publicIps.stop();
     await s?.cluster.stop();
     this.registry.stopAll();

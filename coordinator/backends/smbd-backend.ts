@@ -3,9 +3,15 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InterfacesProblem } from '../../ifdiscovery/smbconf-audit.js';
-import { listTcpSockets, socketTuple, socketTupleLabel, TCP_STATES_OPEN } from '../../native/index.js';
+import {
+  listTcpSockets,
+  peerStillThere,
+  socketTuple,
+  socketTupleLabel,
+  TCP_STATES_OPEN,
+} from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
-import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
+import { type Backend, type BackendEvents, HandoffRefused, type HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
 import { InterfacesAudit } from './smbd-interfaces-audit.js';
 import { SmbdPool } from './smbd-pool.js';
@@ -24,6 +30,8 @@ export interface SmbdBackendOptions {
   pool?: { size: number; startupTimeoutMs: number };
   /** The cluster's public IPs: smbd's `interfaces =` line is audited against them (smbconf-audit). */
   publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
+  /** Connections waiting for a pool member at most (limits.maxWaitingForOwner). */
+  maxWaiting?: number;
 }
 
 /**
@@ -71,6 +79,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       extraArgs: this.options.extraArgs ?? [],
       size: this.options.pool?.size ?? 0,
       startupTimeoutMs: this.options.pool?.startupTimeoutMs ?? 15_000,
+      ...(this.options.maxWaiting === undefined ? {} : { maxWaiting: this.options.maxWaiting }),
     });
     this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
     this.pool.on('paused', (e) => this.smbdEvents.emit('pool-paused', e));
@@ -132,6 +141,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     };
   }
 
+  waitingCount(): number {
+    return this.pool?.waitingCount() ?? 0;
+  }
+
   clientGone(clientGuid: string): void {
     for (const [k, v] of this.tracked) if (v.clientGuid === clientGuid) this.tracked.delete(k);
   }
@@ -145,8 +158,14 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     const c = request.connection;
     const tupleKey = socketTupleLabel(socketTuple(c.local, c.remote));
     if (this.pool && this.pool.size > 0) {
-      const taken = await this.pool.handOff(c.fd);
-      if (taken) {
+      const outcome = await this.pool.handOff(c.fd, () => peerStillThere(c.fd));
+      if (outcome.kind === 'gone' || outcome.kind === 'shed') {
+        c.socket.destroy();
+        throw outcome.kind === 'gone'
+          ? new HandoffRefused('client-gone', 'the client left while it waited for an smbd pool member')
+          : new HandoffRefused('overloaded', 'shed: the oldest of too many connections waiting for an smbd');
+      }
+      if (outcome.kind === 'taken') {
         c.socket.destroy();
         this.pooled++;
         this.tracked.set(tupleKey, {
