@@ -24,11 +24,13 @@ import type { CoordinatorEvent } from './events.js';
 import { failureReporter, type ReportFailure } from './failures.js';
 import { FrontDoor } from './front-door.js';
 import { openInterfaceList } from './interface-list.js';
-import { closeLeftoverChannels } from './leftovers.js';
+import { type Activation, InheritedSockets } from './listen-fds.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
+import { type RestoreReport, Restorer } from './restore.js';
+import { StateWriter } from './state-writer.js';
 import { teardownActor } from './teardown.js';
 
 export type { CoordinatorEvent } from './events.js';
@@ -43,6 +45,7 @@ interface Started {
   rules: ClusterRules;
   discovery?: InterfaceDiscovery;
   backend?: Backend;
+  writer?: StateWriter;
 }
 
 export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
@@ -51,15 +54,19 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly frontDoor: FrontDoor;
   readonly startedAt = Date.now();
   private started: Started | undefined;
+  /** What the restart restored and reconciled (docs/restart.md), for `mcc status`. */
+  restore: RestoreReport | undefined;
   private readonly failed: ReportFailure;
+  private readonly inherited: InheritedSockets;
 
   constructor(
     private config: MccConfig,
     private readonly log: Logger,
-    private readonly inject: { cluster?: ClusterView } = {},
+    private readonly inject: { cluster?: ClusterView; activation?: Activation } = {},
   ) {
     super();
     this.failed = failureReporter(log, this.metrics);
+    this.inherited = new InheritedSockets(inject.activation);
     this.registry = new ClientRegistry({
       teardownTimeoutMs: 10_000,
       teardown: teardownActor({
@@ -76,6 +83,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       listen: config.listen,
       timeoutMs: config.negotiate.timeoutMs,
       maxBytes: config.negotiate.maxBytes,
+      inherited: (l) => this.inherited.fdFor(l),
     });
   }
 
@@ -93,6 +101,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
   get backend(): Backend {
     return this.part('backend');
+  }
+  get stateFile(): string {
+    return this.config.state.file;
+  }
+  get stateWriter(): StateWriter | undefined {
+    return this.started?.writer;
   }
 
   async start(): Promise<void> {
@@ -124,10 +138,20 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     started.discovery = openInterfaceList(this.config.interfaces, publicIps, log);
     await publicIps.start();
     started.discovery.start();
+    const restorer = new Restorer({
+      registry,
+      cluster,
+      listen: this.config.listen,
+      state: this.config.state,
+      metrics,
+      log,
+      backend: () => this.backend,
+    });
     const backend = createBackend(this.config.backend, {
       ports: () => this.frontDoor.addresses().map((a) => a.port),
       pnn: () => cluster.pnn,
       interfacesFor: (local) => this.discovery.answerFor(local),
+      judgeHeld: (owner, guid, channels) => restorer.judgeHeld(owner, guid, channels),
     });
     started.backend = backend;
     adaptBackendEvents(backend, { registry, metrics, log, failed });
@@ -143,13 +167,45 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );
-    closeLeftoverChannels(this.config.listen, metrics, log);
+    // Before the front door: nothing new may be mistaken for something the previous mccd left.
+    this.restore = await restorer.run();
+    started.writer = new StateWriter({
+      ...this.config.state,
+      path: this.config.state.file,
+      intervalMs: this.config.state.writeIntervalMs,
+      registry,
+      pnn: () => cluster.pnn,
+      backend: backend.kind,
+      log,
+      failed,
+    });
+    started.writer.start();
     await this.frontDoor.start();
+    this.reportActivation();
+  }
+
+  /** Socket activation's outcome, once the front door took what it could (listen-fds.ts). */
+  private reportActivation(): void {
+    const a = this.inherited.settle();
+    if (a.error) this.log.error({ err: a.error }, `socket activation ignored: ${a.error}`);
+    for (const r of a.refused) this.log.error({ fd: r }, `socket activation: ${r} (closed)`);
+    if (a.unused.length > 0)
+      this.log.error(
+        { unused: a.unused },
+        `socket activation: ${a.unused.join(', ')} match no listen address in the config (closed): align mccd.socket with listen`,
+      );
+    if (a.adopted.length > 0)
+      this.log.info(
+        { adopted: a.adopted },
+        `socket activation: serving ${a.adopted.join(', ')} from inherited sockets (their queue survives restarts)`,
+      );
   }
 
   async stop(): Promise<void> {
     await this.frontDoor.stop();
     const s = this.started;
+    // Written before the owners are let go: the next mccd takes the clients back from it.
+    await s?.writer?.stop();
     await s?.backend?.stop();
     s?.discovery?.stop();
     s?.publicIps.stop();

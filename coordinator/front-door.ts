@@ -49,6 +49,8 @@ export interface FrontDoorOptions {
   listen: { address: string; port: number }[];
   timeoutMs: number;
   maxBytes: number;
+  /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
+  inherited?: (l: { address: string; port: number }) => number | undefined;
 }
 
 function plainAddress(address: string | undefined): string {
@@ -84,7 +86,9 @@ export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; 
       server.maxConnections = 100_000;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: l.address, port: l.port, backlog: 4096 }, () => {
+        const fd = this.options.inherited?.(l);
+        const where = fd === undefined ? { host: l.address, port: l.port } : { fd };
+        server.listen({ ...where, backlog: 4096 }, () => {
           server.off('error', reject);
           resolve();
         });

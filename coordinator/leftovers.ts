@@ -23,7 +23,9 @@ export function closeLeftoverChannels(
         const ours = fixedPorts.some(
           (l) => l.port === port && (isWildcard(l.address) || l.address === s.localAddress),
         );
-        if (ours) leftovers.push(s);
+        // inode 0: a connection still in the listen queue (socket activation keeps it across a
+        // restart), not yet accepted by anyone: it is ours to accept, not a leftover.
+        if (ours && s.inode !== 0) leftovers.push(s);
       }
     }
   } catch (error) {

@@ -35,7 +35,9 @@ export type TeardownReason =
   | { kind: 'dropped'; toNode: number }
   | { kind: 'owner-crashed'; owner: string }
   | { kind: 'admin'; by?: string }
-  | { kind: 'cluster-lost' };
+  | { kind: 'cluster-lost' }
+  /** After a restart: what the previous mccd knew did not match the kernel, a backend or the cluster. */
+  | { kind: 'unmatched-after-restart'; why: string };
 
 export const MAX_CHANNELS_PER_CLIENT = 32;
 

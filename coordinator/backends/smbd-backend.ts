@@ -2,7 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { listTcpSockets, socketTuple, socketTupleLabel, TCP_STATES_OPEN } from '../../native/index.js';
+import {
+  listTcpSockets,
+  type SocketTuple,
+  socketTuple,
+  socketTupleLabel,
+  TCP_STATES_OPEN,
+} from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
@@ -105,6 +111,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
           }
         : {}),
     };
+  }
+
+  adopt(clientGuid: string, channelId: number, tuple: SocketTuple): void {
+    this.tracked.set(socketTupleLabel(tuple), { clientGuid, channelId, since: Date.now() });
   }
 
   clientGone(clientGuid: string): void {
