@@ -29,7 +29,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
-import { type RestoreReport, Restorer } from './restore.js';
+import { awaitAnyOwner, type RestoreReport, Restorer } from './restore.js';
 import { StateWriter } from './state-writer.js';
 import { teardownActor } from './teardown.js';
 
@@ -180,6 +180,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       failed,
     });
     started.writer.start();
+    if (this.inherited.any && !(await awaitAnyOwner(backend, this.config.state.ownerWaitMs)))
+      log.warn(`no worker registered within ${this.config.state.ownerWaitMs} ms: serving the queue anyway`);
     await this.frontDoor.start();
     this.reportActivation();
   }

@@ -158,6 +158,11 @@ export class InheritedSockets {
 
   constructor(private readonly activation: Activation | undefined) {}
 
+  /** Whether any socket was handed over (the front door then has a queue that outlived mccd). */
+  get any(): boolean {
+    return (this.activation?.sockets.length ?? 0) > 0;
+  }
+
   fdFor(l: { address: string; port: number }): number | undefined {
     const free = (this.activation?.sockets ?? []).filter((s) => !this.used.has(s));
     const s = matchInherited(free, l);

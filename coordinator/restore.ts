@@ -380,3 +380,22 @@ export class Restorer {
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
   }
 }
+
+/**
+ * With a socket-activated front door, connections queued while mccd was down are accepted the moment it
+ * listens; with no worker registered yet they would all be refused. So the front door waits (at most
+ * `ms`) for the first worker, and the queue holds the clients meanwhile.
+ */
+export async function awaitAnyOwner(backend: Backend, ms: number): Promise<boolean> {
+  if (backend.kind !== 'worker' || backend.chooseOwner('') !== undefined) return true;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      backend.off('owner-back', onBack);
+      resolve(ok);
+    };
+    const onBack = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    backend.on('owner-back', onBack);
+  });
+}

@@ -239,12 +239,14 @@ export function registerOperatorCommands(program: Command): void {
         await new Promise<void>((resolve) => {
           client.on('close', () => {
             if (stopping || withinMs === 0) return resolve();
-            resumeAfterMccd(client, o.workerSocket, { withinMs, say }).then((back) => {
-              if (!back) {
-                client.close();
-                resolve();
-              }
-            });
+            resumeAfterMccd(client, o.workerSocket, { withinMs, say, stopped: () => stopping }).then(
+              (back) => {
+                if (!back) {
+                  client.close();
+                  resolve();
+                }
+              },
+            );
           });
           process.once('SIGTERM', () => {
             stopping = true;

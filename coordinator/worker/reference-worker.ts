@@ -165,7 +165,7 @@ export async function runReferenceWorker(
 export async function resumeAfterMccd(
   client: WorkerClient,
   socketPath: string,
-  options: { withinMs: number; retryMs?: number; say?: (line: string) => void },
+  options: { withinMs: number; retryMs?: number; say?: (line: string) => void; stopped?: () => boolean },
 ): Promise<boolean> {
   const say = options.say ?? (() => undefined);
   const deadline = Date.now() + options.withinMs;
@@ -174,6 +174,7 @@ export async function resumeAfterMccd(
   );
   let last = '';
   while (Date.now() < deadline) {
+    if (options.stopped?.()) return false;
     try {
       const r = await client.resume(socketPath, Math.max(100, Math.min(2000, deadline - Date.now())));
       say(
