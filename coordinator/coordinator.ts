@@ -29,9 +29,11 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
-import { awaitAnyOwner, type RestoreReport, Restorer } from './restore.js';
+import { type RestoreReport, Restorer } from './restore.js';
+import { awaitAnyOwner } from './restore-helpers.js';
 import { StateWriter } from './state-writer.js';
 import { teardownActor } from './teardown.js';
+import { TeardownJournal } from './teardown-journal.js';
 
 export type { CoordinatorEvent } from './events.js';
 export type { ChannelRow } from './operator-views.js';
@@ -58,6 +60,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   restore: RestoreReport | undefined;
   private readonly failed: ReportFailure;
   private readonly inherited: InheritedSockets;
+  private readonly journal: TeardownJournal;
 
   constructor(
     private config: MccConfig,
@@ -67,6 +70,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     super();
     this.failed = failureReporter(log, this.metrics);
     this.inherited = new InheritedSockets(inject.activation);
+    this.journal = new TeardownJournal(`${config.state.file}.teardowns`);
     this.registry = new ClientRegistry({
       teardownTimeoutMs: 10_000,
       teardown: teardownActor({
@@ -77,6 +81,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         failed: this.failed,
         now: Date.now,
         tornDown: (e) => this.emit('event', { kind: 'teardown', ...e }),
+        journal: this.journal,
       }),
     });
     this.frontDoor = new FrontDoor({
@@ -146,6 +151,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       metrics,
       log,
       backend: () => this.backend,
+      journal: this.journal.path,
     });
     const backend = createBackend(this.config.backend, {
       ports: () => this.frontDoor.addresses().map((a) => a.port),
@@ -176,6 +182,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       registry,
       pnn: () => cluster.pnn,
       backend: backend.kind,
+      journal: this.journal,
       log,
       failed,
     });

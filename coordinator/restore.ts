@@ -31,8 +31,10 @@ import type { MccConfig } from './config.js';
 import { closeLeftoverChannels } from './leftovers.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { registerPublicChannels } from './restore-helpers.js';
 import { socketHolders } from './socket-holders.js';
 import { readStateFile } from './state-file.js';
+import { readTeardownJournal } from './teardown-journal.js';
 
 export interface RestoreReport {
   outcome: 'restored' | 'no-state' | 'state-refused';
@@ -59,6 +61,8 @@ export interface RestoreDeps {
   state: MccConfig['state'];
   metrics: Metrics;
   log: Logger;
+  /** The teardown journal (teardown-journal.ts): teardowns begun after the last state write. */
+  journal: string;
 }
 
 const none = { restored: 0, kept: 0, dropped: 0 };
@@ -139,6 +143,7 @@ export class Restorer {
     const restored = state.clients.filter((c) => !c.teardown);
     for (const c of state.clients)
       if (c.teardown) this.count('teardown interrupted by the restart, carried out');
+    this.resumeJournaledTeardowns();
     const restoredChannels = restored.reduce((n, c) => n + c.channels.length, 0);
     const ports = new Set([
       ...deps.listen.filter((l) => l.port !== 0).map((l) => l.port),
@@ -155,7 +160,7 @@ export class Restorer {
         this.drop(c.clientGuid, 'socket table unreadable', "the kernel's socket table cannot be read");
     }
     const unknownClosed = live ? this.closeUnknown(live, ports) : 0;
-    this.registerPublicChannels();
+    registerPublicChannels(this.deps.registry, this.deps.cluster, this.deps.log);
     let kept = 0;
     let keptChannels = 0;
     for (const c of restored) {
@@ -182,6 +187,27 @@ export class Restorer {
       `restart: took back ${r.clients.kept} of ${r.clients.restored} client(s) (${r.channels.kept} of ${r.channels.restored} channel(s)) from the state pid ${state.pid} wrote ${started - state.writtenAt} ms before; ${r.clients.dropped} dropped, ${unknownClosed} unknown connection(s) closed, in ${r.tookMs} ms`,
     );
     return r;
+  }
+
+  /** Teardowns the previous mccd began after its last state write: carried out, with their own reason. */
+  private resumeJournaledTeardowns(): void {
+    const { registry, log, state } = this.deps;
+    const { entries, bad } = readTeardownJournal(this.deps.journal, state.maxBytes);
+    if (bad.length > 0)
+      log.warn(
+        { bad: bad.length, err: bad[0]!.message },
+        `restart: ${bad.length} teardown journal line(s) unreadable (a torn last write): skipped`,
+      );
+    for (const e of entries) {
+      const v = registry.view(e.clientGuid);
+      if (!v || v.state === 'tearingDown' || v.state === 'gone') continue;
+      this.count('teardown interrupted by the restart, carried out');
+      log.info(
+        { client: e.clientGuid, reason: e.reason },
+        `restart: client ${e.clientGuid} was being torn down (${e.reason.kind}): carried out`,
+      );
+      registry.send(e.clientGuid, { type: 'RESUME_TEARDOWN', reason: e.reason });
+    }
   }
 
   /** Open connections on mccd's ports that some process holds (inode 0: still queued, not accepted). */
@@ -342,30 +368,6 @@ export class Restorer {
     return closed;
   }
 
-  /** ctdbd forgets a client's TCP_CLIENT registrations when that client (the old mccd) disconnects. */
-  private registerPublicChannels(): void {
-    const { registry, cluster, log } = this.deps;
-    if (!cluster.registerConnection) return;
-    for (const v of registry.views()) {
-      if (v.state === 'tearingDown' || v.state === 'gone') continue;
-      for (const ch of v.context.channels) {
-        if (!ch.onPublicIp) continue;
-        const t = ch.tuple;
-        cluster
-          .registerConnection(
-            { address: t.localAddress, port: t.localPort },
-            { address: t.remoteAddress, port: t.remotePort },
-          )
-          .catch((error: Error) =>
-            log.warn(
-              { client: v.clientGuid, err: error.message },
-              'restart: could not register the connection with ctdbd (TCP_CLIENT)',
-            ),
-          );
-      }
-    }
-  }
-
   /** Tears a restored client down: counted under `category`, logged with the particulars in `why`. */
   private drop(clientGuid: string, category: string, why: string): void {
     this.count(category);
@@ -379,23 +381,4 @@ export class Restorer {
   private count(reason: string): void {
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
   }
-}
-
-/**
- * With a socket-activated front door, connections queued while mccd was down are accepted the moment it
- * listens; with no worker registered yet they would all be refused. So the front door waits (at most
- * `ms`) for the first worker, and the queue holds the clients meanwhile.
- */
-export async function awaitAnyOwner(backend: Backend, ms: number): Promise<boolean> {
-  if (backend.kind !== 'worker' || backend.chooseOwner('') !== undefined) return true;
-  return new Promise<boolean>((resolve) => {
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      backend.off('owner-back', onBack);
-      resolve(ok);
-    };
-    const onBack = () => done(true);
-    const timer = setTimeout(() => done(false), ms);
-    backend.on('owner-back', onBack);
-  });
 }

@@ -17,13 +17,17 @@ import { decodeJson } from '../wire/json.js';
 
 export const STATE_FILE_VERSION = 1;
 
+export const guidSchema = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a GUID');
+
 const ip = z.string().ip();
 const port = z.number().int().min(0).max(65535);
 const time = z.number().int().min(0).max(8.64e15);
 
 const tuple = z.object({ localAddress: ip, localPort: port, remoteAddress: ip, remotePort: port }).strict();
 
-const channel = z
+export const channelSchema = z
   .object({
     id: z.number().int().min(1).max(0xffffffff),
     state: z.enum(['accepted', 'handedOff', 'bound', 'active', 'failing', 'closed']),
@@ -43,7 +47,7 @@ const owner = z
   })
   .strict();
 
-const reason = z.discriminatedUnion('kind', [
+export const reasonSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('release-ip'), ip: z.string().max(64) }).strict(),
   z
     .object({ kind: z.literal('public-channel-lost'), channelId: z.number().int(), ip: z.string().max(64) })
@@ -57,20 +61,18 @@ const reason = z.discriminatedUnion('kind', [
 
 const client = z
   .object({
-    clientGuid: z
-      .string()
-      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a GUID'),
+    clientGuid: guidSchema,
     state: z.enum(['negotiating', 'active', 'tearingDown']),
     owner: owner.optional(),
     dialect: z.number().int().min(0).max(0xffff).optional(),
-    channels: z.array(channel).max(MAX_CHANNELS_PER_CLIENT),
+    channels: z.array(channelSchema).max(MAX_CHANNELS_PER_CLIENT),
     nextChannelId: z
       .number()
       .int()
       .min(1)
       .max(0xffffffff + 1),
     createdAt: time,
-    teardown: reason.optional(),
+    teardown: reasonSchema.optional(),
   })
   .strict()
   .refine((c) => c.channels.every((ch) => ch.id < c.nextChannelId), {

@@ -7,6 +7,7 @@ import type { ClientRegistry } from '../statecharts/registry.js';
 import type { ReportFailure } from './failures.js';
 import type { Logger } from './log.js';
 import { STATE_FILE_VERSION, type StateFile, StateTooBig, writeStateFile } from './state-file.js';
+import type { TeardownJournal } from './teardown-journal.js';
 
 export interface StateWriterOptions {
   path: string;
@@ -15,6 +16,8 @@ export interface StateWriterOptions {
   registry: ClientRegistry;
   pnn: () => number;
   backend: StateFile['backend'];
+  /** Cut back once a written state covers its entries. */
+  journal?: TeardownJournal;
   log: Logger;
   failed: ReportFailure;
 }
@@ -46,6 +49,7 @@ export class StateWriter {
     if (this.writing || this.o.registry.changes === this.written) return this.writing ?? Promise.resolve();
     const version = this.o.registry.changes;
     const started = Date.now();
+    const mark = this.o.journal?.mark() ?? 0;
     const state: StateFile = {
       version: STATE_FILE_VERSION,
       writtenAt: started,
@@ -57,6 +61,7 @@ export class StateWriter {
     this.writing = writeStateFile(this.o.path, state, this.o.maxBytes)
       .then((bytes) => {
         this.written = version;
+        this.o.journal?.covered(mark);
         this.last = { bytes, clients: state.clients.length, at: started, ms: Date.now() - started };
         if (this.tooBig) this.o.log.info({ bytes }, 'state file written again');
         this.tooBig = false;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseListenFds } from '../../coordinator/listen-fds.js';
 import { decodeStateFile, encodeStateFile, type StateFile } from '../../coordinator/state-file.js';
+import { parseTeardownJournal } from '../../coordinator/teardown-journal.js';
 import { ClientRegistry } from '../../statecharts/registry.js';
 import type { ChannelRecord } from '../../statecharts/types.js';
 import { WireError } from '../../wire/errors.js';
@@ -160,6 +161,35 @@ describe('LISTEN_FDS', () => {
         if (r.ok && r.fds.length > 0) expect(Number(pid)).toBe(me);
       }),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe('teardown journal', () => {
+  it('any text gives entries and typed errors, never an exception; valid lines survive a torn tail', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ clientGuid: fc.uuid(), toNode: fc.nat({ max: 63 }), at: fc.nat() }), {
+          maxLength: 5,
+        }),
+        fc.string({ maxLength: 80 }),
+        (valid, junk) => {
+          const lines = valid.map((v) =>
+            JSON.stringify({
+              clientGuid: v.clientGuid,
+              reason: { kind: 'dropped', toNode: v.toNode },
+              at: v.at,
+            }),
+          );
+          const r = parseTeardownJournal(`${lines.join('\n')}\n${junk.replace(/\n/g, ' ')}`);
+          expect(r.entries.length).toBeGreaterThanOrEqual(valid.length);
+          expect(r.entries.slice(0, valid.length).map((e) => e.clientGuid)).toEqual(
+            valid.map((v) => v.clientGuid),
+          );
+          for (const e of r.bad) expect(e).toBeInstanceOf(WireError);
+        },
+      ),
+      { numRuns: RUNS / 10 },
     );
   });
 });
