@@ -222,7 +222,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.registry.stopAll();
   }
 
-  /** SIGHUP: what can change without a restart (log level, interface overrides). */
+  /**
+   * SIGHUP: what can change without a restart (log level, interface overrides, how the state file is
+   * written). The rest needs a restart, which keeps every client (docs/restart.md).
+   */
   reload(config: MccConfig): string[] {
     const applied: string[] = [];
     if (config.log.level !== this.config.log.level) {
@@ -236,7 +239,16 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       started.discovery.start();
       applied.push('interfaces');
     }
-    this.config = { ...this.config, log: config.log, interfaces: config.interfaces };
+    const state = {
+      ...this.config.state,
+      writeIntervalMs: config.state.writeIntervalMs,
+      maxBytes: config.state.maxBytes,
+    };
+    if (JSON.stringify(state) !== JSON.stringify(this.config.state)) {
+      this.started?.writer?.reconfigure({ intervalMs: state.writeIntervalMs, maxBytes: state.maxBytes });
+      applied.push('state');
+    }
+    this.config = { ...this.config, log: config.log, interfaces: config.interfaces, state };
     return applied;
   }
 

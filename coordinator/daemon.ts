@@ -71,7 +71,7 @@ export async function runDaemon(config: MccConfig, options: DaemonOptions = {}):
         const applied = coordinator.reload(loadConfigFile(options.configPath));
         log.info(
           { applied },
-          `SIGHUP: reloaded ${applied.length ? applied.join(', ') : 'nothing that changed'} (listen, api, backend and cluster need a restart)`,
+          `SIGHUP: reloaded ${applied.length ? applied.join(', ') : 'nothing that changed'} (listen, api, backend, cluster and state.file need a restart, which keeps every client)`,
         );
       } catch (error) {
         log.error(

@@ -30,11 +30,23 @@ export class StateWriter {
   /** Last successful write: bytes, clients, when (for `mcc status`). */
   last: { bytes: number; clients: number; at: number; ms: number } | undefined;
 
-  constructor(private readonly o: StateWriterOptions) {}
+  constructor(private readonly o: StateWriterOptions) {
+    this.o = { ...o };
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
     this.timer.unref();
+  }
+
+  /** SIGHUP: a new interval or bound applies from now on (the file's path needs a restart). */
+  reconfigure(o: { intervalMs: number; maxBytes: number }): void {
+    this.o.maxBytes = o.maxBytes;
+    if (o.intervalMs === this.o.intervalMs) return;
+    this.o.intervalMs = o.intervalMs;
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.start();
   }
 
   /** Stops the timer and writes what is new (graceful stop: the next mccd gets everything). */
