@@ -74,6 +74,9 @@ export class Restorer {
   private readonly reasons = new Map<string, number>();
   /** clientGuid → channel ids its worker confirmed it still holds. */
   private readonly confirmed = new Map<string, Set<number>>();
+  /** Workers that re-registered (and said what they kept) since the state was restored. */
+  private readonly back = new Set<string>();
+  private readonly onOwnerBack = (e: { ownerId: string }) => this.back.add(e.ownerId);
 
   constructor(private readonly deps: RestoreDeps) {}
 
@@ -140,6 +143,8 @@ export class Restorer {
     }
     const state = read.state;
     deps.registry.restoreRecords(state.clients);
+    // From now on: a worker may re-register while the steps below still wait for ctdbd.
+    deps.backend().on('owner-back', this.onOwnerBack);
     const restored = state.clients.filter((c) => !c.teardown);
     for (const c of state.clients)
       if (c.teardown) this.count('teardown interrupted by the restart, carried out');
@@ -159,6 +164,7 @@ export class Restorer {
       for (const c of restored)
         this.drop(c.clientGuid, 'socket table unreadable', "the kernel's socket table cannot be read");
     }
+    deps.backend().off('owner-back', this.onOwnerBack);
     const unknownClosed = live ? this.closeUnknown(live, ports) : 0;
     registerPublicChannels(this.deps.registry, this.deps.cluster, this.deps.log);
     let kept = 0;
@@ -312,12 +318,12 @@ export class Restorer {
     const owners = new Set<string>();
     for (const v of registry.views())
       if (v.state !== 'tearingDown' && v.state !== 'gone' && v.context.owner) owners.add(v.context.owner.id);
-    const back = new Set<string>();
-    if (owners.size > 0) {
+    const back = this.back;
+    const allBack = () => [...owners].every((o) => back.has(o));
+    if (owners.size > 0 && !allBack()) {
       await new Promise<void>((resolve) => {
-        const onBack = (e: { ownerId: string }) => {
-          back.add(e.ownerId);
-          if ([...owners].every((o) => back.has(o))) finish();
+        const onBack = () => {
+          if (allBack()) finish();
         };
         const finish = () => {
           clearTimeout(timer);
