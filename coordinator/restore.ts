@@ -142,6 +142,12 @@ export class Restorer {
       return this.report;
     }
     const state = read.state;
+    if (read.rejected.length > 0) this.reasons.set('record unreadable', read.rejected.length);
+    if (read.rejected.length > 0)
+      deps.log.error(
+        { rejected: read.rejected.slice(0, 10) },
+        `restart: ${read.rejected.length} client record(s) in the state file unreadable (their connections are closed as unknown): ${read.rejected[0]}`,
+      );
     deps.registry.restoreRecords(state.clients);
     // From now on: a worker may re-register while the steps below still wait for ctdbd.
     deps.backend().on('owner-back', this.onOwnerBack);

@@ -21,7 +21,15 @@ export const guidSchema = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a GUID');
 
-const ip = z.string().ip();
+/**
+ * An address as the front door recorded it. Not z.string().ip(): an address it does not accept (an IPv6
+ * zone, say) would refuse a whole file, and every client with it.
+ */
+const ip = z
+  .string()
+  .min(2)
+  .max(64)
+  .regex(/^[0-9A-Za-z:.%_-]+$/, 'expected an IP address');
 const port = z.number().int().min(0).max(65535);
 const time = z.number().int().min(0).max(8.64e15);
 
@@ -93,32 +101,58 @@ export const stateFileSchema = z
     pid: z.number().int().min(1).max(0x7fffffff),
     pnn: z.number().int().min(0).max(0xffffffff),
     backend: z.enum(['worker', 'smbd']),
-    clients: z.array(client),
+    /** Checked one by one (clientSchema): one bad record costs its own client, not every client. */
+    clients: z.array(z.unknown()),
   })
-  .strict()
-  .refine((s) => new Set(s.clients.map((c) => c.clientGuid.toLowerCase())).size === s.clients.length, {
-    message: 'expected each ClientGUID once',
-  });
+  .strict();
+
+export const clientSchema = client;
 
 export type StateFile = Omit<z.infer<typeof stateFileSchema>, 'clients'> & { clients: ClientRecord[] };
+
+/** A state file as read: the clients that passed, and why the others did not (their connections are then unknown, and closed). */
+export interface DecodedState {
+  state: StateFile;
+  rejected: string[];
+}
 
 export function encodeStateFile(state: StateFile): Buffer {
   return Buffer.from(JSON.stringify(state), 'utf8');
 }
 
 /** The state file's bytes as a StateFile, or a typed error naming what is wrong (never throws). */
-export function decodeStateFile(bytes: Uint8Array, maxBytes: number): Parsed<StateFile> {
+export function decodeStateFile(bytes: Uint8Array, maxBytes: number): Parsed<DecodedState> {
   if (bytes.byteLength > maxBytes)
     return {
       ok: false,
       error: new WireError('OVERSIZED', `state file of ${bytes.byteLength} bytes exceeds ${maxBytes}`, 0),
     };
-  return decodeJson(stateFileSchema, bytes, 'state file') as Parsed<StateFile>;
+  const top = decodeJson(stateFileSchema, bytes, 'state file');
+  if (!top.ok) return top;
+  const clients: ClientRecord[] = [];
+  const rejected: string[] = [];
+  const seen = new Set<string>();
+  top.value.clients.forEach((raw, i) => {
+    const r = clientSchema.safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      rejected.push(`clients.${i}.${issue?.path.join('.') ?? ''}: ${issue?.message}`);
+      return;
+    }
+    const key = r.data.clientGuid.toLowerCase();
+    if (seen.has(key)) {
+      rejected.push(`clients.${i}: ClientGUID ${r.data.clientGuid} recorded twice`);
+      return;
+    }
+    seen.add(key);
+    clients.push(r.data as ClientRecord);
+  });
+  return { ok: true, value: { state: { ...top.value, clients }, rejected } };
 }
 
 export type StateRead =
   | { kind: 'none' }
-  | { kind: 'ok'; state: StateFile }
+  | { kind: 'ok'; state: StateFile; rejected: string[] }
   | { kind: 'bad'; error: WireError | Error };
 
 /**
@@ -157,7 +191,7 @@ export function readStateFile(path: string, maxBytes: number): StateRead {
       at += n;
     }
     const parsed = decodeStateFile(bytes.subarray(0, at), maxBytes);
-    return parsed.ok ? { kind: 'ok', state: parsed.value } : { kind: 'bad', error: parsed.error };
+    return parsed.ok ? { kind: 'ok', ...parsed.value } : { kind: 'bad', error: parsed.error };
   } finally {
     closeSync(fd);
   }

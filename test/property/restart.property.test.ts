@@ -86,7 +86,7 @@ describe('state file', () => {
     fc.assert(
       fc.property(arbState, (s) => {
         const r = decodeStateFile(encodeStateFile(s), MAX);
-        expect(r.ok && r.value).toEqual(s);
+        expect(r.ok && r.value).toEqual({ state: s, rejected: [] });
       }),
       { numRuns: RUNS / 10 },
     );
@@ -119,6 +119,22 @@ describe('state file', () => {
         },
       ),
       { numRuns: RUNS / 10 },
+    );
+  });
+
+  it('a bad client record costs that client only', () => {
+    fc.assert(
+      fc.property(arbState, fc.nat(), (s, at) => {
+        fc.pre(s.clients.length > 0);
+        const broken = {
+          ...s,
+          clients: s.clients.map((c, i) => (i === at % s.clients.length ? { ...c, nextChannelId: -1 } : c)),
+        };
+        const r = decodeStateFile(encodeStateFile(broken), MAX);
+        expect(r.ok && r.value.state.clients.length).toBe(s.clients.length - 1);
+        expect(r.ok && r.value.rejected).toHaveLength(1);
+      }),
+      { numRuns: RUNS / 20 },
     );
   });
 
