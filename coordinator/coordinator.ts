@@ -30,7 +30,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
 import { type RestoreReport, Restorer } from './restore.js';
-import { awaitAnyOwner } from './restore-helpers.js';
+import { awaitAnyOwner, dropClaimedElsewhere } from './restore-helpers.js';
 import { StateWriter } from './state-writer.js';
 import { teardownActor } from './teardown.js';
 import { TeardownJournal } from './teardown-journal.js';
@@ -191,6 +191,13 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       log.warn(`no worker registered within ${this.config.state.ownerWaitMs} ms: serving the queue anyway`);
     await this.frontDoor.start();
     this.reportActivation();
+    if (mode.kind !== 'single-node' && this.restore.outcome === 'restored')
+      dropClaimedElsewhere(restorer.kept(), {
+        registry,
+        pnn: cluster.pnn,
+        queryAll: (ms) => link.queryAll(ms),
+        log,
+      }).catch(failed('restart claim check'));
   }
 
   /** Socket activation's outcome, once the front door took what it could (listen-fds.ts). */

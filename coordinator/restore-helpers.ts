@@ -47,3 +47,44 @@ export async function awaitAnyOwner(backend: Backend, ms: number): Promise<boole
     backend.on('owner-back', onBack);
   });
 }
+
+/**
+ * After a restart: a restored client another node now has connected there while this mccd was down
+ * (its claim, sent meanwhile, was lost). One client, one node: as a claim would have, it is dropped
+ * here. Asked once, after the front door opened, so it never delays serving; nodes that do not answer
+ * in time are not waited for.
+ */
+export async function dropClaimedElsewhere(
+  restored: readonly string[],
+  deps: {
+    registry: ClientRegistry;
+    pnn: number;
+    queryAll: (timeoutMs: number) => Promise<{ nodes: Record<number, unknown> }>;
+    log: Logger;
+  },
+  timeoutMs = 2000,
+): Promise<number> {
+  if (restored.length === 0) return 0;
+  const { nodes } = await deps.queryAll(timeoutMs);
+  const elsewhere = new Map<string, number>();
+  for (const [node, rows] of Object.entries(nodes)) {
+    if (Number(node) === deps.pnn || !Array.isArray(rows)) continue;
+    for (const row of rows) {
+      const guid = (row as { clientGuid?: unknown }).clientGuid;
+      if (typeof guid === 'string') elsewhere.set(guid.toLowerCase(), Number(node));
+    }
+  }
+  let dropped = 0;
+  for (const guid of restored) {
+    const node = elsewhere.get(guid.toLowerCase());
+    const v = deps.registry.view(guid);
+    if (node === undefined || !v || v.state === 'tearingDown' || v.state === 'gone') continue;
+    dropped++;
+    deps.log.info(
+      { client: guid, node },
+      `restart: client ${guid} is connected to node ${node} now (its claim came while mccd was down): dropping it here`,
+    );
+    deps.registry.send(guid, { type: 'DROP', toNode: node });
+  }
+  return dropped;
+}

@@ -77,8 +77,14 @@ export class Restorer {
   /** Workers that re-registered (and said what they kept) since the state was restored. */
   private readonly back = new Set<string>();
   private readonly onOwnerBack = (e: { ownerId: string }) => this.back.add(e.ownerId);
+  private keptGuids: string[] = [];
 
   constructor(private readonly deps: RestoreDeps) {}
+
+  /** The restored clients still connected now. */
+  kept(): string[] {
+    return this.keptGuids;
+  }
 
   /** For the worker backend: a client a re-registering worker says it kept (see WorkerBackend.judgeHeld). */
   judgeHeld(ownerId: string, clientGuid: string, channels: HeldChannel[]): true | string {
@@ -180,6 +186,7 @@ export class Restorer {
       if (!v || v.state === 'tearingDown' || v.state === 'gone') continue;
       kept++;
       keptChannels += v.context.channels.length;
+      this.keptGuids.push(c.clientGuid);
     }
     this.report = {
       outcome: 'restored',

@@ -8,7 +8,13 @@ import { type MccConfig, parseConfig } from '../../../coordinator/config.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
 import { createLogger } from '../../../coordinator/log.js';
 import { RedisClusterView, SimulatedCluster } from '../../../ctdb/index.js';
-import { negotiateChannel, startWorker, stopProcess } from '../../harness/mccd.js';
+import {
+  negotiateChannel,
+  startTestMccd,
+  startWorker,
+  stopProcess,
+  type TestMccd,
+} from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
 import { freePort, TestRedis } from '../../harness/redis.js';
 import { ENDED_BY_PEER, endWithin } from '../../harness/socket-end.js';
@@ -34,6 +40,8 @@ describePeer(
     let port: number;
     let worker: ChildProcess | undefined;
     let node: Coordinator | undefined;
+    let other: TestMccd | undefined;
+    let otherWorker: ChildProcess | undefined;
 
     async function startNode(): Promise<Coordinator> {
       const view = new RedisClusterView({ url: redis.url, cluster: name, pnn: 0 });
@@ -81,6 +89,8 @@ describePeer(
     });
 
     afterAll(async () => {
+      await stopProcess(otherWorker);
+      await other?.stop();
       await stopProcess(worker);
       await node?.stop();
       await sim?.close();
@@ -147,6 +157,28 @@ describePeer(
       expect(dFixed.socket.destroyed).toBe(false);
       expect(node.registry.view(d)?.state).toBe('active');
       dFixed.socket.destroy();
+    });
+
+    it('a restored client that connected to another node while mccd was down is dropped here (one client, one node)', async () => {
+      other = await startTestMccd(
+        { listen: [{ address: '127.0.0.3', port: 0 }] },
+        new RedisClusterView({ url: redis.url, cluster: name, pnn: 1 }),
+      );
+      otherWorker = await startWorker((other.config.backend as { socket: string }).socket, 'w1');
+      const otherPort = other.coordinator.frontDoor.addresses()[0]!.port;
+      const g = randomUUID();
+      const here = await negotiateChannel({ host: FIXED, port, clientGuid: g });
+      await waitStateWritten(node!);
+      await node!.stop();
+      // Node 1's claim goes out while node 0 has no mccd to hear it.
+      const there = await negotiateChannel({ host: '127.0.0.3', port: otherPort, clientGuid: g });
+      node = await startNode();
+      expect(node.restore?.clients.kept).toBeGreaterThanOrEqual(1);
+      expect(await endWithin(here.closed, 10_000, "the client's channel on node 0")).toMatch(ENDED_BY_PEER);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(there.socket.destroyed).toBe(false);
+      expect(other.coordinator.registry.view(g)?.state).toBe('active');
+      there.socket.destroy();
     });
   },
 );
