@@ -28,6 +28,7 @@ describePeer(
       'pkill',
       'iptables',
       'curl',
+      'systemd-socket-activate',
     ),
     ctdbAvailable(),
   ),
