@@ -30,6 +30,8 @@ export type JournalEntry = z.infer<typeof journalEntrySchema>;
 
 export class TeardownJournal {
   private pending: string[] = [];
+  /** The file may still hold a previous mccd's entries, until the first state write of this one. */
+  private inherited = true;
 
   constructor(readonly path: string) {}
 
@@ -46,11 +48,16 @@ export class TeardownJournal {
     return this.pending.length;
   }
 
-  /** A state file with the snapshot taken at `mark` is on disk: those entries are no longer needed. */
+  /**
+   * A state file with the snapshot taken at `mark` is on disk: those entries are no longer needed, and
+   * neither are a previous mccd's (the restored state carried them out). Left in place, an old entry
+   * would tear down, at the next restart, a client that has since reconnected under the same GUID.
+   */
   covered(mark: number): void {
-    if (mark === 0) return;
+    if (mark === 0 && !this.inherited) return;
     this.pending = this.pending.slice(mark);
     writeFileSync(this.path, this.pending.join(''), { mode: 0o600 });
+    this.inherited = false;
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { parseConfig } from '../../../coordinator/config.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
 import { createLogger } from '../../../coordinator/log.js';
 import { writeStateFile } from '../../../coordinator/state-file.js';
+import { waitFor } from '../../harness/netns.js';
 import { freePort } from '../../harness/redis.js';
 import { ENDED_BY_PEER, endWithin, watchEnd } from '../../harness/socket-end.js';
 import { describePeer, notRoot } from '../../helpers/skip.js';
@@ -90,5 +91,8 @@ describePeer('a teardown cut short by kill -9 is carried out after the restart',
       dropped: { 'teardown interrupted by the restart, carried out': 1 },
     });
     expect(await endWithin(ended, 10_000, 'the dropped client’s channel')).toMatch(ENDED_BY_PEER);
+    // Carried out and written: the entry must not tear the client down again at the next restart.
+    await waitFor('state written', 5000, () => (node!.stateWriter?.last ? true : undefined), 20);
+    expect(readFileSync(`${config.state.file}.teardowns`, 'utf8')).toBe('');
   });
 });
