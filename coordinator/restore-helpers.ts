@@ -2,9 +2,12 @@
  * Small pieces of a restart that need nothing of the Restorer's bookkeeping (restore.ts).
  */
 import type { ClusterView } from '../ctdb/cluster-view.js';
+import { destroySockets, type ListedSocket, type SocketTuple, socketTupleLabel } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 import type { Backend } from './backends/backend.js';
+import type { MccConfig } from './config.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 
 /** ctdbd forgets a client's TCP_CLIENT registrations when that client (the old mccd) disconnects. */
 export function registerPublicChannels(registry: ClientRegistry, cluster: ClusterView, log: Logger): void {
@@ -87,4 +90,33 @@ export async function dropClaimedElsewhere(
     deps.registry.send(guid, { type: 'DROP', toNode: node });
   }
   return dropped;
+}
+
+const isWildcard = (a: string) => a === '0.0.0.0' || a === '::';
+
+/**
+ * After reconcile: connections on mccd's addresses and ports that no client (kept, or being torn down)
+ * explains — accepted after the last state write, or left by an owner — are closed (SOCK_DESTROY).
+ */
+export function closeUnknownConnections(
+  live: Map<string, ListedSocket>,
+  ports: Set<number>,
+  deps: { registry: ClientRegistry; listen: MccConfig['listen']; metrics: Metrics; log: Logger },
+): number {
+  const label = socketTupleLabel;
+  const known = new Set<string>();
+  for (const v of deps.registry.views())
+    for (const ch of [...v.context.channels, ...v.context.closedByTeardown]) known.add(label(ch.tuple));
+  const ours = (s: ListedSocket) =>
+    ports.has(s.localPort) &&
+    deps.listen.some((l) => isWildcard(l.address) || l.address === s.localAddress || l.port === 0);
+  const unknown: SocketTuple[] = [...live.values()].filter((s) => ours(s) && !known.has(label(s)));
+  if (unknown.length === 0) return 0;
+  const closed = destroySockets(unknown).filter((r) => r === 'destroyed').length;
+  deps.metrics.leftoverChannelsClosed.inc(closed);
+  deps.log.warn(
+    { found: unknown.length, closed, tuples: unknown.slice(0, 20).map(label) },
+    `restart: closed ${closed} of ${unknown.length} connection(s) on mccd's ports that no restored client explains (accepted after the last state write, or left by an owner): their clients reconnect`,
+  );
+  return closed;
 }

@@ -15,14 +15,7 @@
  * behaviour: every connection left on our ports is closed (leftovers.ts).
  */
 import type { ClusterView } from '../ctdb/cluster-view.js';
-import {
-  destroySockets,
-  type ListedSocket,
-  listTcpSockets,
-  type SocketTuple,
-  socketTupleLabel,
-  TCP_STATES_OPEN,
-} from '../native/index.js';
+import { type ListedSocket, listTcpSockets, socketTupleLabel, TCP_STATES_OPEN } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 import type { ChannelRecord } from '../statecharts/types.js';
 import type { Backend } from './backends/backend.js';
@@ -31,7 +24,7 @@ import type { MccConfig } from './config.js';
 import { closeLeftoverChannels } from './leftovers.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { registerPublicChannels } from './restore-helpers.js';
+import { closeUnknownConnections, registerPublicChannels } from './restore-helpers.js';
 import { socketHolders } from './socket-holders.js';
 import { readStateFile } from './state-file.js';
 import { readTeardownJournal } from './teardown-journal.js';
@@ -67,7 +60,6 @@ export interface RestoreDeps {
 
 const none = { restored: 0, kept: 0, dropped: 0 };
 const label = socketTupleLabel;
-const isWildcard = (a: string) => a === '0.0.0.0' || a === '::';
 
 export class Restorer {
   report: RestoreReport | undefined;
@@ -177,7 +169,7 @@ export class Restorer {
         this.drop(c.clientGuid, 'socket table unreadable', "the kernel's socket table cannot be read");
     }
     deps.backend().off('owner-back', this.onOwnerBack);
-    const unknownClosed = live ? this.closeUnknown(live, ports) : 0;
+    const unknownClosed = live ? closeUnknownConnections(live, ports, deps) : 0;
     registerPublicChannels(this.deps.registry, this.deps.cluster, this.deps.log);
     let kept = 0;
     let keptChannels = 0;
@@ -366,25 +358,6 @@ export class Restorer {
         `restart: worker ${owner} did not re-register within ${this.deps.state.ownerWaitMs} ms: tearing down its ${affected.length} restored client(s)`,
       );
     }
-  }
-
-  /** Connections on our addresses no client (restored and kept, or being torn down) explains. */
-  private closeUnknown(live: Map<string, ListedSocket>, ports: Set<number>): number {
-    const known = new Set<string>();
-    for (const v of this.deps.registry.views())
-      for (const ch of [...v.context.channels, ...v.context.closedByTeardown]) known.add(label(ch.tuple));
-    const ours = (s: ListedSocket) =>
-      ports.has(s.localPort) &&
-      this.deps.listen.some((l) => isWildcard(l.address) || l.address === s.localAddress || l.port === 0);
-    const unknown: SocketTuple[] = [...live.values()].filter((s) => ours(s) && !known.has(label(s)));
-    if (unknown.length === 0) return 0;
-    const closed = destroySockets(unknown).filter((r) => r === 'destroyed').length;
-    this.deps.metrics.leftoverChannelsClosed.inc(closed);
-    this.deps.log.warn(
-      { found: unknown.length, closed, tuples: unknown.slice(0, 20).map(label) },
-      `restart: closed ${closed} of ${unknown.length} connection(s) on mccd's ports that no restored client explains (accepted after the last state write, or left by an owner): their clients reconnect`,
-    );
-    return closed;
   }
 
   /** Tears a restored client down: counted under `category`, logged with the particulars in `why`. */
