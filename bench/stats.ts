@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 /** One section of bench/RESULTS.md; the title starts with the benchmark id (B1…). */
 export interface Section {
@@ -38,7 +38,9 @@ export function machineLine(): string {
   } catch {
     // not fatal
   }
-  return `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Linux ${kernel}`;
+  // The load at the start says whether other work shared the machine (the numbers are relative for that).
+  const load = loadavg()[0]!.toFixed(2);
+  return `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Linux ${kernel}; load average ${load} at the start`;
 }
 
 export function fmt(n: number, digits = 2): string {

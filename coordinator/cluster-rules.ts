@@ -7,6 +7,8 @@
 import type { ClusterEvent, ClusterView } from '../ctdb/cluster-view.js';
 import type { PublicIpTracker } from '../ifdiscovery/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
+import type { ChannelRecord } from '../statecharts/types.js';
+import type { DestroyOutcome } from './backends/destroy.js';
 import type { ReportFailure } from './failures.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -21,6 +23,11 @@ export interface ClusterRulesDeps {
   failed: ReportFailure;
   /** Every cluster event, for the operator event stream. */
   observed: (e: ClusterEvent) => void;
+  /**
+   * Resets channels by 4-tuple, all in one batch (SOCK_DESTROY; root only). undefined when it cannot;
+   * the owners' own closes then do the work, as they do in any case afterwards.
+   */
+  resetChannels: (channels: ChannelRecord[]) => DestroyOutcome | undefined;
 }
 
 export class ClusterRules {
@@ -32,19 +39,21 @@ export class ClusterRules {
     this.deps.observed(e);
     switch (e.type) {
       case 'ip-released': {
+        const reset = this.resetAtOnce(registry.clientsOnIp(e.ip));
         const affected = registry.releaseIp(e.ip, e.at);
         log.info(
-          { ip: e.ip, clients: affected.length },
-          `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it`,
+          { ip: e.ip, clients: affected.length, ...(reset ? { reset } : {}) },
+          `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it${describeReset(reset)}`,
         );
         break;
       }
       case 'lost': {
         metrics.clusterConnected.set(0);
+        const reset = this.resetAtOnce(registry.clientsWithPublicChannels());
         const affected = registry.clusterLost(e.at);
         log.warn(
-          { clients: affected.length },
-          `lost ctdbd: every public IP of this node counts as released; tearing down ${affected.length} client(s)`,
+          { clients: affected.length, ...(reset ? { reset } : {}) },
+          `lost ctdbd: every public IP of this node counts as released; tearing down ${affected.length} client(s)${describeReset(reset)}`,
         );
         break;
       }
@@ -55,6 +64,24 @@ export class ClusterRules {
       default:
         break;
     }
+  }
+
+  /**
+   * Every channel of the clients about to be torn down, reset by the kernel in one batch before their
+   * owners hear of it: the clients see the reset at once instead of one owner's close order at a time.
+   * Their owners are told afterwards, as always (their sockets are dead by then).
+   */
+  private resetAtOnce(clientGuids: string[]): DestroyOutcome | undefined {
+    const channels = clientGuids.flatMap((guid) => this.deps.registry.view(guid)?.context.channels ?? []);
+    if (channels.length === 0) return undefined;
+    const outcome = this.deps.resetChannels(channels);
+    if (outcome) {
+      const counter = this.deps.metrics.channelsResetAtOnce;
+      counter.inc({ result: 'killed' }, outcome.killed);
+      counter.inc({ result: 'already-gone' }, outcome.alreadyGone);
+      counter.inc({ result: 'failed' }, outcome.failed.length);
+    }
+    return outcome;
   }
 
   /** An event from ctdbd's event script (99.mcc.script), a second path beside ctdbd's messages. */
@@ -75,4 +102,12 @@ export class ClusterRules {
     );
     this.deps.registry.send(m.clientGuid, { type: 'DROP', toNode: m.pnn });
   }
+}
+
+function describeReset(reset: DestroyOutcome | undefined): string {
+  if (!reset) return '';
+  const failed = reset.failed.length;
+  if (failed > 0 && reset.killed === 0)
+    return ` (SOCK_DESTROY refused: errno ${reset.failed[0]!.errno}; owners close them)`;
+  return `; SOCK_DESTROY reset ${reset.killed} channel(s) at once${failed ? `, ${failed} failed` : ''}`;
 }

@@ -14,6 +14,7 @@ import {
 import { ClientRegistry, type ClientView } from '../statecharts/registry.js';
 import { Admission } from './admission.js';
 import type { Backend } from './backends/backend.js';
+import { describeDestroys, destroyChannels } from './backends/destroy.js';
 import { adaptBackendEvents, createBackend } from './backends/factory.js';
 import type { ClusterMode } from './cluster-mode.js';
 import { ClusterRules } from './cluster-rules.js';
@@ -128,10 +129,15 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       ...base,
       publicIps,
       observed: (event) => this.emit('event', { kind: 'cluster', event }),
+      resetChannels: (channels) => describeDestroys(channels, destroyChannels(channels)),
     });
     const started: Started = { cluster, mode, publicIps, link, rules };
     this.started = started;
-    cluster.on('event', (e) => rules.onClusterEvent(e));
+    cluster.on('event', (e) => {
+      rules.onClusterEvent(e);
+      if (e.type === 'lost' || e.type === 'restored')
+        started.backend?.clusterConnection?.(e.type === 'restored');
+    });
     cluster.on('message', (m) => link.onMessage(m));
     publicIps.on('refresh-failed', (e) => failed('public IP refresh', { trigger: e.trigger })(e.error));
     await connectCluster(cluster, {
@@ -158,6 +164,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       pnn: () => cluster.pnn,
       interfacesFor: (local) => this.discovery.answerFor(local),
       judgeHeld: (owner, guid, channels) => restorer.judgeHeld(owner, guid, channels),
+      // Without a cluster there are no public IPs to keep out of smbd's announcements.
+      publicIps: mode.kind === 'single-node' ? undefined : publicIps,
     });
     started.backend = backend;
     adaptBackendEvents(backend, { registry, metrics, log, failed });

@@ -104,6 +104,17 @@ export function createMetrics() {
       help: 'smbd pool zygotes or members that did not get ready in time or died waiting (each is replaced)',
       registers: [registry],
     }),
+    channelsResetAtOnce: new Counter({
+      name: 'mcc_channels_reset_at_once_total',
+      help: 'channels of clients torn down by RELEASE_IP or a lost ctdbd, reset in one SOCK_DESTROY batch before their owners were told, by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    smbdInterfacesProblems: new Gauge({
+      name: 'mcc_smbd_interfaces_problems',
+      help: "entries of smbd's `interfaces =` line that would announce a CTDB public IP (smbd backend; 0 is right)",
+      registers: [registry],
+    }),
     backgroundFailures: new Counter({
       name: 'mcc_background_failures_total',
       help: 'Failures of work nothing waits for (claim broadcasts, public IP refreshes, query replies, messages to workers), by operation',

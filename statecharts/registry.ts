@@ -156,9 +156,13 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     return affected;
   }
 
+  clientsWithPublicChannels(): string[] {
+    return this.matching((c) => c.channels.some((ch) => ch.onPublicIp));
+  }
+
   /** Lost the cluster daemon: every client with a channel on any public IP is torn down. */
   clusterLost(at?: number): string[] {
-    const affected = this.matching((c) => c.channels.some((ch) => ch.onPublicIp));
+    const affected = this.clientsWithPublicChannels();
     for (const guid of affected)
       this.send(guid, { type: 'CLUSTER_LOST', ...(at === undefined ? {} : { at }) });
     return affected;

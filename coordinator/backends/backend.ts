@@ -60,6 +60,11 @@ export interface Backend extends EventEmitter<BackendEvents> {
   adopt(clientGuid: string, channelId: number, tuple: SocketTuple): void;
   /** The client's life is over on this node (its last channel closed or its teardown finished). */
   clientGone(clientGuid: string): void;
+  /**
+   * ctdbd went away (false) or answers again (true). A backend whose processes depend on ctdbd (clustered
+   * smbd) stops keeping processes ready meanwhile: ones started before would fail their first client.
+   */
+  clusterConnection?(connected: boolean): void;
   /** A line for `mcc status`. */
   describe(): Record<string, unknown>;
 }

@@ -20,6 +20,8 @@ export interface BackendContext {
   interfacesFor: (local?: string) => Uint8Array;
   /** After a restart: whether a client a worker says it kept is one mccd restored (see restore.ts). */
   judgeHeld?: WorkerBackendOptions['judgeHeld'];
+  /** Every CTDB public IP of the cluster, and a way to hear when the set grows (undefined: no cluster). */
+  publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
 }
 
 export function createBackend(config: MccConfig['backend'], context: BackendContext): Backend {
@@ -31,6 +33,7 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
       extraArgs: config.extraArgs,
       pool: config.pool,
       ports: context.ports,
+      publicIps: context.publicIps,
     });
   }
   return new WorkerBackend({
@@ -68,6 +71,22 @@ export function adaptBackendEvents(
       metrics.smbdPoolFailures.inc();
       log.warn({ backend: 'smbd' }, e.reason);
     });
+    backend.smbdEvents.on('interfaces-audit', (problems) => {
+      metrics.smbdInterfacesProblems.set(problems.length);
+      if (problems.length === 0)
+        log.info({ backend: 'smbd' }, "smbd's interfaces line announces no CTDB public IP");
+      else
+        log.error(
+          { backend: 'smbd', problems },
+          `smbd's interfaces line can announce CTDB public IPs (${problems.map((p) => p.detail).join('; ')}): set it to the line \`mcc interfaces --smb-conf\` prints`,
+        );
+    });
+    backend.smbdEvents.on('pool-paused', (e) =>
+      log.warn(
+        { backend: 'smbd', idleMembersKilled: e.idleMembersKilled },
+        `smbd pool paused (${e.reason}): zygote and ${e.idleMembersKilled} idle member(s) killed; connections go to a spawned smbd until ctdbd answers again`,
+      ),
+    );
   }
   backend.on('destroy-failed', (e) => {
     metrics.destroyFailures.inc();

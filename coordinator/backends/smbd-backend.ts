@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { InterfacesProblem } from '../../ifdiscovery/smbconf-audit.js';
 import {
   listTcpSockets,
   type SocketTuple,
@@ -12,6 +13,7 @@ import {
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
+import { InterfacesAudit } from './smbd-interfaces-audit.js';
 import { SmbdPool } from './smbd-pool.js';
 
 export interface SmbdBackendOptions {
@@ -26,6 +28,8 @@ export interface SmbdBackendOptions {
   killOnStop?: boolean;
   /** Pre-started smbd processes (0: spawn per connection). */
   pool?: { size: number; startupTimeoutMs: number };
+  /** The cluster's public IPs: smbd's `interfaces =` line is audited against them (smbconf-audit). */
+  publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
 }
 
 /**
@@ -39,6 +43,10 @@ export interface SmbdEvents {
   handoff: [{ path: 'pool' | 'spawn' | 'pool-empty' }];
   /** A pool zygote or member failed to start or died waiting; it is replaced. */
   'pool-failure': [{ reason: string }];
+  /** The pool stopped keeping members ready (ctdbd lost) and killed its idle ones. */
+  'pool-paused': [{ reason: string; idleMembersKilled: number }];
+  /** smbd's `interfaces =` line judged again, with a different result than before ([] = fine). */
+  'interfaces-audit': [InterfacesProblem[]];
 }
 
 export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend {
@@ -50,6 +58,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   spawned = 0;
   pooled = 0;
   pool: SmbdPool | undefined;
+  private audit: InterfacesAudit | undefined;
 
   constructor(private readonly options: SmbdBackendOptions) {
     super();
@@ -57,17 +66,25 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   async start(): Promise<void> {
     mkdirSync(this.options.logDir, { recursive: true });
-    if (this.options.pool && this.options.pool.size > 0) {
-      this.pool = new SmbdPool({
-        smbdPath: this.options.smbdPath ?? '/usr/sbin/smbd',
-        configFile: this.options.configFile,
-        logDir: this.options.logDir,
-        extraArgs: this.options.extraArgs ?? [],
-        size: this.options.pool.size,
-        startupTimeoutMs: this.options.pool.startupTimeoutMs,
-      });
-      this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
-      this.pool.start();
+    // Spawn mode (size 0) keeps the zygote too, with no members: a long-lived `smbd -i` that holds the
+    // notify daemon name. Otherwise each spawned smbd is a notify daemon of its own for as long as it
+    // lives, and with `clustering = yes` a fresh one does not know the watchers on other nodes: changes
+    // made through it never reach them.
+    this.pool = new SmbdPool({
+      smbdPath: this.options.smbdPath ?? '/usr/sbin/smbd',
+      configFile: this.options.configFile,
+      logDir: this.options.logDir,
+      extraArgs: this.options.extraArgs ?? [],
+      size: this.options.pool?.size ?? 0,
+      startupTimeoutMs: this.options.pool?.startupTimeoutMs ?? 15_000,
+    });
+    this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
+    this.pool.on('paused', (e) => this.smbdEvents.emit('pool-paused', e));
+    this.pool.start();
+    if (this.options.publicIps) {
+      this.audit = new InterfacesAudit(this.options.configFile, this.options.publicIps);
+      this.audit.on('changed', (problems) => this.smbdEvents.emit('interfaces-audit', problems));
+      await this.audit.start();
     }
     this.timer = setInterval(() => this.reconcile(), this.options.reconcileMs ?? 1000);
     this.timer.unref();
@@ -75,6 +92,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.audit?.stop();
     this.pool?.stop();
     if (this.options.killOnStop) {
       for (const [pid] of this.children) {
@@ -87,6 +105,11 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     }
   }
 
+  clusterConnection(connected: boolean): void {
+    if (connected) this.pool?.resume();
+    else this.pool?.pause('lost ctdbd');
+  }
+
   pids(): number[] {
     return [...this.children.keys()];
   }
@@ -97,13 +120,15 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       smbd: this.options.smbdPath ?? '/usr/sbin/smbd',
       config: this.options.configFile,
       running: this.children.size,
+      ...(this.audit ? { interfacesAudit: this.audit.describe() } : {}),
       spawned: this.spawned,
       ...(this.pool
         ? {
             pool: {
-              size: this.options.pool!.size,
+              size: this.pool.size,
               ready: this.pool.readyCount(),
               zygote: this.pool.zygotePid() ?? null,
+              paused: this.pool.isPaused(),
               zygoteStarts: this.pool.zygoteStarts,
               handedOff: this.pooled,
               failedStarts: this.pool.failedStarts,
@@ -129,7 +154,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   async handOff(_owner: Owner, request: HandoffRequest): Promise<void> {
     const c = request.connection;
     const tupleKey = socketTupleLabel(socketTuple(c.local, c.remote));
-    if (this.pool) {
+    if (this.pool && this.pool.size > 0) {
       const taken = await this.pool.handOff(c.fd);
       if (taken) {
         c.socket.destroy();

@@ -42,7 +42,12 @@ interface Member {
 
 type Waiter = { take: (m: Member | undefined) => void; timer: NodeJS.Timeout | undefined };
 
-export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
+export interface SmbdPoolEvents {
+  'member-failed': [string];
+  paused: [{ reason: string; idleMembersKilled: number }];
+}
+
+export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
   private readonly members = new Set<Member>();
   private readonly waiters: Waiter[] = [];
   private zygote: Zygote | undefined;
@@ -51,6 +56,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   private lastProgressAt = 0;
   private restartDelayMs = ZYGOTE_RESTART_MS;
   private stopped = false;
+  private paused = false;
   readonly preload: string;
   /** Zygotes and members killed because they did not get ready in time, or died before taking a client. */
   failedStarts = 0;
@@ -78,6 +84,43 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
     }
     if (this.zygote) this.discardZygote(this.zygote);
     for (const m of [...this.members]) this.discard(m);
+  }
+
+  /**
+   * Stops keeping members ready and kills the zygote and every idle member (members serving clients go
+   * on): with `clustering = yes` they hold a connection to a ctdbd that is gone, and would fail their
+   * first client ("cluster dispatch daemon msg write error"). Connections meanwhile go to a spawn.
+   */
+  pause(reason: string): void {
+    if (this.stopped || this.paused) return;
+    this.paused = true;
+    clearTimeout(this.restartTimer);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.take(undefined);
+    }
+    const idle = this.members.size;
+    if (this.zygote) this.discardZygote(this.zygote);
+    for (const m of [...this.members]) this.discard(m);
+    this.emit('paused', { reason, idleMembersKilled: idle });
+  }
+
+  /** Starts a fresh zygote (and so fresh members) after pause(). */
+  resume(): void {
+    if (this.stopped || !this.paused) return;
+    this.paused = false;
+    this.restartDelayMs = ZYGOTE_RESTART_MS;
+    this.lastProgressAt = Date.now();
+    if (!this.zygote) this.startZygote();
+  }
+
+  /** Members kept ready; 0 is spawn mode, where the zygote only holds the notify daemon name. */
+  get size(): number {
+    return this.options.size;
+  }
+
+  isPaused(): boolean {
+    return this.paused;
   }
 
   readyCount(): number {
@@ -129,7 +172,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
    * the notify daemon name if it is free, which keeps the next zygote from starting until it exits.
    */
   private waitForMember(): Promise<Member | undefined> {
-    if (this.stopped) return Promise.resolve(undefined);
+    if (this.stopped || this.paused) return Promise.resolve(undefined);
     const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
     return new Promise((resolve) => {
       const waiter: Waiter = { take: resolve, timer: undefined };
@@ -183,10 +226,10 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
   }
 
   private scheduleZygoteRestart(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      if (!this.stopped && !this.zygote) this.startZygote();
+      if (!this.stopped && !this.paused && !this.zygote) this.startZygote();
     }, this.restartDelayMs);
     this.restartTimer.unref();
     this.restartDelayMs = Math.min(this.restartDelayMs * 2, ZYGOTE_RESTART_MAX_MS);
@@ -194,7 +237,7 @@ export class SmbdPool extends EventEmitter<{ 'member-failed': [string] }> {
 
   private refill(): void {
     const z = this.zygote;
-    if (this.stopped || !z?.process.ready) return;
+    if (this.stopped || this.paused || !z?.process.ready) return;
     while (this.members.size < this.options.size) this.orderMember(z);
   }
 

@@ -15,7 +15,8 @@
  *
  * A member is a child of the zygote re-initialised the way smbd's own daemon re-initialises the child it
  * forks per connection (smbd_reinit_after_fork: new messaging identity, tdbs reopened, tevent re-armed),
- * in a session of its own so that restarting the zygote never touches members serving clients. The exec
+ * in a session of its own so that restarting the zygote never touches members serving clients. A waiting
+ * member runs smbd's event loop too, so it exits when smbd's own processes would (ctdbd gone). The exec
  * and the start-up of smbd (~25 ms of CPU) are paid once per zygote, not once per client.
  */
 #define _GNU_SOURCE
@@ -27,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef uint32_t samba_ntstatus; /* NTSTATUS is a 32-bit value (a one-member struct in developer builds) */
@@ -55,7 +58,18 @@ struct samba_entry_points {
   struct samba_server_id (*messaging_server_id)(const void *msg);
   bool (*server_id_db_lookup_one)(void *db, const char *name, struct samba_server_id *server);
   bool (*server_id_equal)(const struct samba_server_id *a, const struct samba_server_id *b);
+  /* For telling cleanupd about members that exited; without them nobody is told (as before). */
+  void *(*tevent_add_signal)(void *ev, void *mem_ctx, int signum, int sa_flags,
+                             void (*handler)(void *ev, void *se, int signum, int count, void *siginfo,
+                                             void *private_data),
+                             void *private_data, const char *handler_name, const char *location);
+  bool (*cleanupdb_store_child)(pid_t pid, bool unclean);
+  samba_ntstatus (*messaging_send_buf)(void *msg, struct samba_server_id server, uint32_t msg_type,
+                                       const uint8_t *buf, size_t len);
 };
+
+/* librpc/idl/messaging.idl: tells cleanupd that children listed in cleanupdb exited. */
+#define MSG_SMB_NOTIFY_CLEANUP 0x0314
 
 #define TEVENT_FD_READ 1
 #define HERE "mcc_inetd_preload"
@@ -78,6 +92,9 @@ static bool resolve(struct samba_entry_points *s) {
   *(void **)&s->messaging_server_id = dlsym(RTLD_DEFAULT, "messaging_server_id");
   *(void **)&s->server_id_db_lookup_one = dlsym(RTLD_DEFAULT, "server_id_db_lookup_one");
   *(void **)&s->server_id_equal = dlsym(RTLD_DEFAULT, "server_id_equal");
+  *(void **)&s->tevent_add_signal = dlsym(RTLD_DEFAULT, "_tevent_add_signal");
+  *(void **)&s->cleanupdb_store_child = dlsym(RTLD_DEFAULT, "cleanupdb_store_child");
+  *(void **)&s->messaging_send_buf = dlsym(RTLD_DEFAULT, "messaging_send_buf");
   return s->global_event_context && s->global_messaging_context && s->smbd_reinit_after_fork &&
          s->talloc_stackframe && s->talloc_free && s->tevent_add_fd && s->tevent_loop_once;
 }
@@ -125,6 +142,42 @@ static int receive_fd(int carrier, char tag, int flags) {
   }
 }
 
+/* Set in a waiting member, inside its event loop: the client socket mccd sent. */
+static int member_client = -1;
+
+static void on_client_socket(void *ev, void *fde, uint16_t flags, void *private_data) {
+  (void)ev;
+  (void)fde;
+  (void)flags;
+  (void)private_data;
+  int client = receive_fd(0, 'C', MSG_DONTWAIT);
+  if (client == -2) return;
+  if (client < 0) _exit(111); /* mccd went away (or discarded us) before giving us a client */
+  member_client = client;
+}
+
+/*
+ * A waiting member runs smbd's event loop, not a blocking recvmsg: with `clustering = yes` its connection
+ * to ctdbd is watched there, and when ctdbd goes away the member exits as smbd's own children do (a
+ * member blocked in recvmsg would only find out when its first client's NEGOTIATE failed).
+ */
+static int wait_for_client(const struct samba_entry_points *s) {
+  void *ev = s->global_event_context();
+  void *fde = s->tevent_add_fd(ev, NULL, 0, TEVENT_FD_READ, on_client_socket, NULL, "mcc client socket", HERE);
+  if (fde == NULL) _exit(111);
+  while (member_client < 0) {
+    void *frame = s->talloc_stackframe(HERE);
+    int rc = s->tevent_loop_once(ev, HERE);
+    s->talloc_free(frame, HERE);
+    if (rc != 0 && member_client < 0) {
+      fprintf(stderr, "mcc_inetd_preload: a waiting member's event loop failed: %s\n", strerror(errno));
+      _exit(114);
+    }
+  }
+  s->talloc_free(fde, HERE);
+  return member_client;
+}
+
 /* In the forked child: become a member on `carrier`, return once the client socket is on fd 0. */
 static void become_member(const struct samba_entry_points *s, int carrier) {
   setsid();
@@ -140,8 +193,7 @@ static void become_member(const struct samba_entry_points *s, int carrier) {
     _exit(113);
   }
   if (send_tagged(0, 'R', NULL, 0) != 0) _exit(111);
-  int client = receive_fd(0, 'C', 0);
-  if (client < 0) _exit(111); /* mccd went away (or discarded us) before giving us a client */
+  int client = wait_for_client(s);
   if (dup2(client, 0) != 0) _exit(111);
   close(client);
 }
@@ -194,6 +246,41 @@ static void require_notify_daemon(const struct samba_entry_points *s) {
   _exit(115);
 }
 
+static const struct samba_entry_points *zygote_entry_points;
+
+/*
+ * SIGCHLD in the zygote, from its event loop: what smbd's parent does for each child it reaps
+ * (remove_child_pid in source3/smbd/server.c). The child goes into cleanupdb, marked unclean when it
+ * was killed or exited non-zero, and cleanupd — in process in an `smbd -i` — is told, so it removes the
+ * dead process's messaging sockets and, after an unclean exit, what it left behind. Without this, a
+ * member killed while serving a client left its traces until someone tripped over them.
+ */
+static void on_child_exit(void *ev, void *se, int signum, int count, void *siginfo, void *private_data) {
+  (void)ev;
+  (void)se;
+  (void)signum;
+  (void)count;
+  (void)siginfo;
+  (void)private_data;
+  const struct samba_entry_points *s = zygote_entry_points;
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    bool unclean = (WIFEXITED(status) && WEXITSTATUS(status) != 0) || WIFSIGNALED(status);
+    if (!s->cleanupdb_store_child(pid, unclean)) continue;
+    void *msg = s->global_messaging_context();
+    s->messaging_send_buf(msg, s->messaging_server_id(msg), MSG_SMB_NOTIFY_CLEANUP, NULL, 0);
+  }
+}
+
+/* Returns the tevent_signal, or NULL when this smbd lacks what it takes (children are reaped as before). */
+static void *watch_children(const struct samba_entry_points *s, void *ev) {
+  if (!s->tevent_add_signal || !s->cleanupdb_store_child || !s->messaging_send_buf || !s->messaging_server_id)
+    return NULL;
+  zygote_entry_points = s;
+  return s->tevent_add_signal(ev, NULL, SIGCHLD, 0, on_child_exit, NULL, "mcc member exits", HERE);
+}
+
 /* The zygote: smbd's event loop plus fork orders until mccd closes the carrier. Returns only in a member. */
 static void serve_fork_orders(void) {
   struct samba_entry_points s;
@@ -205,6 +292,7 @@ static void serve_fork_orders(void) {
   void *ev = s.global_event_context();
   void *fde = s.tevent_add_fd(ev, NULL, 0, TEVENT_FD_READ, on_fork_order, NULL, "mcc fork orders", HERE);
   if (fde == NULL) _exit(112);
+  void *child_watch = watch_children(&s, ev);
   make_blocking(0); /* replies are sent blocking; orders are read with MSG_DONTWAIT */
   if (send_tagged(0, 'Z', NULL, 0) != 0) _exit(0);
   while (forked_member_carrier < 0) {
@@ -216,8 +304,12 @@ static void serve_fork_orders(void) {
       _exit(114);
     }
   }
-  /* In the member: fd 0 is about to become its own carrier; the zygote's watch on it must not follow. */
+  /*
+   * In the member: fd 0 is about to become its own carrier; the zygote's watch on it must not follow, nor
+   * its SIGCHLD handler (freeing it gives back smbd's own, which reaps the member's children).
+   */
   s.talloc_free(fde, HERE);
+  if (child_watch != NULL) s.talloc_free(child_watch, HERE);
   become_member(&s, forked_member_carrier);
 }
 

@@ -92,6 +92,11 @@ describePeer(
       await new Promise((r) => setTimeout(r, 100));
       expect(bFixed.socket.destroyed).toBe(false);
       expect(reg.view(b)?.state).toBe('active');
+      // As root, mccd reset both of a's channels itself, in one batch, before its worker heard of it.
+      const resets = await nodes[0]!.coordinator.metrics.registry.getSingleMetricAsString(
+        'mcc_channels_reset_at_once_total',
+      );
+      expect(resets).toMatch(/result="killed"} 2\b/);
       process.stdout.write(`RELEASE_IP → both channels of the client closed in ${elapsed} ms\n`);
       bFixed.socket.destroy();
       await sim.moveIp(PUBLIC, 0);

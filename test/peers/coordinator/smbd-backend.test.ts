@@ -8,6 +8,7 @@ import type { SmbdBackend } from '../../../coordinator/backends/smbd-backend.js'
 import { listTcpSockets } from '../../../native/index.js';
 import { startTestMccd, type TestMccd } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
+import { captureOutput } from '../../harness/output.js';
 import { freePort } from '../../harness/redis.js';
 import { prepareSmbdState, smbclientArgs } from '../../harness/smbd.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
@@ -141,13 +142,7 @@ for (const poolSize of [0, 8]) {
           },
         );
         clients.push(watcher);
-        let out = '';
-        watcher.stdout!.on('data', (d) => {
-          out += d;
-        });
-        watcher.stderr!.on('data', (d) => {
-          out += d;
-        });
+        const out = captureOutput(watcher);
         try {
           await waitFor('smbclient notify armed', 20_000, () => (handedToSmbd() > 0 ? true : undefined), 50);
           await new Promise((r) => setTimeout(r, 1500)); // tree connect + the NOTIFY request itself
@@ -162,9 +157,9 @@ for (const poolSize of [0, 8]) {
               timeout: 30_000,
             },
           );
-          await waitFor('the change reported', 15_000, () => (out.includes(name) ? true : undefined), 50);
+          await waitFor('the change reported', 15_000, () => (out().includes(name) ? true : undefined), 50);
         } catch (e) {
-          throw new Error(`${(e as Error).message}; smbclient printed: ${out}`);
+          throw new Error(`${(e as Error).message}; smbclient printed: ${out()}`);
         } finally {
           watcher.kill('SIGKILL');
         }

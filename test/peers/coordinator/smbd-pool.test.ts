@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
@@ -220,6 +220,35 @@ describePeer(
       );
       expect(stdout).toMatch(/blocks of size/);
       expect(await handoffs('pool')).toBe(1);
+    });
+
+    it('a member killed while serving a client is reported to cleanupd, as smbd reports its children', async () => {
+      const { port, dir, backend } = await start({ size: 2, startupTimeoutMs: 15_000 });
+      await waitFor(
+        '2 members ready',
+        20_000,
+        () => (backend.pool!.readyCount() === 2 ? true : undefined),
+        50,
+      );
+      const { negotiateChannel } = await import('../../harness/mccd.js');
+      const { randomUUID } = await import('node:crypto');
+      const held = await negotiateChannel({ host: '127.0.0.1', port, clientGuid: randomUUID() });
+      const member = serverPid(held.socket.localPort!);
+      // Every smbd process has a messaging socket and lock file named by its pid; cleanupd removes them
+      // for a child its parent reports (messaging_cleanup). Nobody else does.
+      const traces = () =>
+        ['msg.sock', 'msg.lock'].filter((d) => existsSync(join(dir, 'state/lock', d, String(member))));
+      expect(traces()).toEqual(['msg.sock', 'msg.lock']);
+      process.kill(member, 'SIGKILL');
+      await waitFor(
+        `the killed member ${member}'s messaging files removed by cleanupd`,
+        10_000,
+        () => (traces().length === 0 ? true : undefined),
+        50,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}: still there: ${traces().join(', ')}`);
+      });
+      held.socket.destroy();
     });
 
     it('members outlive a killed zygote; a new zygote takes over', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type B1Numbers, type B1Open, b1OpenCell, b1Prose } from '../../../bench/b1-prose.js';
-import { type B2Numbers, b2Lines } from '../../../bench/b2-prose.js';
+import { type B2Numbers, type B2Run, b2Lines } from '../../../bench/b2-prose.js';
 import { type B3Baseline, type B3Registry, b3Lines } from '../../../bench/b3-prose.js';
 import { type B4Numbers, b4Lines } from '../../../bench/b4-prose.js';
 import { type B5Cell, b5Lines } from '../../../bench/b5-prose.js';
@@ -63,48 +63,59 @@ describe('B1 verdicts', () => {
   });
 });
 
-const b2Clean: B2Numbers = {
-  cores: 2,
-  clients: 100,
+const b2Run = (over: Partial<B2Run> = {}): B2Run => ({
   opened: 400,
   setupFailures: 0,
   setupSeconds: 1,
-  workers: 1,
   affected: 100,
   closeLatenciesMs: Array.from({ length: 100 }, (_, i) => 10 + i),
   unaffectedClosed: 0,
+  ...over,
+});
+const b2Clean: B2Numbers = {
+  cores: 2,
+  clients: 100,
+  workers: 1,
   windowMs: 4000,
+  mccd: b2Run(),
+  floor: b2Run(),
 };
 
 describe('B2 lines', () => {
-  it('a clean fast run is met and has no gap paragraph', () => {
+  it('mccd as fast as the floor, everything opened and closed: met, no gap paragraph', () => {
     const text = b2Lines(b2Clean).join('\n');
     expect(text).not.toContain('not met');
     expect(text).not.toContain('Gap:');
+    expect(text).toContain('(1.00×: 108.00 ms against 108.00 ms)');
+  });
+
+  it('a p99 past 1.3× the floor is not met, and the gap compares the two spreads', () => {
+    const slow = b2Run({ closeLatenciesMs: b2Clean.mccd.closeLatenciesMs.map((x) => x * 2) });
+    const text = b2Lines({ ...b2Clean, mccd: slow }).join('\n');
+    expect(text).toMatch(/\*\*not met\*\* \(2\.00×/);
+    expect(text).toContain("Gap: mccd's closes arrived from 20.00 to 218.00 ms");
   });
 
   it('a fast p99 over channels that never closed is not met, and the gap names them', () => {
-    const text = b2Lines({ ...b2Clean, closeLatenciesMs: b2Clean.closeLatenciesMs.slice(0, 90) }).join('\n');
-    expect(text).toMatch(/every channel opened: \*\*not met\*\*/);
-    expect(text).toContain('Gap: 10 of 100 affected channels did not close within 4 s');
+    const partial = b2Run({ closeLatenciesMs: b2Clean.mccd.closeLatenciesMs.slice(0, 90) });
+    const text = b2Lines({ ...b2Clean, mccd: partial }).join('\n');
+    expect(text).toContain('**not met**');
+    expect(text).toContain('through mccd: 10 of 100 affected channels did not close within 4 s');
   });
 
-  it('setup failures fail the verdict; a slow p99 is explained with this run’s processes and cores', () => {
-    const slow = b2Lines({
-      ...b2Clean,
-      cores: 8,
-      opened: 396,
-      setupFailures: 4,
-      closeLatenciesMs: b2Clean.closeLatenciesMs.map((x) => x * 10),
-    }).join('\n');
-    expect(slow).toMatch(/every channel opened: \*\*not met\*\*/);
-    expect(slow).toContain('4 channels never opened (4 failed)');
-    expect(slow).toContain('3 processes (mccd, workers, client processes) shared 8 core(s)');
-    expect(slow).not.toContain('2,000 clients');
+  it('a floor that failed fails the verdict too, and says so', () => {
+    const text = b2Lines({ ...b2Clean, floor: b2Run({ opened: 396, setupFailures: 4 }) }).join('\n');
+    expect(text).toContain('**not met**');
+    expect(text).toContain('the floor: 4 channels never opened (4 failed)');
   });
 
-  it('an unaffected channel that closed fails its row', () => {
-    expect(b2Lines({ ...b2Clean, unaffectedClosed: 1 }).join('\n')).toContain('| 1 | 0: **not met** |');
+  it('an unaffected channel that closed fails the verdict, and the processes and cores are this run’s', () => {
+    const text = b2Lines({ ...b2Clean, cores: 8, workers: 3, mccd: b2Run({ unaffectedClosed: 1 }) }).join(
+      '\n',
+    );
+    expect(text).toContain('**not met**');
+    expect(text).toContain('through mccd: 1 unaffected channels closed');
+    expect(text).toContain('3 client processes, mccd and 3 workers share 8 core(s)');
   });
 });
 
