@@ -1,8 +1,9 @@
 /**
- * Connections on our SMB ports that this (new) mccd never accepted: left by an mccd that crashed or was
- * restarted, still served by smbd. Nothing would tear them down on RELEASE_IP and their ClientGUIDs are
- * unknown, so they cannot be adopted: they are closed, and their clients reconnect through this mccd.
- * Must run before the front door listens, so no connection of ours can be among them.
+ * Connections on our SMB ports that this (new) mccd never accepted and has no state about: left by an
+ * mccd whose state file is missing or refused (restore.ts takes them back when there is one). Nothing
+ * would tear them down on RELEASE_IP and their ClientGUIDs are unknown, so they are closed, and their
+ * clients reconnect through this mccd. Must run before the front door accepts, so no connection of ours
+ * can be among them; connections still queued on a socket-activated front door are left to it.
  */
 import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } from '../native/index.js';
 import type { Logger } from './log.js';
