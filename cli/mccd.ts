@@ -16,8 +16,11 @@ Without a config, mccd uses the embedded default: SMB front door on 127.0.0.1:44
 on workers.sock (connections are served once a worker registers, e.g. \`mcc worker\`; the quick start
 starts one) and the operator API on mccd.sock (both in /run/mcc for root, else a
 private per-user directory), cluster view from ctdbd at /run/ctdb/ctdbd.socket if it answers, otherwise
-single-node mode (logged as such). SIGTERM/SIGINT drain and exit; SIGHUP reloads log.level and
-interfaces from the config file (the rest needs a restart). deploy/mccd.example.yaml lists every key.
+single-node mode (logged as such). SIGTERM/SIGINT drain, write the state file and exit; SIGHUP
+reloads log.level, interfaces and state.writeIntervalMs/maxBytes from the config file (the rest needs a
+restart, which keeps every client: the next mccd takes them back from state.file, see docs/restart.md).
+Socket-activated (LISTEN_FDS, deploy/systemd/mccd.socket), mccd serves each listen address from the
+inherited socket bound to it. deploy/mccd.example.yaml lists every key.
 Logs go to stderr: one JSON line per event, or coloured lines when stderr is a terminal.`,
   )
   .action(async (options: { config?: string; checkConfig?: boolean }) => {

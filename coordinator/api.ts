@@ -9,6 +9,7 @@ import { CoordinatorError } from './errors.js';
 import type { Logger } from './log.js';
 import { memoryReport } from './memory.js';
 import { clientRows } from './operator-views.js';
+import type { RestoreReport } from './restore.js';
 import { prepareSocketPath, withOwnerOnlyUmask } from './socket-dir.js';
 
 /** GET /v1/status: what `mcc status` shows. */
@@ -26,6 +27,10 @@ export interface StatusAnswer {
   channels: number;
   interfaces: number;
   publicIps: string[];
+  /** What this mccd took back from its predecessor at start (docs/restart.md). */
+  restart: RestoreReport | null;
+  /** The state file and its last write. */
+  state: { file: string; lastWrite: { bytes: number; clients: number; at: number; ms: number } | null };
 }
 
 /**
@@ -239,6 +244,8 @@ export class OperatorApi {
       channels,
       interfaces: c.discovery.current().announced.length,
       publicIps: c.publicIps.addresses(),
+      restart: c.restore ?? null,
+      state: { file: c.stateFile, lastWrite: c.stateWriter?.last ?? null },
     };
   }
 

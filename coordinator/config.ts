@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { discoveryConfigSchema } from '../ifdiscovery/config.js';
@@ -126,6 +126,29 @@ export const configSchema = z
       .default({}),
     /** What FSCTL_QUERY_NETWORK_INTERFACE_INFO announces (see ifdiscovery/config.ts). */
     interfaces: discoveryConfigSchema.default({}),
+    /** What survives a restart of mccd (docs/restart.md). */
+    state: z
+      .object({
+        /**
+         * The state file: clients, owners and channels, rewritten atomically as they change. Default:
+         * state.json beside the API socket (/run/mcc/state.json for root), so two mccd with their own
+         * API sockets never share one.
+         */
+        file: absolutePath.optional(),
+        /** A state bigger than this is not written (and not read): about 300 bytes per channel. */
+        maxBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(1 << 30)
+          .default(64 << 20),
+        /** How often changes are written at most; a kill -9 loses at most this much. */
+        writeIntervalMs: z.number().int().min(10).max(60_000).default(200),
+        /** After a restart, how long restored clients' workers have to come back before their clients are torn down. */
+        ownerWaitMs: z.number().int().min(0).max(120_000).default(3000),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()
@@ -133,7 +156,14 @@ export const configSchema = z
   })
   .strict();
 
-export type MccConfig = z.infer<typeof configSchema>;
+/** The config with its derived defaults filled in. */
+export type MccConfig = Omit<z.infer<typeof configSchema>, 'state'> & {
+  state: Required<z.infer<typeof configSchema>['state']>;
+};
+
+function withDerivedDefaults(c: z.infer<typeof configSchema>): MccConfig {
+  return { ...c, state: { ...c.state, file: c.state.file ?? join(dirname(c.api.socket), 'state.json') } };
+}
 
 /** /run/mcc/NAME for root; a private per-user directory otherwise (the quick start runs unprivileged too). */
 export function defaultRunPath(name: string): string {
@@ -164,7 +194,7 @@ export function parseConfig(input: unknown, source = 'config'): MccConfig {
   if (!parsed.success) {
     throw new ConfigError(`${source}: ${parsed.error.issues.map((i) => describeIssue(i, input)).join('; ')}`);
   }
-  return parsed.data;
+  return withDerivedDefaults(parsed.data);
 }
 
 /** Reads a JSON or YAML file (YAML is a superset of JSON, so one parser serves both). */

@@ -30,13 +30,17 @@ import {
 } from './failures.js';
 import { FrontDoor } from './front-door.js';
 import { openInterfaceList } from './interface-list.js';
-import { closeLeftoverChannels } from './leftovers.js';
+import { type Activation, InheritedSockets } from './listen-fds.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
 import { effectivePendingBounds, openFileLimit } from './pending-peeks.js';
+import { type RestoreReport, Restorer } from './restore.js';
+import { awaitAnyOwner, dropClaimedElsewhere } from './restore-helpers.js';
+import { StateWriter } from './state-writer.js';
 import { teardownActor } from './teardown.js';
+import { TeardownJournal } from './teardown-journal.js';
 
 export type { CoordinatorEvent } from './events.js';
 export type { ChannelRow } from './operator-views.js';
@@ -50,6 +54,7 @@ interface Started {
   rules: ClusterRules;
   discovery?: InterfaceDiscovery;
   backend?: Backend;
+  writer?: StateWriter;
 }
 
 export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
@@ -58,16 +63,22 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly frontDoor: FrontDoor;
   readonly startedAt = Date.now();
   private started: Started | undefined;
+  /** What the restart restored and reconciled (docs/restart.md), for `mcc status`. */
+  restore: RestoreReport | undefined;
   private readonly failed: ReportFailure;
   readonly acceptFailed: ReportAcceptError;
+  private readonly inherited: InheritedSockets;
+  private readonly journal: TeardownJournal;
 
   constructor(
     private config: MccConfig,
     private readonly log: Logger,
-    private readonly inject: { cluster?: ClusterView } = {},
+    private readonly inject: { cluster?: ClusterView; activation?: Activation } = {},
   ) {
     super();
     this.failed = failureReporter(log, this.metrics);
+    this.inherited = new InheritedSockets(inject.activation);
+    this.journal = new TeardownJournal(`${config.state.file}.teardowns`);
     this.registry = new ClientRegistry({
       teardownTimeoutMs: 10_000,
       teardown: teardownActor({
@@ -78,6 +89,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         failed: this.failed,
         now: Date.now,
         tornDown: (e) => this.emit('event', { kind: 'teardown', ...e }),
+        journal: this.journal,
       }),
     });
     this.acceptFailed = acceptErrorReporter(log, this.metrics);
@@ -91,6 +103,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       maxPending: bounds.maxPending,
       maxPendingPerAddress: bounds.maxPendingPerAddress,
       ...(limit === undefined ? {} : { fdLimit: limit }),
+      inherited: (l) => this.inherited.fdFor(l),
     });
     this.frontDoor.on('accept-error', this.acceptFailed);
     this.metrics.sources.pendingNegotiates = () => this.frontDoor.pendingCount();
@@ -110,6 +123,12 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   }
   get backend(): Backend {
     return this.part('backend');
+  }
+  get stateFile(): string {
+    return this.config.state.file;
+  }
+  get stateWriter(): StateWriter | undefined {
+    return this.started?.writer;
   }
 
   async start(): Promise<void> {
@@ -146,12 +165,23 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     started.discovery = openInterfaceList(this.config.interfaces, publicIps, log);
     await publicIps.start();
     started.discovery.start();
+    const restorer = new Restorer({
+      registry,
+      cluster,
+      listen: this.config.listen,
+      state: this.config.state,
+      metrics,
+      log,
+      backend: () => this.backend,
+      journal: this.journal.path,
+    });
     const backend = createBackend(
       this.config.backend,
       {
         ports: () => this.frontDoor.addresses().map((a) => a.port),
         pnn: () => cluster.pnn,
         interfacesFor: (local) => this.discovery.answerFor(local),
+        judgeHeld: (owner, guid, channels) => restorer.judgeHeld(owner, guid, channels),
         // Without a cluster there are no public IPs to keep out of smbd's announcements.
         publicIps: mode.kind === 'single-node' ? undefined : publicIps,
       },
@@ -181,13 +211,55 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );
-    closeLeftoverChannels(this.config.listen, metrics, log);
+    // Before the front door: nothing new may be mistaken for something the previous mccd left.
+    this.restore = await restorer.run();
+    started.writer = new StateWriter({
+      ...this.config.state,
+      path: this.config.state.file,
+      intervalMs: this.config.state.writeIntervalMs,
+      registry,
+      pnn: () => cluster.pnn,
+      backend: backend.kind,
+      journal: this.journal,
+      log,
+      failed,
+    });
+    started.writer.start();
+    if (this.inherited.any && !(await awaitAnyOwner(backend, this.config.state.ownerWaitMs)))
+      log.warn(`no worker registered within ${this.config.state.ownerWaitMs} ms: serving the queue anyway`);
     await this.frontDoor.start();
+    this.reportActivation();
+    if (mode.kind !== 'single-node' && this.restore.outcome === 'restored')
+      dropClaimedElsewhere(restorer.kept(), {
+        registry,
+        pnn: cluster.pnn,
+        queryAll: (ms) => link.queryAll(ms),
+        log,
+      }).catch(failed('restart claim check'));
+  }
+
+  /** Socket activation's outcome, once the front door took what it could (listen-fds.ts). */
+  private reportActivation(): void {
+    const a = this.inherited.settle();
+    if (a.error) this.log.error({ err: a.error }, `socket activation ignored: ${a.error}`);
+    for (const r of a.refused) this.log.error({ fd: r }, `socket activation: ${r} (closed)`);
+    if (a.unused.length > 0)
+      this.log.error(
+        { unused: a.unused },
+        `socket activation: ${a.unused.join(', ')} match no listen address in the config (closed): align mccd.socket with listen`,
+      );
+    if (a.adopted.length > 0)
+      this.log.info(
+        { adopted: a.adopted },
+        `socket activation: serving ${a.adopted.join(', ')} from inherited sockets (their queue survives restarts)`,
+      );
   }
 
   async stop(): Promise<void> {
     await this.frontDoor.stop();
     const s = this.started;
+    // Written before the owners are let go: the next mccd takes the clients back from it.
+    await s?.writer?.stop();
     await s?.backend?.stop();
     s?.discovery?.stop();
     s?.rules.stop();
@@ -196,7 +268,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     this.registry.stopAll();
   }
 
-  /** SIGHUP: what can change without a restart (log level, interface overrides). */
+  /**
+   * SIGHUP: what can change without a restart (log level, interface overrides, how the state file is
+   * written). The rest needs a restart, which keeps every client (docs/restart.md).
+   */
   reload(config: MccConfig): string[] {
     const applied: string[] = [];
     if (config.log.level !== this.config.log.level) {
@@ -210,7 +285,16 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       started.discovery.start();
       applied.push('interfaces');
     }
-    this.config = { ...this.config, log: config.log, interfaces: config.interfaces };
+    const state = {
+      ...this.config.state,
+      writeIntervalMs: config.state.writeIntervalMs,
+      maxBytes: config.state.maxBytes,
+    };
+    if (JSON.stringify(state) !== JSON.stringify(this.config.state)) {
+      this.started?.writer?.reconfigure({ intervalMs: state.writeIntervalMs, maxBytes: state.maxBytes });
+      applied.push('state');
+    }
+    this.config = { ...this.config, log: config.log, interfaces: config.interfaces, state };
     return applied;
   }
 

@@ -1,6 +1,7 @@
 import { OperatorApi } from './api.js';
 import { ConfigError, loadConfigFile, type MccConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
+import { takeListenSockets } from './listen-fds.js';
 import { createLogger } from './log.js';
 import { packageVersion } from './version.js';
 
@@ -11,7 +12,8 @@ export interface DaemonOptions {
 /** Runs mccd until SIGTERM/SIGINT; SIGHUP reloads what can be reloaded from the config file. */
 export async function runDaemon(config: MccConfig, options: DaemonOptions = {}): Promise<void> {
   const log = createLogger(config.log.level);
-  const coordinator = new Coordinator(config, log);
+  // First, before anything is spawned: the activation variables must not reach smbd.
+  const coordinator = new Coordinator(config, log, { activation: takeListenSockets() });
   const api = new OperatorApi(coordinator, config.api, log, packageVersion());
   const source = options.configPath ?? 'embedded default';
   try {
@@ -69,7 +71,7 @@ export async function runDaemon(config: MccConfig, options: DaemonOptions = {}):
         const applied = coordinator.reload(loadConfigFile(options.configPath));
         log.info(
           { applied },
-          `SIGHUP: reloaded ${applied.length ? applied.join(', ') : 'nothing that changed'} (listen, api, backend and cluster need a restart)`,
+          `SIGHUP: reloaded ${applied.length ? applied.join(', ') : 'nothing that changed'} (listen, api, backend, cluster and state.file need a restart, which keeps every client)`,
         );
       } catch (error) {
         log.error(

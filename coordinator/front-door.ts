@@ -66,6 +66,8 @@ export interface FrontDoorOptions {
    * starts failing (libuv then drops connections in the backlog unseen, real clients' among them).
    */
   fdLimit?: number;
+  /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
+  inherited?: (l: { address: string; port: number }) => number | undefined;
 }
 
 /** An accept that failed (EMFILE, ENFILE, ENOBUFS...): the listener keeps listening. */
@@ -128,7 +130,9 @@ export class FrontDoor extends EventEmitter<{
       const server = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: l.address, port: l.port, backlog: 4096 }, () => {
+        const fd = this.options.inherited?.(l);
+        const where = fd === undefined ? { host: l.address, port: l.port } : { fd };
+        server.listen({ ...where, backlog: 4096 }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -1,8 +1,9 @@
 /**
- * Connections on our SMB ports that this (new) mccd never accepted: left by an mccd that crashed or was
- * restarted, still served by smbd. Nothing would tear them down on RELEASE_IP and their ClientGUIDs are
- * unknown, so they cannot be adopted: they are closed, and their clients reconnect through this mccd.
- * Must run before the front door listens, so no connection of ours can be among them.
+ * Connections on our SMB ports that this (new) mccd never accepted and has no state about: left by an
+ * mccd whose state file is missing or refused (restore.ts takes them back when there is one). Nothing
+ * would tear them down on RELEASE_IP and their ClientGUIDs are unknown, so they are closed, and their
+ * clients reconnect through this mccd. Must run before the front door accepts, so no connection of ours
+ * can be among them; connections still queued on a socket-activated front door are left to it.
  */
 import { destroySockets, listTcpSockets, type SocketTuple, TCP_STATES_OPEN } from '../native/index.js';
 import type { Logger } from './log.js';
@@ -23,7 +24,9 @@ export function closeLeftoverChannels(
         const ours = fixedPorts.some(
           (l) => l.port === port && (isWildcard(l.address) || l.address === s.localAddress),
         );
-        if (ours) leftovers.push(s);
+        // inode 0: a connection still in the listen queue (socket activation keeps it across a
+        // restart), not yet accepted by anyone: it is ours to accept, not a leftover.
+        if (ours && s.inode !== 0) leftovers.push(s);
       }
     }
   } catch (error) {

@@ -30,11 +30,18 @@ export interface TeardownDeps {
   failed: ReportFailure;
   now: () => number;
   tornDown: (e: TornDown) => void;
+  /** Written before the teardown acts, so a restart cut short by kill -9 carries it out (teardown-journal.ts). */
+  journal?: { note(request: TeardownRequest): void };
 }
 
 export function teardownActor(deps: TeardownDeps): TeardownLogic {
   return fromPromise<void, TeardownRequest>(async ({ input }) => {
     const started = input.causedAt ?? deps.now();
+    try {
+      deps.journal?.note(input);
+    } catch (error) {
+      deps.failed('teardown journal write', { client: input.clientGuid })(error as Error);
+    }
     for (const c of input.channels) forgetPublicConnection(deps, c);
     const destroyed = await deps
       .backend()

@@ -24,6 +24,7 @@ export interface RawAddon {
   outq(fd: number): number;
   outqNotSent(fd: number): number;
   socketAddresses(fd: number): { local: RawAddress; remote: RawAddress };
+  listenerInfo(fd: number): { local: RawAddress; stream: boolean; listening: boolean };
   shutdownFd(fd: number): void;
   setRcvLowat(fd: number, bytes: number): void;
   destroySockets(tuples: SocketTuple[]): number[];

@@ -263,6 +263,11 @@ export function socketAddresses(fd: number): { local: RawAddress; remote: RawAdd
   return call(() => addon.socketAddresses(fd));
 }
 
+/** A descriptor's bound address, whether it is a stream socket and whether it listens (SO_ACCEPTCONN). */
+export function listenerInfo(fd: number): { local: RawAddress; stream: boolean; listening: boolean } {
+  return call(() => addon.listenerInfo(fd));
+}
+
 export function closeFd(fd: number): void {
   call(() => addon.closeFd(fd));
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test tiers use: real peers (ctdbd, smbd, smbclient,
-# smbtorture, redis-server) and the tshark oracle. Idempotent; safe to re-run.
+# smbtorture, redis-server), the tshark oracle and systemd (systemd-socket-activate, for socket
+# activation of mccd). Idempotent; safe to re-run.
 set -euo pipefail
 
-packages=(ctdb iptables ethtool curl samba smbclient samba-testsuite tshark redis-server iproute2 procps psmisc)
+packages=(ctdb iptables ethtool curl samba smbclient samba-testsuite tshark redis-server iproute2 procps psmisc systemd)
 
 missing=()
 for p in "${packages[@]}"; do

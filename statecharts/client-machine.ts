@@ -31,6 +31,8 @@ export type ClientEvent =
   | ({ type: 'DROP'; toNode: number } & CauseTime)
   | ({ type: 'OWNER_CRASHED'; owner: string } & CauseTime)
   | ({ type: 'ADMIN_TEARDOWN'; by?: string } & CauseTime)
+  /** A restored client whose teardown a previous mccd began and did not finish: it is carried out again. */
+  | ({ type: 'RESUME_TEARDOWN'; reason: TeardownReason } & CauseTime)
   /** The teardown is over by other means than the teardown actor (a machine used without a backend). */
   | { type: 'TEARDOWN_DONE' };
 
@@ -46,6 +48,7 @@ export const TEARDOWN_CAUSES: ReadonlySet<ClientEvent['type']> = new Set([
   'DROP',
   'OWNER_CRASHED',
   'ADMIN_TEARDOWN',
+  'RESUME_TEARDOWN',
 ]);
 
 export type TeardownLogic = PromiseActorLogic<void, TeardownRequest>;
@@ -146,6 +149,9 @@ export const clientMachine = setup({
         case 'CLUSTER_LOST':
           reason = { kind: 'cluster-lost' };
           break;
+        case 'RESUME_TEARDOWN':
+          reason = event.reason;
+          break;
         default:
           reason = {
             kind: 'admin',
@@ -210,6 +216,7 @@ export const clientMachine = setup({
           actions: 'recordTeardownReason',
         },
         ADMIN_TEARDOWN: { target: 'tearingDown', actions: 'recordTeardownReason' },
+        RESUME_TEARDOWN: { target: 'tearingDown', actions: 'recordTeardownReason' },
       },
       states: {
         negotiating: {

@@ -18,5 +18,6 @@ export {
 } from './client-machine.js';
 export * from './lock-sequence.js';
 export { toMermaid } from './mermaid.js';
+export * from './persist.js';
 export * from './registry.js';
 export * from './types.js';

@@ -13,6 +13,7 @@ import {
   TEARDOWN_CAUSES,
   type TeardownLogic,
 } from './client-machine.js';
+import { type ClientRecord, clientRecord, snapshotOfRecord } from './persist.js';
 import type { ClientContext, Owner } from './types.js';
 
 export interface TransitionRecord {
@@ -66,6 +67,7 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
   private readonly lastState = new Map<string, ClientStateValue>();
   /** The event being delivered by send(); undefined for timer events from the clock. */
   private delivering: string | undefined;
+  private changeCount = 0;
   private readonly now: () => number;
   private readonly machine: typeof clientMachine;
 
@@ -198,6 +200,38 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
       this.lastState.set(guid, clientStateName(p.value));
       if (clientStateName(p.value) === 'tearingDown') this.wake(guid);
     }
+    this.changeCount++;
+  }
+
+  /** Every client as a plain record (what mccd's state file holds). */
+  records(): ClientRecord[] {
+    const out: ClientRecord[] = [];
+    for (const v of this.views()) {
+      const r = clientRecord(v.state, v.context);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * Brings back clients a previous process recorded: connected ones as they were (dormant until touched,
+   * like restore()), those it was tearing down torn down again, with their recorded reason.
+   */
+  restoreRecords(records: readonly ClientRecord[]): void {
+    const timeout = this.options.teardownTimeoutMs ?? 5000;
+    const clients: Record<string, Snapshot<unknown>> = {};
+    for (const r of records) clients[r.clientGuid] = snapshotOfRecord(r, timeout);
+    this.restore({ version: SNAPSHOT_VERSION, takenAt: this.now(), clients });
+    for (const r of records)
+      if (r.teardown) this.send(r.clientGuid, { type: 'RESUME_TEARDOWN', reason: r.teardown });
+  }
+
+  /**
+   * A version that changes whenever any client's snapshot did: a writer compares it to know whether
+   * there is anything new to persist, without an event per change.
+   */
+  get changes(): number {
+    return this.changeCount;
   }
 
   stopAll(): void {
@@ -248,6 +282,7 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     actor: ClientActor,
     snapshot: ReturnType<ClientActor['getSnapshot']>,
   ): void {
+    this.changeCount++;
     const to = clientStateName(snapshot.value);
     const from = this.lastState.get(clientGuid);
     if (from === to) return;

@@ -34,7 +34,9 @@ export type TeardownReason =
   | { kind: 'dropped'; toNode: number }
   | { kind: 'owner-crashed'; owner: string }
   | { kind: 'admin'; by?: string }
-  | { kind: 'cluster-lost' };
+  | { kind: 'cluster-lost' }
+  /** After a restart: what the previous mccd knew did not match the kernel, a backend or the cluster. */
+  | { kind: 'unmatched-after-restart'; why: string };
 
 /**
  * A bound on one client's records, not a protocol rule: smbd takes any number of connections per

@@ -4,7 +4,7 @@ import type { StatusAnswer } from '../../coordinator/api.js';
 import { defaultApiSocket, defaultRunPath } from '../../coordinator/config.js';
 import type { ChannelRow, ClientRow } from '../../coordinator/operator-views.js';
 import { checkSocketToConnect } from '../../coordinator/socket-dir.js';
-import { runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
+import { resumeAfterMccd, runReferenceWorker } from '../../coordinator/worker/reference-worker.js';
 import { type ApiTarget, apiGet, apiRequest, eventStreamParser } from '../api-client.js';
 import { formatTable, printJson, runCommand } from '../io.js';
 
@@ -54,6 +54,20 @@ function channelTable(rows: ChannelRow[]): string {
   );
 }
 
+/** What `mcc status` says about the restart: when state was restored, how much was kept and dropped. */
+function restartLine(r: StatusAnswer['restart']): string {
+  if (!r) return 'unknown';
+  if (r.outcome !== 'restored') return `nothing restored: ${r.detail}`;
+  const why = Object.entries(r.dropped)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join('; ');
+  return [
+    `restored ${new Date(r.restoredAt ?? 0).toISOString()} from pid ${r.statePid}'s state:`,
+    `kept ${r.clients.kept}/${r.clients.restored} client(s), ${r.channels.kept}/${r.channels.restored} channel(s);`,
+    `dropped ${r.clients.dropped}${why ? ` (${why})` : ''}; ${r.unknownClosed} unknown connection(s) closed; ${r.tookMs} ms`,
+  ].join(' ');
+}
+
 export function registerOperatorCommands(program: Command): void {
   const socketOption = [
     '--socket <PATH>',
@@ -80,6 +94,8 @@ export function registerOperatorCommands(program: Command): void {
           `Announced ifs:   ${s.interfaces}`,
           `Public IPs:      ${s.publicIps.join(', ') || 'none'}`,
           `mccd:            pid ${s.pid}, version ${s.version}, up ${Math.round(s.uptimeMs / 1000)} s`,
+          `Restart:         ${restartLine(s.restart)}`,
+          `State file:      ${s.state.file}${s.state.lastWrite ? ` (${s.state.lastWrite.clients} client(s), ${s.state.lastWrite.bytes} bytes, written ${new Date(s.state.lastWrite.at).toISOString()})` : ' (not written yet)'}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),
@@ -206,17 +222,39 @@ export function registerOperatorCommands(program: Command): void {
     )
     .option('--worker-socket <PATH>', 'mccd worker socket', defaultRunPath('workers.sock'))
     .option('--id <ID>', 'worker id (default ref-<pid>)')
-    .action((o: { workerSocket: string; id?: string }) =>
+    .option(
+      '--reconnect-ms <MS>',
+      'when mccd restarts, keep the channels and re-register within this long (0: exit with mccd)',
+      '60000',
+    )
+    .action((o: { workerSocket: string; id?: string; reconnectMs: string }) =>
       runCommand('worker', async () => {
         const client = await runReferenceWorker(o.workerSocket, o.id);
-        process.stderr.write(`mcc worker ${client.workerId}: registered with mccd (node ${client.pnn})\n`);
+        const say = (line: string) => process.stderr.write(`mcc worker ${client.workerId}: ${line}\n`);
+        say(`registered with mccd (node ${client.pnn})`);
+        const withinMs = Number(o.reconnectMs);
+        if (!Number.isInteger(withinMs) || withinMs < 0)
+          throw new Error(`--reconnect-ms: expected milliseconds, got ${JSON.stringify(o.reconnectMs)}`);
+        let stopping = false;
         await new Promise<void>((resolve) => {
-          client.on('close', resolve);
+          client.on('close', () => {
+            if (stopping || withinMs === 0) return resolve();
+            resumeAfterMccd(client, o.workerSocket, { withinMs, say, stopped: () => stopping }).then(
+              (back) => {
+                if (!back) {
+                  client.close();
+                  resolve();
+                }
+              },
+            );
+          });
           process.once('SIGTERM', () => {
+            stopping = true;
             client.close();
             resolve();
           });
           process.once('SIGINT', () => {
+            stopping = true;
             client.close();
             resolve();
           });

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { SocketTuple } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import type { AcceptedConnection } from '../front-door.js';
 import type { DestroyOutcome } from './destroy.js';
@@ -13,6 +14,11 @@ export interface BackendEvents {
   negotiated: [{ clientGuid: string; channelId: number; dialect: number }];
   bound: [{ clientGuid: string; channelId: number }];
   'channel-closed': [{ clientGuid: string; channelId: number }];
+  /**
+   * An owner process (re-)registered and has said what it kept from before mccd's restart (`clients`;
+   * 0 for one that kept nothing): restored clients of its that it did not report are not held by it.
+   */
+  'owner-back': [{ ownerId: string; clients: number }];
   /** An owner process went away: its clients are torn down. */
   'owner-gone': [{ ownerId: string; reason: string }];
   /** SOCK_DESTROY could not kill a channel being torn down (e.g. EPERM without CAP_NET_ADMIN). */
@@ -62,6 +68,12 @@ export interface Backend extends EventEmitter<BackendEvents> {
     channels: ChannelRecord[],
     reason: string,
   ): Promise<DestroyOutcome | undefined>;
+  /**
+   * After a restart: a restored channel this backend's owner still serves, found by the caller (the
+   * kernel's socket table, the smbd holding it); the backend watches it again as if it had handed it off.
+   * Workers report their channels themselves (`held`), so the worker backend ignores this.
+   */
+  adopt(clientGuid: string, channelId: number, tuple: SocketTuple): void;
   /** The client's life is over on this node (its last channel closed or its teardown finished). */
   clientGone(clientGuid: string): void;
   /**

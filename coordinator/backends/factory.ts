@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend } from './backend.js';
 import { SmbdBackend } from './smbd-backend.js';
-import { WorkerBackend } from './worker-backend.js';
+import { WorkerBackend, type WorkerBackendOptions } from './worker-backend.js';
 
 export interface BackendContext {
   /** The front door's ports (known once it listens). */
@@ -18,6 +18,8 @@ export interface BackendContext {
   pnn: () => number;
   /** NETWORK_INTERFACE_INFO for a connection arriving on `local`. */
   interfacesFor: (local?: string) => Uint8Array;
+  /** After a restart: whether a client a worker says it kept is one mccd restored (see restore.ts). */
+  judgeHeld?: WorkerBackendOptions['judgeHeld'];
   /** Every CTDB public IP of the cluster, and a way to hear when the set grows (undefined: no cluster). */
   publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
 }
@@ -44,6 +46,7 @@ export function createBackend(
     pnn: context.pnn,
     interfacesFor: context.interfacesFor,
     teardownAckMs: config.teardownAckMs,
+    ...(context.judgeHeld ? { judgeHeld: context.judgeHeld } : {}),
   });
 }
 

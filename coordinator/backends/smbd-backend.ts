@@ -6,6 +6,7 @@ import type { InterfacesProblem } from '../../ifdiscovery/smbconf-audit.js';
 import {
   listTcpSockets,
   peerStillThere,
+  type SocketTuple,
   socketTuple,
   socketTupleLabel,
   TCP_STATES_OPEN,
@@ -143,6 +144,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
 
   waitingCount(): number {
     return this.pool?.waitingCount() ?? 0;
+  }
+
+  adopt(clientGuid: string, channelId: number, tuple: SocketTuple): void {
+    this.tracked.set(socketTupleLabel(tuple), { clientGuid, channelId, since: Date.now() });
   }
 
   clientGone(clientGuid: string): void {

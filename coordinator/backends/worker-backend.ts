@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type SeqpacketCarrier, SeqpacketServer } from '../../native/index.js';
+import { type SeqpacketCarrier, SeqpacketServer, type SocketTuple, socketTuple } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import { prepareSocketPath } from '../socket-dir.js';
 import { encodeWorkerMessage, type MccdToWorker, type WorkerToMccd } from '../worker/protocol.js';
@@ -19,6 +19,16 @@ export interface WorkerBackendOptions {
   allowedUid?: number;
   /** Bad messages per minute after which a worker connection is cut off (default BAD_MESSAGE_LIMIT). */
   badMessageLimit?: number;
+  /**
+   * After mccd restarted: whether a client a re-registering worker reports (`held`) is one mccd restored
+   * with that owner and those channels (true), or why not (it is then ordered torn down).
+   */
+  judgeHeld?: (ownerId: string, clientGuid: string, channels: HeldChannel[]) => true | string;
+}
+
+export interface HeldChannel {
+  channelId: number;
+  tuple: SocketTuple;
 }
 
 /**
@@ -51,8 +61,11 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
 
   async stop(): Promise<void> {
     this.server?.close();
-    for (const w of this.workers.values()) w.carrier.close();
+    // Forgotten first: a worker's connection closing on mccd's stop is not the worker going away
+    // (it keeps its channels and re-registers with the next mccd), so no owner-gone may follow.
+    const workers = [...this.workers.values()];
     this.workers.clear();
+    for (const w of workers) w.carrier.close();
   }
 
   workerCount(): number {
@@ -66,6 +79,9 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       workers: [...this.workers.values()].map((w) => ({ id: w.id, pid: w.pid, clients: w.clients.size })),
     };
   }
+
+  /** Workers report what they kept themselves (`held`); nothing to adopt from outside. */
+  adopt(): void {}
 
   clientGone(clientGuid: string): void {
     for (const w of this.workers.values()) {
@@ -143,6 +159,42 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
     return outcome;
   }
 
+  /** A resuming worker's report of what it kept while mccd was away (docs/restart.md). */
+  private onHeld(
+    worker: Worker,
+    m: Extract<WorkerToMccd, { t: 'held' | 'held-done' }>,
+  ): [BadWorkerMessage, string] | undefined {
+    if (!worker.resuming) return ['not-resuming', `${m.t} from a worker that did not register as resuming`];
+    if (m.t === 'held-done') {
+      worker.resuming = false;
+      this.emit('owner-back', { ownerId: worker.id, clients: m.clients });
+      return undefined;
+    }
+    const channels = m.channels.map((c) => ({
+      channelId: c.channelId,
+      tuple: socketTuple(c.local, c.remote),
+    }));
+    const verdict = this.options.judgeHeld?.(worker.id, m.clientGuid, channels) ?? 'mccd restored no clients';
+    if (verdict === true) {
+      worker.clients.set(m.clientGuid, new Set(channels.map((c) => c.channelId)));
+      return undefined;
+    }
+    // Not ours to keep: the worker closes it; its answer is expected, so it is remembered as late.
+    const seq = teardownSeq();
+    rememberLate(worker, m.clientGuid, seq);
+    worker.carrier
+      .send(
+        encodeWorkerMessage({
+          t: 'teardown',
+          clientGuid: m.clientGuid,
+          seq,
+          reason: `unmatched after restart: ${verdict}`.slice(0, 200),
+        }),
+      )
+      .catch(this.sendFailed('teardown order', worker.id));
+    return undefined;
+  }
+
   /** A `.catch` for a send nothing waits for: reported, so the coordinator logs and counts it. */
   private sendFailed(what: string, ownerId: string | undefined): (error: Error) => void {
     return (error) => this.emit('send-failed', { what, ownerId, error });
@@ -188,6 +240,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
         `teardown-done ${m.seq} for ${m.clientGuid}: no such order was sent to you`,
       ];
     }
+    if (m.t === 'held' || m.t === 'held-done') return this.onHeld(worker, m);
     if (!owns(worker, m.clientGuid, m.channelId))
       return ['not-owner', `${m.t}: channel ${m.channelId} of ${m.clientGuid} was not handed to you`];
     if (m.t === 'negotiated')

@@ -17,7 +17,9 @@ export type BadWorkerMessage =
   /** about a client or channel mccd did not hand to this worker */
   | 'not-owner'
   /** a teardown-done for no teardown order sent to this worker */
-  | 'unknown-teardown';
+  | 'unknown-teardown'
+  /** `held`/`held-done` from a worker that did not register as resuming (or already said held-done) */
+  | 'not-resuming';
 
 /** Bad messages a connection may send per window before it is disconnected (honest workers send none). */
 export const BAD_MESSAGE_LIMIT = 50;

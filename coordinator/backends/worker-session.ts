@@ -14,6 +14,8 @@ export interface Worker extends WorkerHoldings {
   id: string;
   pid: number;
   carrier: SeqpacketCarrier;
+  /** Registered as resuming and has not yet sent `held-done`: `held` reports are accepted. */
+  resuming: boolean;
 }
 
 export interface WorkerSessionDeps {
@@ -98,11 +100,13 @@ export function serveWorkerConnection(carrier: SeqpacketCarrier, deps: WorkerSes
           .finally(() => carrier.close());
         return;
       }
-      worker = { id: m.workerId, pid: cred.pid, carrier, ...emptyHoldings() };
+      worker = { id: m.workerId, pid: cred.pid, carrier, resuming: m.resuming === true, ...emptyHoldings() };
       deps.workers.set(m.workerId, worker);
       carrier
         .send(encodeWorkerMessage({ t: 'registered', workerId: m.workerId, pnn: deps.pnn() }))
         .catch(deps.sendFailed('registration answer', m.workerId));
+      // A worker that kept nothing is back at once; a resuming one once it has said what it kept.
+      if (!worker.resuming) deps.events.emit('owner-back', { ownerId: m.workerId, clients: 0 });
       return;
     }
     if (!worker) {

@@ -32,45 +32,100 @@ export interface WorkerClientEvents {
   sendFailed: [{ what: string; error: Error }];
 }
 
+interface HeldChannel {
+  socket: Socket;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+}
+
 /**
  * The worker side of the protocol, for backends written in TypeScript: register, receive channels with
  * their fds, report state, and obey teardown orders (every socket of the client is destroyed, then acked).
+ * When mccd goes away the channels stay here; resume() registers with the next mccd and reports them.
  */
 export class WorkerClient extends EventEmitter<WorkerClientEvents> {
-  private readonly sockets = new Map<string, Map<number, Socket>>();
+  private readonly sockets = new Map<string, Map<number, HeldChannel>>();
   private readonly pendingInterfaces = new Map<number, (data: Buffer) => void>();
   private nextReqId = 1;
+  private carrier: SeqpacketCarrier;
+  private registeredOn: SeqpacketCarrier | undefined;
   pnn = -1;
 
   private constructor(
-    private readonly carrier: SeqpacketCarrier,
+    carrier: SeqpacketCarrier,
     readonly workerId: string,
   ) {
     super();
-    carrier.on('message', ({ data, fds }) => this.onMessage(data, fds));
-    carrier.on('close', () => this.emit('close'));
+    this.carrier = carrier;
+    this.attach(carrier);
   }
 
   static async connect(socketPath: string, workerId: string, timeoutMs = 5000): Promise<WorkerClient> {
     const carrier = connectCarrier(socketPath, { maxBytes: 128 * 1024, maxFds: 4 });
     const client = new WorkerClient(carrier, workerId);
+    await client.register(false, timeoutMs);
+    return client;
+  }
+
+  /**
+   * After mccd went away: connects to the (restarted) mccd under the same id and reports every channel
+   * still held, one `held` per client, then `held-done`. Throws when mccd is not there (yet); the
+   * caller retries within its own bound.
+   */
+  async resume(socketPath: string, timeoutMs = 2000): Promise<{ clients: number; channels: number }> {
+    const carrier = connectCarrier(socketPath, { maxBytes: 128 * 1024, maxFds: 4 });
+    this.carrier = carrier;
+    this.attach(carrier);
+    await this.register(true, timeoutMs);
+    let channels = 0;
+    for (const [clientGuid, held] of this.sockets) {
+      if (held.size === 0) continue;
+      const list = [...held].map(([channelId, h]) => ({ channelId, local: h.local, remote: h.remote }));
+      channels += list.length;
+      await this.send({ t: 'held', clientGuid, channels: list });
+    }
+    await this.send({ t: 'held-done', clients: this.sockets.size });
+    return { clients: this.sockets.size, channels };
+  }
+
+  private attach(carrier: SeqpacketCarrier): void {
+    carrier.on('message', ({ data, fds }) => this.onMessage(data, fds));
+    // Only the end of a registered connection is mccd going away; a failed attempt is the caller's to retry.
+    carrier.on('close', () => {
+      if (carrier === this.carrier && this.registeredOn === carrier) this.emit('close');
+    });
+  }
+
+  private register(resuming: boolean, timeoutMs: number): Promise<void> {
+    const carrier = this.carrier;
     const registered = new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        this.off('registered', ok);
+        carrier.off('close', closed);
+        if (error) {
+          carrier.close();
+          reject(error);
+        } else {
+          this.registeredOn = carrier;
+          resolve();
+        }
+      };
+      const ok = () => done();
+      const closed = () => done(new Error('mccd closed the worker connection during registration'));
       const timer = setTimeout(
-        () => reject(new Error(`mccd did not accept registration within ${timeoutMs} ms`)),
+        () => done(new Error(`mccd did not accept registration within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      client.once('registered', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      carrier.once('close', () => {
-        clearTimeout(timer);
-        reject(new Error('mccd closed the worker connection during registration'));
-      });
+      this.once('registered', ok);
+      carrier.once('close', closed);
     });
-    await client.send({ t: 'register', version: WORKER_PROTOCOL_VERSION, workerId });
-    await registered;
-    return client;
+    return this.send({
+      t: 'register',
+      version: WORKER_PROTOCOL_VERSION,
+      workerId: this.workerId,
+      ...(resuming ? { resuming } : {}),
+    }).then(() => registered);
   }
 
   send(message: WorkerToMccd): Promise<void> {
@@ -113,7 +168,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   }
 
   close(): void {
-    for (const m of this.sockets.values()) for (const s of m.values()) s.destroy();
+    for (const m of this.sockets.values()) for (const h of m.values()) h.socket.destroy();
     this.sockets.clear();
     this.carrier.close();
   }
@@ -139,13 +194,13 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
           return;
         }
         const socket = new Socket({ fd, readable: true, writable: true });
-        const byChannel = this.sockets.get(m.clientGuid) ?? new Map<number, Socket>();
-        byChannel.set(m.channelId, socket);
+        const byChannel = this.sockets.get(m.clientGuid) ?? new Map<number, HeldChannel>();
+        byChannel.set(m.channelId, { socket, local: m.local, remote: m.remote });
         this.sockets.set(m.clientGuid, byChannel);
         socket.on('error', () => undefined);
         socket.once('close', () => {
           const current = this.sockets.get(m.clientGuid);
-          if (current?.get(m.channelId) === socket) {
+          if (current?.get(m.channelId)?.socket === socket) {
             current.delete(m.channelId);
             if (current.size === 0) this.sockets.delete(m.clientGuid);
             this.send({ t: 'channel-closed', clientGuid: m.clientGuid, channelId: m.channelId }).catch(
@@ -167,7 +222,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
       case 'teardown': {
         const channels = this.sockets.get(m.clientGuid);
         this.sockets.delete(m.clientGuid);
-        for (const s of channels?.values() ?? []) s.destroy();
+        for (const h of channels?.values() ?? []) h.socket.destroy();
         this.emit('teardown', { clientGuid: m.clientGuid, reason: m.reason });
         this.sendUnawaited('teardown-done', { t: 'teardown-done', clientGuid: m.clientGuid, seq: m.seq });
         break;

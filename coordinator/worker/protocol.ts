@@ -9,6 +9,8 @@ import { decodeJson, encodeJson } from '../../wire/json.js';
  */
 export const WORKER_PROTOCOL_VERSION = 1;
 export const MAX_WORKER_MESSAGE = 64 * 1024;
+/** A client has at most 32 channels (MAX_CHANNELS_PER_CLIENT); one `held` message carries them all. */
+export const MAX_HELD_CHANNELS = 32;
 
 const guid = z
   .string()
@@ -29,8 +31,21 @@ export const workerToMccdSchema = z.discriminatedUnion('t', [
       version: z.literal(WORKER_PROTOCOL_VERSION),
       workerId: z.string().min(1).max(64),
       capacity: z.number().int().min(1).max(1_000_000).optional(),
+      /** The worker kept channels across mccd's restart: `held` messages follow, then `held-done`. */
+      resuming: z.boolean().optional(),
     })
     .strict(),
+  z
+    .object({
+      t: z.literal('held'),
+      clientGuid: guid,
+      channels: z
+        .array(z.object({ channelId, local: endpoint, remote: endpoint }).strict())
+        .min(1)
+        .max(MAX_HELD_CHANNELS),
+    })
+    .strict(),
+  z.object({ t: z.literal('held-done'), clients: z.number().int().min(0).max(10_000_000) }).strict(),
   z
     .object({
       t: z.literal('negotiated'),

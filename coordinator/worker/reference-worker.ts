@@ -156,3 +156,36 @@ export async function runReferenceWorker(
   );
   return client;
 }
+
+/**
+ * Rides out a restart of mccd: when mccd goes away the channels stay open and the worker registers with
+ * the next mccd as resuming, reporting them (`held`), retrying every `retryMs` for at most `withinMs`.
+ * Resolves false when mccd did not come back in time (the caller closes everything and exits).
+ */
+export async function resumeAfterMccd(
+  client: WorkerClient,
+  socketPath: string,
+  options: { withinMs: number; retryMs?: number; say?: (line: string) => void; stopped?: () => boolean },
+): Promise<boolean> {
+  const say = options.say ?? (() => undefined);
+  const deadline = Date.now() + options.withinMs;
+  say(
+    `mccd went away: keeping ${client.channelCount()} channel(s), re-registering for up to ${options.withinMs} ms`,
+  );
+  let last = '';
+  while (Date.now() < deadline) {
+    if (options.stopped?.()) return false;
+    try {
+      const r = await client.resume(socketPath, Math.max(100, Math.min(2000, deadline - Date.now())));
+      say(
+        `re-registered with mccd (node ${client.pnn}): reported ${r.channels} channel(s) of ${r.clients} client(s)`,
+      );
+      return true;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, options.retryMs ?? 100));
+  }
+  say(`mccd did not come back within ${options.withinMs} ms (${last}): closing every channel`);
+  return false;
+}

@@ -166,6 +166,25 @@ Napi::Value SetRcvLowat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// listenerInfo(fd) -> {local, stream, listening}: what an inherited (socket-activated) descriptor is,
+// without a peer to ask for and without accepting anything from its queue.
+Napi::Value ListenerInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0, "listenerInfo");
+  sockaddr_storage local{};
+  socklen_t llen = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) != 0) ThrowErrno(env, "getsockname", errno);
+  int type = 0, accepting = 0;
+  socklen_t tlen = sizeof(type), alen = sizeof(accepting);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0) ThrowErrno(env, "getsockopt(SO_TYPE)", errno);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &alen) != 0) ThrowErrno(env, "getsockopt(SO_ACCEPTCONN)", errno);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("local", AddressObject(env, local));
+  out.Set("stream", Napi::Boolean::New(env, type == SOCK_STREAM));
+  out.Set("listening", Napi::Boolean::New(env, accepting != 0));
+  return out;
+}
+
 }  // namespace
 
 void InitSockInfo(Napi::Env env, Napi::Object exports) {
@@ -177,6 +196,7 @@ void InitSockInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("socketAddresses", Napi::Function::New(env, SocketAddresses));
   exports.Set("shutdownFd", Napi::Function::New(env, ShutdownFd));
   exports.Set("setRcvLowat", Napi::Function::New(env, SetRcvLowat));
+  exports.Set("listenerInfo", Napi::Function::New(env, ListenerInfo));
 }
 
 }  // namespace mcc

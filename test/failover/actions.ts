@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { Probe } from '../harness/cluster-mccd.js';
 import { waitFor } from '../harness/netns.js';
 import type { Fault } from './record.js';
 import type { FailoverRig } from './rig.js';
@@ -10,6 +12,8 @@ export interface StepContext {
   fault(f: Omit<Fault, 'causeAt'>): void;
   /** The harness had mccd on `node` down from `from` until it answered again at `to`. */
   mccdDown(node: number, from: number, to: number): void;
+  /** Something the step itself found wrong: judged as a violation of the scenario. */
+  problem(message: string): void;
   /** Where each public IP is (also recorded, for attributing smbclient sessions). */
   owners(): Promise<Record<string, number>>;
   progress(line: string): void;
@@ -94,12 +98,65 @@ async function waitHealthy(rig: FailoverRig, ctx: StepContext, timeoutMs = 120_0
   await rig.cluster.waitHealthy(timeoutMs);
 }
 
+/**
+ * kill -9 (down for `downMs`) or SIGTERM (back at once) of mccd, optionally with a new client (`mcc
+ * probe`) connecting to the node while mccd is down: it must be answered once mccd is back.
+ */
+async function restartMccd(
+  rig: FailoverRig,
+  ctx: StepContext,
+  pnn: number,
+  how: { signal: 'SIGKILL' | 'SIGTERM'; downMs: number; probe: boolean },
+): Promise<void> {
+  const m = rig.mccd(pnn);
+  const downAt = Date.now();
+  let probe: Probe | undefined;
+  if (how.signal === 'SIGKILL') {
+    ctx.mark(`kill -9 mccd on node ${pnn}`, pnn);
+    await m.kill9Mccd();
+    if (how.probe)
+      probe = Probe.start(rig.cluster.clientNamespaces[0]!.ns, randomUUID(), [rig.cluster.node(pnn).address]);
+    await sleep(how.downMs);
+    ctx.mark(`mccd started on node ${pnn}`, pnn);
+    await m.startProcesses();
+  } else {
+    ctx.mark(`SIGTERM restart of mccd on node ${pnn}`, pnn);
+    const restarting = m.restart();
+    if (how.probe)
+      probe = Probe.start(rig.cluster.clientNamespaces[0]!.ns, randomUUID(), [rig.cluster.node(pnn).address]);
+    await restarting;
+  }
+  const upAt = Date.now();
+  ctx.mccdDown(pnn, downAt, upAt);
+  if (!probe) return;
+  try {
+    await waitFor('the client that connected during the restart negotiated', 10_000, () =>
+      probe.negotiated() > 0 ? true : undefined,
+    );
+    const answered = probe.events.find((e) => e.event === 'negotiated')!.at;
+    ctx.progress(
+      `a client that connected while mccd was down was served ${answered - downAt} ms after mccd went down (mccd was reported up after ${upAt - downAt} ms)`,
+    );
+  } catch {
+    ctx.problem(
+      `node ${pnn}: a client connecting while mccd restarted was not served within 10 s of mccd being back (${probe.closed()} close(s): refused rather than queued?)`,
+    );
+  } finally {
+    await probe.stop();
+  }
+}
+
 export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext): Promise<void> {
   const { cluster } = rig;
   switch (step.action) {
     case 'moveip': {
-      const ip =
-        typeof step.ip === 'number' ? cluster.publicIps[step.ip % cluster.publicIps.length]! : step.ip;
+      let ip = typeof step.ip === 'number' ? cluster.publicIps[step.ip % cluster.publicIps.length]! : step.ip;
+      if (step.heldBy !== undefined) {
+        const pnn = await resolveNode(rig, step.heldBy);
+        const held = Object.entries(await ctx.owners()).filter(([, owner]) => owner === pnn);
+        if (held.length === 0) throw new Error(`node ${pnn} holds no public IP to move`);
+        ip = held.map(([a]) => a).sort()[0]!;
+      }
       await moveOne(rig, ctx, ip, step.to);
       return;
     }
@@ -150,15 +207,16 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       await waitHealthy(rig, ctx);
       return;
     }
-    case 'kill-mccd': {
+    case 'kill-mccd':
+    case 'restart-mccd': {
+      // Not a fault: behind the held front door and with its state file, a restarted mccd takes every
+      // client back, so a client losing a channel to it is a violation (docs/restart.md).
       const pnn = await resolveNode(rig, step.node);
-      nodeFault(ctx, pnn, `kill -9 mccd on node ${pnn}`, `kill -9 of mccd on node ${pnn}`);
-      const killedAt = Date.now();
-      await rig.mccd(pnn).kill9Mccd();
-      await sleep(step.restartAfterMs);
-      ctx.mark(`mccd started on node ${pnn}`, pnn);
-      await rig.mccd(pnn).startProcesses();
-      ctx.mccdDown(pnn, killedAt, Date.now());
+      const how =
+        step.action === 'kill-mccd'
+          ? { signal: 'SIGKILL' as const, downMs: step.restartAfterMs, probe: false }
+          : step;
+      await restartMccd(rig, ctx, pnn, how);
       return;
     }
     case 'kill-backend': {
@@ -199,7 +257,8 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         ctx.mark(`ctdbd started on node ${pnn}`, pnn);
         cluster.restart(pnn);
         await waitHealthy(rig, ctx);
-        nodeFault(ctx, pnn, `mccd restarted on node ${pnn}`, `mccd restart on node ${pnn}`);
+        // The mccd restart is not a fault: its clients are taken back (docs/restart.md).
+        ctx.mark(`mccd restarted on node ${pnn}`, pnn);
         const stoppedAt = Date.now();
         await rig.mccd(pnn).restart();
         ctx.mccdDown(pnn, stoppedAt, Date.now());

@@ -14,7 +14,8 @@ import { judgeFaults, observationViolations } from './truth.js';
  * - mccd's fd count does not grow across the scenario;
  * - teardown and reconnect times stay within the scenario's budgets;
  * - faults come from the harness's actions and `ctdb ip`; mccd's events only corroborate (truth.ts);
- * - every node was observed: enough answered polls, an answer at the end, an fd count before and after.
+ * - every node was observed: enough answered polls, an answer at the end, an fd count before and after;
+ * - a client connecting while mccd restarts is served once it is back (restart-mccd's probe).
  */
 export interface Violation {
   rule:
@@ -31,7 +32,8 @@ export interface Violation {
     | 'uncorroborated-event'
     | 'missed-event'
     | 'unobserved'
-    | 'fd-unknown';
+    | 'fd-unknown'
+    | 'refused-during-restart';
   message: string;
 }
 
@@ -143,6 +145,8 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
   const latencies: Latencies = { teardownMs: [], reconnectMs: [], smbclientRestoreMs: [] };
   const inWindow = (at: number) => at >= record.startAt && at <= record.endAt;
 
+  for (const problem of record.stepProblems ?? [])
+    violations.push({ rule: 'refused-during-restart', message: problem });
   if (record.baselineNote)
     violations.push({
       rule: 'not-settled',

@@ -111,6 +111,8 @@ export interface ScenarioRecord {
    * then are not missing observations, since there was no mccd to announce anything.
    */
   mccdDown: { node: number; from: number; to: number }[];
+  /** What a step found wrong itself (a client connecting during an mccd restart was not served). */
+  stepProblems?: string[];
 }
 
 export interface Budgets {

@@ -113,6 +113,7 @@ export async function runScenario(
   const faults: Omit<Fault, 'causeAt'>[] = [];
   const ipOwners: ScenarioRecord['ipOwners'] = [];
   const mccdDown: ScenarioRecord['mccdDown'] = [];
+  const stepProblems: string[] = [];
   const ctx: StepContext = {
     mark(label, node) {
       const at = Date.now();
@@ -125,6 +126,10 @@ export async function runScenario(
     },
     mccdDown(node, from, to) {
       mccdDown.push({ node, from, to });
+    },
+    problem(message) {
+      stepProblems.push(message);
+      progress(`  ✗ ${message}`);
     },
     async owners() {
       const owners = await waitFor('`ctdb ip` from the leader outside recovery', 20_000, () =>
@@ -197,6 +202,7 @@ export async function runScenario(
     ...(baseline ? { baselineNote: baseline } : {}),
     ipOwners,
     mccdDown,
+    stepProblems,
   };
   const result = evaluateScenario(record);
   progress(

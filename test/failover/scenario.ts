@@ -29,7 +29,9 @@ export const stepSchema = z.discriminatedUnion(
       .object({
         action: z.literal('moveip'),
         /** Index into the cluster's public IPs, or the address itself. */
-        ip: z.union([z.number().int().min(0).max(255), z.string().ip()]),
+        ip: z.union([z.number().int().min(0).max(255), z.string().ip()]).default(0),
+        /** Instead of `ip`: the first public IP (in address order) this node holds when the step runs. */
+        heldBy: nodeRef.optional(),
         /** Target node, or "next": the owner's next node. */
         to: z.union([pnn, z.literal('next')]).default('next'),
       })
@@ -58,6 +60,17 @@ export const stepSchema = z.discriminatedUnion(
       .strict(),
     z
       .object({
+        action: z.literal('restart-mccd'),
+        node: nodeRef,
+        /** SIGKILL: a crash, restarted after `downMs`; SIGTERM: `systemctl restart`, restarted at once. */
+        signal: z.enum(['SIGKILL', 'SIGTERM']),
+        downMs: ms(120_000).default(1000),
+        /** A new client connects while mccd is down: it must wait and be served (not refused). */
+        probe: z.boolean().default(true),
+      })
+      .strict(),
+    z
+      .object({
         action: z.literal('kill-backend'),
         node: nodeRef,
         /** The reference worker is restarted after this long; killed smbd processes are not restarted. */
@@ -75,7 +88,7 @@ export const stepSchema = z.discriminatedUnion(
       issue.code === 'invalid_union_discriminator'
         ? {
             message:
-              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, kill-backend, rolling-restart, partition or wait',
+              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, partition or wait',
           }
         : { message: ctx.defaultError },
   },
@@ -178,7 +191,9 @@ export function loadProfile(path: string): Profile {
 export function describeStep(step: Step): string {
   switch (step.action) {
     case 'moveip':
-      return `ctdb moveip ${step.ip} to ${step.to}`;
+      return `ctdb moveip ${step.heldBy === undefined ? step.ip : `an IP of node ${step.heldBy}`} to ${step.to}`;
+    case 'restart-mccd':
+      return `${step.signal === 'SIGKILL' ? `kill -9 of mccd, back after ${step.downMs} ms` : 'SIGTERM restart of mccd'} on node ${step.node}${step.probe ? ', a client connecting meanwhile' : ''}`;
     case 'moveip-burst':
       return `${step.count} moveips${step.intervalMs ? ` ${step.intervalMs} ms apart` : ' back to back'}`;
     case 'kill-ctdbd':

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareSmbdState } from '../../bench/smbd.js';
@@ -32,17 +32,21 @@ export async function killAndWait(
 
 /**
  * mccd running inside one ctdbd node's namespace, as on a real node, with its backend: a reference worker
- * (which exits with mccd, as a unit bound to mccd's would) or smbd started by mccd itself. Processes can
- * be killed and started again, the way systemd restarts them.
+ * (which keeps its channels when mccd restarts and re-registers) or smbd started by mccd itself. As under
+ * systemd's mccd.socket, the SMB front door is held by a supervisor across mccd's restarts: the real
+ * `systemd-socket-activate` binds it and execs a bash loop that starts mccd with LISTEN_FDS whenever it
+ * exits and `go` exists (Restart=), so clients connecting while mccd is down wait in the queue.
  */
 export class NodeMccd {
-  mccd!: ChildProcess;
+  supervisor!: ChildProcess;
   worker: ChildProcess | undefined;
   smbdPassword = '';
   private smbdConf = '';
   readonly apiSocket: string;
   readonly workerSocket: string;
   private readonly logPath: string;
+  private readonly goFile: string;
+  private readonly pidFile: string;
 
   private constructor(
     private readonly cluster: CtdbTestCluster,
@@ -53,6 +57,8 @@ export class NodeMccd {
     this.apiSocket = join(node.dir, 'mccd.sock');
     this.workerSocket = join(node.dir, 'workers.sock');
     this.logPath = join(node.dir, 'mccd.log');
+    this.goFile = join(node.dir, 'mccd.go');
+    this.pidFile = join(node.dir, 'mccd.pid');
   }
 
   static async start(
@@ -66,6 +72,7 @@ export class NodeMccd {
       smbdPool: options.smbdPool ?? 4,
     });
     await m.writeConfig();
+    m.startSupervisor();
     await m.startProcesses();
     return m;
   }
@@ -74,45 +81,83 @@ export class NodeMccd {
     return this.options.backend;
   }
 
-  /** mccd's pid (ip netns exec execs it, so the spawned pid is mccd's own). */
+  /** mccd's pid (the supervisor's subshell writes it before it execs node), undefined while it is down. */
   mccdPid(): number | undefined {
-    return this.mccd.exitCode === null && this.mccd.signalCode === null ? this.mccd.pid : undefined;
+    if (!existsSync(this.pidFile)) return undefined;
+    const pid = Number(readFileSync(this.pidFile, 'utf8'));
+    return pid > 0 && pidAlive(pid) ? pid : undefined;
   }
 
   log(): string {
     return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8') : '';
   }
 
-  async startProcesses(): Promise<void> {
+  /** systemd-socket-activate on the front door; it execs the restart loop at the first connection. */
+  private startSupervisor(): void {
     const node = this.cluster.node(this.pnn);
-    const fd = openSync(this.logPath, 'a');
-    this.mccd = spawn(
+    writeFileSync(this.goFile, '');
+    // LISTEN_PID names the process the sockets are for: the subshell that execs node keeps its pid.
+    const loop = [
+      `touch ${this.pidFile}.run.started`,
+      `while [ -e ${this.pidFile}.run ]; do`,
+      `  if [ -e ${this.goFile} ]; then`,
+      `    (echo $BASHPID > ${this.pidFile}; export LISTEN_PID=$BASHPID;`,
+      `     exec ${process.execPath} ${join(projectRoot, 'dist/cli/mccd.js')} -c ${join(node.dir, 'mccd.json')}) >> ${this.logPath} 2>&1`,
+      '  else sleep 0.05; fi',
+      'done',
+    ].join('\n');
+    writeFileSync(`${this.pidFile}.run`, '');
+    this.supervisor = spawn(
       'ip',
       [
         'netns',
         'exec',
         node.ns,
-        process.execPath,
-        join(projectRoot, 'dist/cli/mccd.js'),
+        'systemd-socket-activate',
+        '-l',
+        `0.0.0.0:${this.options.port}`,
+        '--fdname=smb',
+        'bash',
         '-c',
-        join(node.dir, 'mccd.json'),
+        loop,
       ],
-      { stdio: ['ignore', fd, fd], detached: true },
+      { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
     );
-    closeSync(fd);
-    const mccd = this.mccd;
+  }
+
+  /**
+   * Lets mccd (re)start and waits until it answers, connected to ctdbd, as a new process. The first
+   * time, one connection starts the activation (mccd then closes it: it carries no NEGOTIATE).
+   */
+  async startProcesses(): Promise<void> {
+    const node = this.cluster.node(this.pnn);
+    const before = this.mccdPid();
+    writeFileSync(this.goFile, '');
+    if (!existsSync(`${this.pidFile}.run.started`)) {
+      await waitFor(`front door of node ${this.pnn} bound`, 10_000, () => {
+        try {
+          nsExec(node.ns, ['bash', '-c', `exec 3<>/dev/tcp/${node.address}/${this.options.port}`]);
+          return true;
+        } catch {
+          return undefined;
+        }
+      });
+    }
     await waitFor(`mccd on node ${this.pnn} up and connected to ctdbd`, 20_000, async () => {
-      if (mccd.exitCode !== null)
-        throw new Error(`mccd on node ${this.pnn} exited: ${this.log().slice(-800)}`);
-      if (!existsSync(this.apiSocket)) return undefined;
+      if (this.supervisor.exitCode !== null)
+        throw new Error(`mccd supervisor on node ${this.pnn} exited: ${this.log().slice(-800)}`);
+      const pid = this.mccdPid();
+      if (pid === undefined || pid === before || !existsSync(this.apiSocket)) return undefined;
       const s = await apiGet<{ clusterConnected: boolean; pid: number }>(
         { socketPath: this.apiSocket },
         '/v1/status',
       );
-      return s.clusterConnected && s.pid === mccd.pid ? true : undefined;
+      return s.clusterConnected && s.pid === pid ? true : undefined;
     });
-    if (this.options.backend === 'worker') await this.startWorker();
-    else await this.waitPoolReady();
+    // A worker that survived mccd's restart re-registers by itself.
+    if (this.options.backend === 'worker' && (!this.worker || this.worker.exitCode !== null))
+      await this.startWorker();
+    else if (this.options.backend === 'smbd') await this.waitPoolReady();
   }
 
   async startWorker(): Promise<void> {
@@ -139,16 +184,19 @@ export class NodeMccd {
     });
   }
 
-  /** SIGKILL to mccd; a worker bound to it exits by itself (its channels with it). */
+  /** SIGKILL to mccd, not restarted until startProcesses(); the worker and smbd keep their channels. */
   async kill9Mccd(): Promise<void> {
-    await killAndWait(this.mccd, 'SIGKILL');
-    await killAndWait(this.worker, 'SIGTERM');
+    if (existsSync(this.goFile)) unlinkSync(this.goFile);
+    const pid = this.mccdPid();
+    if (pid === undefined) return;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(`mccd ${pid} gone`, 10_000, () => (pidAlive(pid) ? undefined : true), 20);
   }
 
-  /** SIGTERM and start again, as `systemctl restart mccd` does (smbd keeps its connections meanwhile). */
+  /** SIGTERM, and the supervisor starts mccd again at once, as `systemctl restart mccd` does. */
   async restart(): Promise<void> {
-    await killAndWait(this.worker);
-    await killAndWait(this.mccd);
+    const pid = this.mccdPid();
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
     await this.startProcesses();
   }
 
@@ -183,7 +231,15 @@ export class NodeMccd {
 
   async stop(): Promise<void> {
     await killAndWait(this.worker);
-    await killAndWait(this.mccd);
+    for (const f of [this.goFile, `${this.pidFile}.run`]) if (existsSync(f)) unlinkSync(f);
+    const pid = this.mccdPid();
+    if (pid !== undefined) {
+      process.kill(pid, 'SIGTERM');
+      await waitFor(`mccd ${pid} exit`, 10_000, () => (pidAlive(pid) ? undefined : true), 20).catch(() =>
+        process.kill(pid, 'SIGKILL'),
+      );
+    }
+    await killAndWait(this.supervisor);
     if (this.smbdConf)
       await execFileAsync('pkill', ['-KILL', '-f', `smbd -i -s ${this.smbdConf}`]).catch(() => undefined);
   }

@@ -35,6 +35,31 @@ const arbWorkerMessage: fc.Arbitrary<WorkerToMccd> = fc.oneof(
   }),
   fc.record({ t: fc.constant('teardown-done' as const), clientGuid: fc.uuid(), seq: fc.nat() }),
   fc.record({ t: fc.constant('interfaces-request' as const), reqId: fc.nat() }),
+  fc.record({
+    t: fc.constant('register' as const),
+    version: fc.constant(1 as const),
+    workerId: fc.string({ minLength: 1, maxLength: 64 }),
+    resuming: fc.boolean(),
+  }),
+  fc.record({
+    t: fc.constant('held' as const),
+    clientGuid: fc.uuid(),
+    channels: fc.array(
+      fc.record({
+        channelId: fc.integer({ min: 1, max: 0xffffffff }),
+        local: fc.record({
+          address: fc.string({ minLength: 1, maxLength: 64 }),
+          port: fc.nat({ max: 65535 }),
+        }),
+        remote: fc.record({
+          address: fc.string({ minLength: 1, maxLength: 64 }),
+          port: fc.nat({ max: 65535 }),
+        }),
+      }),
+      { minLength: 1, maxLength: 32 },
+    ),
+  }),
+  fc.record({ t: fc.constant('held-done' as const), clients: fc.nat({ max: 10_000_000 }) }),
 );
 
 describe('worker protocol parsers', () => {

@@ -21,7 +21,11 @@ function parseTickles(text: string): { src: string; dst: string }[] {
 
 describePeer(
   'mccd on every node of a real 3-node ctdbd cluster in namespaces',
-  firstReason(notRoot(), missingPrograms('ip', 'ctdb', 'ethtool', 'iptables', 'curl'), ctdbAvailable()),
+  firstReason(
+    notRoot(),
+    missingPrograms('ip', 'ctdb', 'ethtool', 'iptables', 'curl', 'systemd-socket-activate'),
+    ctdbAvailable(),
+  ),
   () => {
     let cluster: CtdbTestCluster;
     const mccds: NodeMccd[] = [];

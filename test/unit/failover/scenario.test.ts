@@ -25,7 +25,7 @@ describe('failover scenario files', () => {
       for (const name of p.scenarios) expect(names, `${f} names ${name}`).toContain(name);
     }
     const short = loadProfile(join(dir, 'profiles/short.yaml'));
-    expect(short.scenarios).toEqual(['moveip', 'kill-ctdbd-non-leader', 'kill-mccd']);
+    expect(short.scenarios).toEqual(['moveip', 'kill-ctdbd-non-leader', 'restart-mccd']);
   });
 
   it('fills defaults: moveip to the next node, kill-ctdbd back after 2 s', () => {
