@@ -125,7 +125,7 @@ describePeer(
         await new Promise((r) => child.once('exit', r));
         clearInterval(sampler);
         const report = JSON.parse(out) as LoadReport;
-        await waitFor('every churn client gone from mccd', 10_000, async () => {
+        await waitFor('every churn client gone from mccd', 30_000, async () => {
           const status = await apiGet<{ clients: number }>({ socketPath: m.api }, '/v1/status');
           return status.clients === 0 ? true : undefined;
         });
@@ -161,9 +161,11 @@ describePeer(
       const silent = await Promise.all(
         Array.from(
           { length: 1000 },
-          () =>
+          (_, i) =>
             new Promise<{ closedAt: Promise<number> }>((resolve, reject) => {
-              const s = connect(m.port, '127.0.0.1');
+              // From two addresses of their own, under the per-address bound on pending connections
+              // (negotiate.maxPendingPerAddress, 1,000): the real clients come from 127.0.0.1.
+              const s = connect({ port: m.port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 2)}` });
               const closedAt = new Promise<number>((r) => s.once('close', () => r(Date.now())));
               s.on('error', () => undefined);
               s.once('connect', () => resolve({ closedAt }));
