@@ -12,6 +12,8 @@ export interface StepContext {
   mccdDown(node: number, from: number, to: number): void;
   /** Where each public IP is (also recorded, for attributing smbclient sessions). */
   owners(): Promise<Record<string, number>>;
+  /** A check the harness made itself (a fresh connection served or not); a failed one is a violation. */
+  check(label: string, ok: boolean, detail: string): void;
   progress(line: string): void;
 }
 
@@ -146,7 +148,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       await cluster.kill9(pnn);
       await sleep(step.restartAfterMs);
       ctx.mark(`ctdbd started on node ${pnn}`, pnn);
-      cluster.restart(pnn);
+      await cluster.restart(pnn);
       await waitHealthy(rig, ctx);
       return;
     }
@@ -164,7 +166,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'kill-backend': {
       const pnn = await resolveNode(rig, step.node);
       const m = rig.mccd(pnn);
-      if (m.backend === 'worker') {
+      if (m.backend === 'worker' && m.kill9Worker && m.startWorker) {
         nodeFault(ctx, pnn, `kill -9 worker on node ${pnn}`, `kill -9 of the worker on node ${pnn}`);
         await m.kill9Worker();
         await sleep(step.restartAfterMs);
@@ -188,7 +190,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         label: `kill -9 of smbd ${pid} on node ${pnn}`,
         source: 'harness',
       });
-      process.kill(pid, 'SIGKILL');
+      await m.killSmbd(pid);
       return;
     }
     case 'rolling-restart': {
@@ -197,7 +199,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         nodeFault(ctx, pnn, `ctdbd stopped on node ${pnn}`, `ctdbd stop on node ${pnn}`);
         await cluster.stopNode(pnn);
         ctx.mark(`ctdbd started on node ${pnn}`, pnn);
-        cluster.restart(pnn);
+        await cluster.restart(pnn);
         await waitHealthy(rig, ctx);
         nodeFault(ctx, pnn, `mccd restarted on node ${pnn}`, `mccd restart on node ${pnn}`);
         const stoppedAt = Date.now();
@@ -209,12 +211,39 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'partition': {
       const pnn = await resolveNode(rig, step.node);
       nodeFault(ctx, pnn, `node ${pnn} partitioned (link down)`, `partition of node ${pnn}`, true, true);
-      cluster.setLink(pnn, false);
+      await cluster.setLink(pnn, false);
       await sleep(step.durationMs);
       // Whatever the isolated node did meanwhile (it was alone, so it hosted every IP) ends at the heal.
       nodeFault(ctx, pnn, `node ${pnn} link up`, `heal of node ${pnn}`, false, true);
-      cluster.setLink(pnn, true);
+      await cluster.setLink(pnn, true);
       await waitHealthy(rig, ctx);
+      return;
+    }
+    case 'restart-ctdbd': {
+      const pnn = await resolveNode(rig, step.node);
+      nodeFault(ctx, pnn, `ctdbd stopped on node ${pnn}`, `ctdbd restart on node ${pnn}`);
+      await cluster.stopNode(pnn);
+      await sleep(step.restartAfterMs);
+      ctx.mark(`ctdbd started on node ${pnn}`, pnn);
+      await cluster.restart(pnn);
+      await waitHealthy(rig, ctx);
+      // mccd reconnects to the new ctdbd by itself; the connections after that are what is checked.
+      await waitFor(`mccd on node ${pnn} connected to the restarted ctdbd`, 30_000, async () =>
+        (await rig.observer.clusterConnected(pnn)) ? true : undefined,
+      );
+      return;
+    }
+    case 'connect-check': {
+      const pnn = await resolveNode(rig, step.node);
+      const server = cluster.node(pnn).address;
+      ctx.progress(`${step.count} fresh smbclient connections to node ${pnn} (${server}), one after another`);
+      for (let i = 0; i < step.count; i++) {
+        const { ok, output } = await rig.platform.smbclientLs(server);
+        const detail = ok
+          ? 'listed the share'
+          : (output.match(/NT_STATUS_[A-Z_]+/)?.[0] ?? output.trim().slice(-200));
+        ctx.check(`smbclient ${i + 1}/${step.count} to node ${pnn} (${server})`, ok, detail);
+      }
       return;
     }
     case 'wait':

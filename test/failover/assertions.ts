@@ -25,6 +25,7 @@ export interface Violation {
     | 'not-reconnected'
     | 'split-or-stale'
     | 'fd-leak'
+    | 'connection-failed'
     | 'smbclient'
     | 'not-settled'
     | 'over-budget'
@@ -143,6 +144,8 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
   const latencies: Latencies = { teardownMs: [], reconnectMs: [], smbclientRestoreMs: [] };
   const inWindow = (at: number) => at >= record.startAt && at <= record.endAt;
 
+  for (const c of record.checks ?? [])
+    if (!c.ok) violations.push({ rule: 'connection-failed', message: `${c.label}: ${c.detail}` });
   if (record.baselineNote)
     violations.push({
       rule: 'not-settled',

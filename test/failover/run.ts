@@ -13,6 +13,8 @@ export interface ScenarioRun {
 
 export interface FailoverRun {
   profile: Profile;
+  /** What the run stood on: engine, image, smbd configuration (from the platform). */
+  platform: string;
   startedAt: number;
   setupMs: number;
   totalMs: number;
@@ -113,6 +115,7 @@ export async function runScenario(
   const faults: Omit<Fault, 'causeAt'>[] = [];
   const ipOwners: ScenarioRecord['ipOwners'] = [];
   const mccdDown: ScenarioRecord['mccdDown'] = [];
+  const checks: NonNullable<ScenarioRecord['checks']> = [];
   const ctx: StepContext = {
     mark(label, node) {
       const at = Date.now();
@@ -125,6 +128,10 @@ export async function runScenario(
     },
     mccdDown(node, from, to) {
       mccdDown.push({ node, from, to });
+    },
+    check(label, ok, detail) {
+      checks.push({ at: Date.now(), label, ok, detail });
+      if (!ok) progress(`  ✗ ${label}: ${detail}`);
     },
     async owners() {
       const owners = await waitFor('`ctdb ip` from the leader outside recovery', 20_000, () =>
@@ -197,6 +204,7 @@ export async function runScenario(
     ...(baseline ? { baselineNote: baseline } : {}),
     ipOwners,
     mccdDown,
+    checks,
   };
   const result = evaluateScenario(record);
   progress(
@@ -229,6 +237,7 @@ export async function runProfile(
   }
   return {
     profile,
+    platform: rig.platform.description,
     startedAt,
     setupMs,
     totalMs: Date.now() - startedAt,

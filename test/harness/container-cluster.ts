@@ -47,6 +47,8 @@ export interface ContainerClusterOptions {
   /** Extra event scripts, as paths that exist inside the containers (the project is mounted at its host path). */
   eventScripts?: string[];
   tunables?: Record<string, number>;
+  /** Extra bind mounts for the client containers, given the cluster's host directory. */
+  clientMounts?: (baseDir: string) => { source: string; target: string; mode: 'ro' | 'rw' }[];
 }
 
 export interface ExecResult {
@@ -286,7 +288,8 @@ export class ContainerCluster extends CtdbQueries<ContainerNode> {
       const name = `mcc-${this.tag}-client${i}`;
       const dir = join(this.baseDir, `client${i}`);
       mkdirSync(dir, { recursive: true });
-      return box(name, [{ source: dir, target: CLIENT_DIR, mode: 'rw' }]).then((container) => ({
+      const extra = this.options.clientMounts?.(this.baseDir) ?? [];
+      return box(name, [{ source: dir, target: CLIENT_DIR, mode: 'rw' }, ...extra]).then((container) => ({
         name,
         dir,
         container,

@@ -137,6 +137,7 @@ export async function releaseEngine(): Promise<void> {
       50,
     ).catch(() => s.kill('SIGKILL'));
   }
+  rmSync(serviceDir, { recursive: true, force: true });
   restoreIpForward();
 }
 

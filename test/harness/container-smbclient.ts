@@ -1,15 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ClientBox, ContainerCluster } from './container-cluster.js';
-import { CLIENT_DIR } from './container-cluster.js';
 import { podmanEnv } from './container-engine.js';
 import { SMB_PASSWORD } from './container-mccd.js';
 import { waitFor } from './netns.js';
 
-/** smbclient's own smb.conf in a client container (the image carries none). */
-export const CLIENT_SMB_CONF = `${CLIENT_DIR}/smb.conf`;
+/** smbclient's smb.conf in a client container (the image carries none), where smbclient looks by default. */
+export const CLIENT_SMB_CONF = '/etc/samba/smb.conf';
 
 export async function prepareClient(cluster: ContainerCluster, client: ClientBox): Promise<void> {
-  await cluster.sh(client, `printf '[global]\\n\\tclient min protocol = SMB2_02\\n' > ${CLIENT_SMB_CONF}`);
+  await cluster.sh(
+    client,
+    `mkdir -p /etc/samba && printf '[global]\\n\\tclient min protocol = SMB2_02\\n' > ${CLIENT_SMB_CONF}`,
+  );
 }
 
 /** smbclient's arguments for //server/share as root over SMB 3.1.1 (add -c COMMANDS for a batch run). */
