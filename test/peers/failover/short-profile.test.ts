@@ -4,33 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { FailoverRun } from '../../failover/run.js';
-import { ctdbAvailable } from '../../harness/ctdb-cluster.js';
+import { containerEngineReason } from '../../harness/container-engine.js';
 import { projectRoot } from '../../helpers/reference.js';
-import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
+import { describePeer } from '../../helpers/skip.js';
 
 /**
  * The failover harness's short profile, run as an operator runs it (`npm run failover`): a 3-node ctdbd
- * cluster in namespaces with mccd and smbd on every node, simulated multi-channel clients and smbclient
- * sessions; moveip, kill -9 of a non-leader ctdbd, kill -9 of mccd. Any violated assertion fails CI.
+ * cluster of containers with mccd and clustered smbd on every node, simulated multi-channel clients and
+ * smbclient sessions in a client container; moveip, kill -9 of a non-leader ctdbd, kill -9 of mccd. Any
+ * violated assertion fails CI.
  */
 describePeer(
-  'failover harness, short profile (npm run failover)',
-  firstReason(
-    notRoot(),
-    missingPrograms(
-      'ip',
-      'ctdb',
-      'smbd',
-      'smbclient',
-      'ethtool',
-      'stdbuf',
-      'ss',
-      'pkill',
-      'iptables',
-      'curl',
-    ),
-    ctdbAvailable(),
-  ),
+  'failover harness, short profile in containers (npm run failover)',
+  containerEngineReason(),
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcc-failover-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +45,7 @@ describePeer(
       expect(code, stderr.slice(-3000)).toBe(0);
       const run = JSON.parse(stdout) as FailoverRun;
       expect(run.passed).toBe(true);
+      expect(run.platform).toContain('clustering = yes');
       expect(run.scenarios.map((s) => s.record.name)).toEqual([
         'moveip',
         'kill-ctdbd-non-leader',
