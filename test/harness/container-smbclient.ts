@@ -117,3 +117,49 @@ export class InteractiveSmbclient {
     setTimeout(() => this.child.kill('SIGKILL'), 2000).unref();
   }
 }
+
+/**
+ * smbclient's `notify DIR` held open in a client container: it prints one `ACTION NAME` line per change
+ * smbd reports, until stopped.
+ */
+export class NotifyWatch {
+  private output = '';
+  private constructor(
+    private readonly cluster: ContainerCluster,
+    private readonly client: ClientBox,
+    private readonly dir: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static start(cluster: ContainerCluster, client: ClientBox, server: string, dir: string): NotifyWatch {
+    const child = spawn(
+      'podman',
+      ['exec', client.name, 'stdbuf', '-oL', '-eL', ...smbclientArgv(server), '-c', `notify ${dir}`],
+      { env: podmanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const w = new NotifyWatch(cluster, client, dir, child);
+    child.stdout?.on('data', (d) => {
+      w.output += d;
+    });
+    child.stderr?.on('data', (d) => {
+      w.output += d;
+    });
+    return w;
+  }
+
+  text(): string {
+    return this.output;
+  }
+
+  exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async stop(): Promise<void> {
+    // podman exec forwards no signal: end the smbclient inside, and the exec ends with it.
+    await this.cluster.exec(this.client, ['pkill', '-f', `notify ${this.dir}`]).catch(() => undefined);
+    await waitFor('smbclient notify to exit', 5000, () => (this.exited() ? true : undefined), 50).catch(() =>
+      this.child.kill('SIGKILL'),
+    );
+  }
+}

@@ -6,7 +6,13 @@ import type { ChannelRow } from '../../../coordinator/coordinator.js';
 import { type ClientBox, ContainerCluster } from '../../harness/container-cluster.js';
 import { containerEngineReason } from '../../harness/container-engine.js';
 import { ContainerMccd, prepareClusteredSmbd } from '../../harness/container-mccd.js';
-import { InteractiveSmbclient, prepareClient, smbclientBatch } from '../../harness/container-smbclient.js';
+import {
+  InteractiveSmbclient,
+  NotifyWatch,
+  prepareClient,
+  smbclientBatch,
+} from '../../harness/container-smbclient.js';
+import { waitFor } from '../../harness/netns.js';
 import { describePeer } from '../../helpers/skip.js';
 
 /**
@@ -24,6 +30,7 @@ describePeer('container cluster: clustered smbd behind mccd on every node', cont
     client = cluster.clients[0]!;
     await prepareClusteredSmbd(cluster);
     await prepareClient(cluster, client);
+    writeFileSync(join(client.dir, 'up.txt'), 'a file every test can put\n');
     for (const pnn of [0, 1, 2])
       mccds.push(await ContainerMccd.start(cluster, pnn, { pool: pnn === 1 ? 0 : 4 }));
   }, 240_000);
@@ -108,6 +115,69 @@ describePeer('container cluster: clustered smbd behind mccd on every node', cont
       again.close();
     }
   }, 120_000);
+
+  // Change notify across nodes: the watcher's smbd (pool member on node 0, spawned smbd on node 1) must
+  // hear of a file created through node 2, through ctdbd's clustered notify database. The change comes as
+  // soon as the watcher's directory open shows in smbstatus (a short pause for its NOTIFY request).
+  for (const [watchNode, mode] of [
+    [0, 'pool'],
+    [1, 'spawn'],
+  ] as const) {
+    it(`change notify through node ${watchNode} (${mode}) reports a file created through node 2`, async () => {
+      const dir = `notify-${mode}`;
+      const mk = await smbclientBatch(cluster, client, cluster.node(2).address, `mkdir ${dir}`);
+      expect(mk.code, mk.output).toBe(0);
+      const watch = NotifyWatch.start(cluster, client, cluster.node(watchNode).address, dir);
+      try {
+        await waitFor(`the watcher's open of ${dir} on node ${watchNode}`, 15_000, async () =>
+          (await cluster.sh(watchNode, 'smbstatus -L 2>/dev/null || true')).includes(dir) ? true : undefined,
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        const put = await smbclientBatch(
+          cluster,
+          client,
+          cluster.node(2).address,
+          `put /client/up.txt ${dir}/new.txt`,
+        );
+        expect(put.code, put.output).toBe(0);
+        await waitFor(`the notification of ${dir}/new.txt through node ${watchNode}`, 10_000, () =>
+          /new\.txt/.test(watch.text()) ? true : undefined,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}; the watcher printed: ${JSON.stringify(watch.text())}`);
+        });
+      } finally {
+        await watch.stop();
+      }
+    }, 60_000);
+  }
+
+  it('kill -9 of the smbd holding a file open through node 0: node 1 deletes it on the first try', async () => {
+    const put = await smbclientBatch(
+      cluster,
+      client,
+      cluster.node(0).address,
+      'put /client/up.txt crash.txt',
+    );
+    expect(put.code, put.output).toBe(0);
+    const holder = await InteractiveSmbclient.open(client, cluster.node(0).address);
+    try {
+      await holder.openFile('crash.txt');
+      const refused = await smbclientBatch(cluster, client, cluster.node(1).address, 'del crash.txt');
+      expect(refused.output).toContain('NT_STATUS_SHARING_VIOLATION');
+      const serving = [...(await mccds[0]!.smbdServing()).entries()].filter(([, peers]) =>
+        peers.some((p) => p.startsWith(`${client.address}:`)),
+      );
+      expect(serving.length, 'one smbd on node 0 serves the holder').toBe(1);
+      await mccds[0]!.killSmbd(serving[0]![0]);
+      // No retry and no wait: smbd on node 1 finds the dead holder's share mode (its server id is gone)
+      // and lets the delete through.
+      const del = await smbclientBatch(cluster, client, cluster.node(1).address, 'del crash.txt');
+      expect(del.code, del.output).toBe(0);
+      expect(del.output).not.toContain('NT_STATUS_');
+    } finally {
+      holder.close();
+    }
+  }, 60_000);
 });
 
 function channelsOn(m: ContainerMccd): Promise<ChannelRow[]> {
