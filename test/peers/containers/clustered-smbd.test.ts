@@ -116,31 +116,37 @@ describePeer('container cluster: clustered smbd behind mccd on every node', cont
     }
   }, 120_000);
 
-  // Change notify across nodes: the watcher's smbd (pool member on node 0, spawned smbd on node 1) must
-  // hear of a file created through node 2, through ctdbd's clustered notify database. The change comes as
-  // soon as the watcher's directory open shows in smbstatus (a short pause for its NOTIFY request).
-  for (const [watchNode, mode] of [
-    [0, 'pool'],
-    [1, 'spawn'],
+  // Change notify across nodes. Samba's notify daemons learn of other nodes' watches from a broadcast
+  // each sends about once a second (notifyd's "reclog"), so the change comes 3 s after the watcher's smbd
+  // lists the watch. Node 0 and 2 run a pool (the zygote is their long-lived notify daemon), node 1
+  // spawns an `smbd -i` per connection (each its own notify daemon): the watcher and the changer are
+  // each of both kinds.
+  const modeOf = (pnn: number) => (pnn === 1 ? 'spawn' : 'pool');
+  for (const [watcher, changer] of [
+    [0, 2],
+    [1, 2],
+    [0, 1],
   ] as const) {
-    it(`change notify through node ${watchNode} (${mode}) reports a file created through node 2`, async () => {
-      const dir = `notify-${mode}`;
+    it(`change notify: a watcher through node ${watcher} (${modeOf(watcher)}) hears of a file created through node ${changer} (${modeOf(changer)})`, async () => {
+      const dir = `notify-${watcher}-${changer}`;
       const mk = await smbclientBatch(cluster, client, cluster.node(2).address, `mkdir ${dir}`);
       expect(mk.code, mk.output).toBe(0);
-      const watch = NotifyWatch.start(cluster, client, cluster.node(watchNode).address, dir);
+      const watch = NotifyWatch.start(cluster, client, cluster.node(watcher).address, dir);
       try {
-        await waitFor(`the watcher's open of ${dir} on node ${watchNode}`, 15_000, async () =>
-          (await cluster.sh(watchNode, 'smbstatus -L 2>/dev/null || true')).includes(dir) ? true : undefined,
+        await waitFor(`node ${watcher}'s smbstatus --notify to list the watch on ${dir}`, 15_000, async () =>
+          (await cluster.sh(watcher, 'smbstatus --notify 2>/dev/null || true')).includes(`/srv/share/${dir}`)
+            ? true
+            : undefined,
         );
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, 3000));
         const put = await smbclientBatch(
           cluster,
           client,
-          cluster.node(2).address,
+          cluster.node(changer).address,
           `put /client/up.txt ${dir}/new.txt`,
         );
         expect(put.code, put.output).toBe(0);
-        await waitFor(`the notification of ${dir}/new.txt through node ${watchNode}`, 10_000, () =>
+        await waitFor(`the notification of ${dir}/new.txt through node ${watcher}`, 10_000, () =>
           /new\.txt/.test(watch.text()) ? true : undefined,
         ).catch((error: Error) => {
           throw new Error(`${error.message}; the watcher printed: ${JSON.stringify(watch.text())}`);
