@@ -3,7 +3,8 @@
 # through its Docker-compatible API by testcontainers. Idempotent; safe to re-run.
 #   containers.sh provision   apt-get install podman runc debootstrap (root), build the node image if missing
 #   containers.sh tag         print the node image's name (localhost/mcc-node:<hash of its recipe>)
-#   containers.sh clean       remove every container and network the tests left (label mcc.test)
+#   containers.sh clean       remove every container and network the tests left (label mcc.test), restore
+#                             net.ipv4.ip_forward
 # The API service itself is started per run by the driver, on a socket of its own, and stopped with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,10 +76,18 @@ build_image() {
   echo "containers: built $name"
 }
 
+# Containers and networks a killed run left behind, and net.ipv4.ip_forward as it was before the first
+# test network (netavark turns it on; the driver saves the old value here and restores it itself when it
+# can). The test networks are internal: netavark adds no NAT or filter rules for them.
 clean() {
   command -v podman >/dev/null || return 0
   podman ps -aq --filter label=mcc.test | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
   podman network ls -q --filter label=mcc.test | xargs -r podman network rm -f >/dev/null 2>&1 || true
+  local saved=/run/mcc-containers/ip_forward.before
+  if [ -f "$saved" ] && [ -z "$(podman network ls -q --filter label=mcc.test)" ]; then
+    cat "$saved" >/proc/sys/net/ipv4/ip_forward
+    rm -f "$saved"
+  fi
 }
 
 case "${1:-}" in

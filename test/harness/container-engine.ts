@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { projectRoot } from '../helpers/reference.js';
 import { waitFor } from './netns.js';
 
@@ -26,6 +26,11 @@ const recipe = join(projectRoot, 'test/containers/node-image.sh');
 /** Every container and network the tests create carries this label, so `containers.sh clean` finds leftovers. */
 export const TEST_LABEL = 'mcc.test';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+/**
+ * ip_forward as it was before the first test network, kept on disk too: when a run is killed before it
+ * restores it, `scripts/containers.sh clean` does (same path there).
+ */
+const IP_FORWARD_SAVED = '/run/mcc-containers/ip_forward.before';
 
 /** The node image's name: the same hash of its recipe that scripts/containers.sh tags it with. */
 export function nodeImage(): string {
@@ -97,8 +102,13 @@ export async function acquireEngine(): Promise<void> {
   rmSync(socketPath, { force: true });
   // netavark turns forwarding on with the first network; it goes back to what it was when the last
   // cluster of this process stops (the internal networks made here add no firewall rules to undo).
-  if (ipForwardBefore === undefined && existsSync(IP_FORWARD))
-    ipForwardBefore = readFileSync(IP_FORWARD, 'utf8').trim();
+  if (ipForwardBefore === undefined && existsSync(IP_FORWARD)) {
+    ipForwardBefore = existsSync(IP_FORWARD_SAVED)
+      ? readFileSync(IP_FORWARD_SAVED, 'utf8').trim()
+      : readFileSync(IP_FORWARD, 'utf8').trim();
+    mkdirSync(dirname(IP_FORWARD_SAVED), { recursive: true });
+    writeFileSync(IP_FORWARD_SAVED, `${ipForwardBefore}\n`);
+  }
   service = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], {
     env: podmanEnv(),
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -142,14 +152,16 @@ export async function releaseEngine(): Promise<void> {
 }
 
 function restoreIpForward(): void {
-  if (ipForwardBefore !== '0') return;
   let others = '';
   try {
     others = podman(['network', 'ls', '-q', '--filter', `label=${TEST_LABEL}`]).trim();
   } catch {
     // podman gone: nothing of ours is left to need forwarding
   }
-  if (others === '') writeFileSync(IP_FORWARD, '0\n');
+  if (others !== '' || ipForwardBefore === undefined) return;
+  writeFileSync(IP_FORWARD, `${ipForwardBefore}\n`);
+  rmSync(IP_FORWARD_SAVED, { force: true });
+  ipForwardBefore = undefined;
 }
 
 /**
