@@ -12,7 +12,7 @@ import {
   TEST_LABEL,
 } from './container-engine.js';
 import { type CtdbNodeRef, CtdbQueries } from './ctdb-queries.js';
-import { runTag } from './netns.js';
+import { ip, runTag } from './netns.js';
 
 /**
  * A ctdbd cluster whose nodes are containers (podman through testcontainers), as in production: each node
@@ -180,9 +180,20 @@ export class ContainerCluster extends CtdbQueries<ContainerNode> {
     node.pid = undefined;
   }
 
-  /** Takes a node's link down (a partition: nothing reaches it, it reaches nothing) or up again. */
+  /**
+   * Takes a node's switch port down (a partition: nothing reaches it, it reaches nothing) or up again:
+   * the host end of the node's veth, found by the peer index its eth0 reports, as the namespace cluster
+   * takes its switch port down. The node's own eth0 stays configured, as a node behind a dead switch
+   * port would.
+   */
   async setLink(pnn: number, up: boolean): Promise<void> {
-    await this.sh(pnn, `ip link set eth0 ${up ? 'up' : 'down'}`);
+    const peer = (await this.sh(pnn, 'cat /sys/class/net/eth0/iflink')).trim();
+    const line = ip('-o', 'link', 'show')
+      .split('\n')
+      .find((l) => l.startsWith(`${peer}: `));
+    const name = line?.split(': ')[1]?.split('@')[0];
+    if (!name) throw new Error(`no host link with index ${peer} for node ${pnn}'s eth0`);
+    ip('link', 'set', 'dev', name, up ? 'up' : 'down');
   }
 
   /** The host pid of a process a node container knows as `nsPid`. */
