@@ -38,6 +38,25 @@ describe('failover scenario files', () => {
     ]);
   });
 
+  it('fills defaults: restart-ctdbd back after 1 s, connect-check 8 connections; profiles on containers with a pool of 4', () => {
+    const r = parseScenario(
+      `name: x\ndescription: d\nsteps:\n  - action: restart-ctdbd\n    node: 1\n  - action: connect-check\n    node: non-leader\n${BUDGETS}`,
+    );
+    expect(r.ok && r.value.steps).toEqual([
+      { action: 'restart-ctdbd', node: 1, restartAfterMs: 1000 },
+      { action: 'connect-check', node: 'non-leader', count: 8 },
+    ]);
+    const p = parseProfile('name: p\ndescription: d\nscenarios: [moveip]\n');
+    expect(p.ok && [p.value.cluster, p.value.smbdPool]).toEqual(['containers', 4]);
+    const bad = parseProfile(
+      'name: p\ndescription: d\ncluster: docker\nsmbdPool: -1\nscenarios: [moveip]\n',
+      'p.yaml',
+    );
+    expect(!bad.ok && bad.error.message).toMatch(
+      /cluster: .*'containers' \| 'netns'.*got "docker".*smbdPool/,
+    );
+  });
+
   it('errors name the file, the key and what was expected', () => {
     const bad = (text: string) => {
       const r = parseScenario(text, 'bad.yaml');
