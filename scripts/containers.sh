@@ -35,6 +35,14 @@ mirror() {
   if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
     m=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $(i+1) == "bookworm") { print $i; exit } }' /etc/apt/sources.list)
   fi
+  # Cloud images point apt at a mirror list (mirror+file:/etc/apt/mirrors/debian.list): take its first.
+  case "$m" in
+  mirror+file:*)
+    local list=${m#mirror+file:}
+    list=${list#//}
+    m=$(grep -Eom1 '^(https?|ftp)://[^[:space:]]+' "$list" || true)
+    ;;
+  esac
   [ -n "$m" ] || { echo "containers: no Debian bookworm mirror in apt's sources" >&2; return 1; }
   echo "$m"
 }
