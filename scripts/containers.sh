@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The container engine of the test cluster (test/harness/container-cluster.ts): Debian's podman driven
 # through its Docker-compatible API by testcontainers. Idempotent; safe to re-run.
-#   containers.sh provision   apt-get install podman runc debootstrap (root), build the node image if missing
+#   containers.sh provision   apt-get install podman runc debootstrap (root), build the node image if missing,
+#                             then clean
 #   containers.sh tag         print the node image's name (localhost/mcc-node:<hash of its recipe>)
 #   containers.sh clean       remove every container and network the tests left (label mcc.test), restore
 #                             net.ipv4.ip_forward
@@ -106,6 +107,8 @@ case "${1:-}" in
     fi
     install_packages
     build_image
+    # What a killed run left (containers, networks, ip_forward) goes before the tests start.
+    clean
     ;;
   tag) tag ;;
   mirror) mirror ;;
