@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test tiers use: real peers (ctdbd, smbd, smbclient,
-# smbtorture, redis-server), the tshark oracle and systemd (systemd-socket-activate, for socket
-# activation of mccd). Idempotent; safe to re-run.
+# smbtorture, redis-server), the tshark oracle, systemd (systemd-socket-activate, for socket activation
+# of mccd) and the container cluster's engine and image. Idempotent; safe to re-run.
 set -euo pipefail
 
 packages=(ctdb iptables ethtool curl samba smbclient samba-testsuite tshark redis-server iproute2 procps psmisc systemd)
@@ -11,8 +11,14 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# The container cluster (podman, runc, debootstrap and the node image; see scripts/containers.sh).
+containers() {
+  bash "$(dirname "$0")/containers.sh" provision
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "provision: all test packages present"
+  containers
   exit 0
 fi
 
@@ -37,4 +43,5 @@ done
 pkill -x smbd >/dev/null 2>&1 || true
 pkill -x nmbd >/dev/null 2>&1 || true
 pkill -x redis-server >/dev/null 2>&1 || true
+containers
 echo "provision: done"

@@ -16,6 +16,8 @@ export interface StepContext {
   problem(message: string): void;
   /** Where each public IP is (also recorded, for attributing smbclient sessions). */
   owners(): Promise<Record<string, number>>;
+  /** A check the harness made itself (a fresh connection served or not); a failed one is a violation. */
+  check(label: string, ok: boolean, detail: string): void;
   progress(line: string): void;
 }
 
@@ -111,19 +113,25 @@ async function restartMccd(
   const m = rig.mccd(pnn);
   const downAt = Date.now();
   let probe: Probe | undefined;
+  // The probe is `mcc probe` in a client namespace: only the namespace cluster has one.
+  const clientNs = (rig.cluster as { clientNamespaces?: { ns: string }[] }).clientNamespaces?.[0]?.ns;
+  if (how.probe && clientNs === undefined) {
+    ctx.problem(
+      `restart-mccd's probe needs the namespace cluster (--cluster netns); this platform has no client namespace`,
+    );
+    return;
+  }
   if (how.signal === 'SIGKILL') {
     ctx.mark(`kill -9 mccd on node ${pnn}`, pnn);
     await m.kill9Mccd();
-    if (how.probe)
-      probe = Probe.start(rig.cluster.clientNamespaces[0]!.ns, randomUUID(), [rig.cluster.node(pnn).address]);
+    if (how.probe) probe = Probe.start(clientNs!, randomUUID(), [rig.cluster.node(pnn).address]);
     await sleep(how.downMs);
     ctx.mark(`mccd started on node ${pnn}`, pnn);
     await m.startProcesses();
   } else {
     ctx.mark(`SIGTERM restart of mccd on node ${pnn}`, pnn);
     const restarting = m.restart();
-    if (how.probe)
-      probe = Probe.start(rig.cluster.clientNamespaces[0]!.ns, randomUUID(), [rig.cluster.node(pnn).address]);
+    if (how.probe) probe = Probe.start(clientNs!, randomUUID(), [rig.cluster.node(pnn).address]);
     await restarting;
   }
   const upAt = Date.now();
@@ -203,7 +211,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       await cluster.kill9(pnn);
       await sleep(step.restartAfterMs);
       ctx.mark(`ctdbd started on node ${pnn}`, pnn);
-      cluster.restart(pnn);
+      await cluster.restart(pnn);
       await waitHealthy(rig, ctx);
       return;
     }
@@ -222,7 +230,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'kill-backend': {
       const pnn = await resolveNode(rig, step.node);
       const m = rig.mccd(pnn);
-      if (m.backend === 'worker') {
+      if (m.backend === 'worker' && m.kill9Worker && m.startWorker) {
         nodeFault(ctx, pnn, `kill -9 worker on node ${pnn}`, `kill -9 of the worker on node ${pnn}`);
         await m.kill9Worker();
         await sleep(step.restartAfterMs);
@@ -246,7 +254,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         label: `kill -9 of smbd ${pid} on node ${pnn}`,
         source: 'harness',
       });
-      process.kill(pid, 'SIGKILL');
+      await m.killSmbd(pid);
       return;
     }
     case 'rolling-restart': {
@@ -255,7 +263,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         nodeFault(ctx, pnn, `ctdbd stopped on node ${pnn}`, `ctdbd stop on node ${pnn}`);
         await cluster.stopNode(pnn);
         ctx.mark(`ctdbd started on node ${pnn}`, pnn);
-        cluster.restart(pnn);
+        await cluster.restart(pnn);
         await waitHealthy(rig, ctx);
         // The mccd restart is not a fault: its clients are taken back (docs/restart.md).
         ctx.mark(`mccd restarted on node ${pnn}`, pnn);
@@ -268,12 +276,39 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'partition': {
       const pnn = await resolveNode(rig, step.node);
       nodeFault(ctx, pnn, `node ${pnn} partitioned (link down)`, `partition of node ${pnn}`, true, true);
-      cluster.setLink(pnn, false);
+      await cluster.setLink(pnn, false);
       await sleep(step.durationMs);
       // Whatever the isolated node did meanwhile (it was alone, so it hosted every IP) ends at the heal.
       nodeFault(ctx, pnn, `node ${pnn} link up`, `heal of node ${pnn}`, false, true);
-      cluster.setLink(pnn, true);
+      await cluster.setLink(pnn, true);
       await waitHealthy(rig, ctx);
+      return;
+    }
+    case 'restart-ctdbd': {
+      const pnn = await resolveNode(rig, step.node);
+      nodeFault(ctx, pnn, `ctdbd stopped on node ${pnn}`, `ctdbd restart on node ${pnn}`);
+      await cluster.stopNode(pnn);
+      await sleep(step.restartAfterMs);
+      ctx.mark(`ctdbd started on node ${pnn}`, pnn);
+      await cluster.restart(pnn);
+      await waitHealthy(rig, ctx);
+      // mccd reconnects to the new ctdbd by itself; the connections after that are what is checked.
+      await waitFor(`mccd on node ${pnn} connected to the restarted ctdbd`, 30_000, async () =>
+        (await rig.observer.clusterConnected(pnn)) ? true : undefined,
+      );
+      return;
+    }
+    case 'connect-check': {
+      const pnn = await resolveNode(rig, step.node);
+      const server = cluster.node(pnn).address;
+      ctx.progress(`${step.count} fresh smbclient connections to node ${pnn} (${server}), one after another`);
+      for (let i = 0; i < step.count; i++) {
+        const { ok, output } = await rig.platform.smbclientLs(server);
+        const detail = ok
+          ? 'listed the share'
+          : (output.match(/NT_STATUS_[A-Z_]+/)?.[0] ?? output.trim().slice(-200));
+        ctx.check(`smbclient ${i + 1}/${step.count} to node ${pnn} (${server})`, ok, detail);
+      }
       return;
     }
     case 'wait':

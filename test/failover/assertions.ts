@@ -26,6 +26,7 @@ export interface Violation {
     | 'not-reconnected'
     | 'split-or-stale'
     | 'fd-leak'
+    | 'connection-failed'
     | 'smbclient'
     | 'not-settled'
     | 'over-budget'
@@ -147,6 +148,8 @@ export function evaluateScenario(record: ScenarioRecord): ScenarioResult {
 
   for (const problem of record.stepProblems ?? [])
     violations.push({ rule: 'refused-during-restart', message: problem });
+  for (const c of record.checks ?? [])
+    if (!c.ok) violations.push({ rule: 'connection-failed', message: `${c.label}: ${c.detail}` });
   if (record.baselineNote)
     violations.push({
       rule: 'not-settled',

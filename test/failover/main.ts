@@ -1,20 +1,24 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { containerEngineReason } from '../harness/container-engine.js';
 import { projectRoot } from '../helpers/reference.js';
 import { htmlReport, markdownReport, terminalSummary } from './report.js';
 import { runProfile } from './run.js';
 import { loadProfile, loadScenario, type Profile, ScenarioError } from './scenario.js';
 
 /**
- * `npm run failover -- [options]`: simulated failovers of a real ctdbd cluster in network namespaces
- * (namespaces are the containers here), mccd and a backend on every node, clients in their own namespace.
+ * `npm run failover -- [options]`: simulated failovers of a real ctdbd cluster whose nodes are containers
+ * (clustered smbd, the production replica) or network namespaces (--cluster netns), mccd and a backend on
+ * every node, clients on their own container or namespace.
  * Exit status 0 when every assertion held, 1 when one failed, 2 when the run could not be made.
  */
 const failoverDir = join(projectRoot, 'test', 'failover');
 
-function preflight(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root: network namespaces, ctdbd, port 445';
+function preflight(cluster: 'containers' | 'netns'): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root: containers or network namespaces, ctdbd, port 445';
+  if (!existsSync(join(projectRoot, 'dist/cli/mccd.js'))) return 'dist/ missing (npm run build)';
+  if (cluster === 'containers') return containerEngineReason();
   for (const p of [
     '/usr/sbin/ctdbd',
     '/usr/bin/ctdb',
@@ -25,41 +29,29 @@ function preflight(): string | undefined {
   ])
     if (!existsSync(p) && !existsSync(p.replace('/usr', '')))
       return `${p} missing (run scripts/provision-test.sh)`;
-  if (!existsSync(join(projectRoot, 'dist/cli/mccd.js'))) return 'dist/ missing (npm run build)';
   return undefined;
-}
-
-/**
- * Where a Docker engine answers, the same scenarios could run in containers (testcontainers); none answers
- * on these machines and namespaces are the default, so this only reports what it found.
- */
-async function dockerAnswers(): Promise<boolean> {
-  const { request } = await import('node:http');
-  return new Promise((resolvePromise) => {
-    const req = request({ socketPath: '/var/run/docker.sock', path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolvePromise(res.statusCode === 200);
-    });
-    req.on('error', () => resolvePromise(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolvePromise(false);
-    });
-    req.end();
-  });
 }
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('failover')
     .description(
-      'simulated cluster failovers: ctdbd + mccd + backend per node, in network namespaces, with a report',
+      'simulated cluster failovers: ctdbd + mccd + backend per node, in containers or network namespaces, with a report',
     )
-    .option('--profile <NAME|FILE>', 'profile: short (CI), full, or a profile YAML file', 'short')
+    .option(
+      '--profile <NAME|FILE>',
+      'profile: short (CI, containers), restart (CI, namespaces: mccd restarts), full, or a profile YAML file',
+      'short',
+    )
     .option(
       '--scenario <NAME|FILE...>',
       'run only these scenarios (names in test/failover/scenarios or files)',
     )
-    .option('--backend <KIND>', 'override the profile backend: smbd or worker')
+    .option('--backend <KIND>', 'override the profile backend: smbd or worker (worker: netns only)')
+    .option(
+      '--cluster <KIND>',
+      'override the profile cluster: containers (clustered smbd, the default) or netns (smbd without clustering)',
+    )
+    .option('--pool <N>', 'override the smbd pool size per node (0: one smbd spawned per connection)')
     .option('--nodes <N>', 'override the profile node count')
     .option('--clients <N>', 'override the number of simulated clients')
     .option(
@@ -79,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
     profile: string;
     scenario?: string[];
     backend?: string;
+    cluster?: string;
+    pool?: string;
     nodes?: string;
     clients?: string;
     report: string;
@@ -112,6 +106,19 @@ async function main(argv: string[]): Promise<number> {
         throw new ScenarioError(`--backend: expected smbd or worker, got ${JSON.stringify(o.backend)}`);
       profile = { ...profile, backend: o.backend };
     }
+    if (o.cluster) {
+      if (o.cluster !== 'containers' && o.cluster !== 'netns')
+        throw new ScenarioError(`--cluster: expected containers or netns, got ${JSON.stringify(o.cluster)}`);
+      profile = { ...profile, cluster: o.cluster };
+    }
+    if (o.pool !== undefined) {
+      const pool = Number(o.pool);
+      if (!Number.isInteger(pool) || pool < 0 || pool > 64)
+        throw new ScenarioError('--pool: expected an integer in 0..64');
+      profile = { ...profile, smbdPool: pool };
+    }
+    if (profile.cluster === 'containers' && profile.backend !== 'smbd')
+      throw new ScenarioError('--backend worker runs on network namespaces only: add --cluster netns');
     if (o.nodes) profile = { ...profile, nodes: Number(o.nodes) };
     if (o.clients) profile = { ...profile, clients: Number(o.clients) };
     if (!Number.isInteger(profile.nodes) || profile.nodes < 2 || profile.nodes > 8)
@@ -119,13 +126,15 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(profile.clients) || profile.clients < 1 || profile.clients > 500)
       throw new ScenarioError('--clients: expected an integer in 1..500');
     const scenarios = (o.scenario ?? profile.scenarios).map((s) => loadScenario(fromName('scenarios', s)));
-    const missing = preflight();
+    const missing = preflight(profile.cluster);
     if (missing) {
       progress(`cannot run: ${missing}`);
       return 2;
     }
     progress(
-      `Docker engine: ${(await dockerAnswers()) ? 'answers (not used: network namespaces are the default)' : 'none; using network namespaces'}`,
+      profile.cluster === 'containers'
+        ? 'nodes as containers (podman through testcontainers), smbd with clustering = yes'
+        : 'nodes as network namespaces, smbd with clustering = no',
     );
     const dir = resolve(o.report);
     const run = await runProfile(profile, scenarios, progress, join(dir, 'logs'));

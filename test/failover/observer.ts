@@ -78,6 +78,18 @@ export class Observer {
     return { placement: out, unanswered };
   }
 
+  /** Whether a node's mccd says it is connected to its ctdbd (false while it does not answer). */
+  async clusterConnected(pnn: number): Promise<boolean> {
+    const node = this.nodes.find((n) => n.pnn === pnn);
+    if (!node) return false;
+    const s = await apiGet<{ clusterConnected: boolean }>(
+      { socketPath: node.apiSocket },
+      '/v1/status',
+      2000,
+    ).catch(() => undefined);
+    return s?.clusterConnected === true;
+  }
+
   /**
    * Open fds of a node's mccd by kind (socket, pipe, anon_inode:[eventpoll], a file), from the reading
    * with the fewest of five over a second: API requests in flight come and go.

@@ -70,6 +70,8 @@ export interface PublicAnnounced {
 
 export interface ScenarioRecord {
   name: string;
+  /** Checks the harness made itself (connect-check): each a fresh connection that had to be served. */
+  checks?: { at: number; label: string; ok: boolean; detail: string }[];
   description: string;
   steps: string[];
   startAt: number;

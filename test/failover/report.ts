@@ -221,7 +221,7 @@ function preamble(run: FailoverRun, command: string): string[] {
   return [
     `Command: \`${command}\``,
     '',
-    `Run ${new Date(run.startedAt).toISOString()}: profile **${run.profile.name}** (${run.profile.description}) — ${run.profile.nodes} ctdbd nodes in network namespaces, backend ${run.profile.backend}, ${run.profile.clients} simulated multi-channel clients, ${run.profile.backend === 'smbd' ? run.profile.smbclientSessions : 0} smbclient sessions; cluster up in ${(run.setupMs / 1000).toFixed(0)} s, ${(run.totalMs / 1000).toFixed(0)} s in all. **${run.passed ? 'Every assertion held.' : 'Some assertions failed.'}**`,
+    `Run ${new Date(run.startedAt).toISOString()}: profile **${run.profile.name}** (${run.profile.description}) — ${run.platform}, ${run.profile.clients} simulated multi-channel clients, ${run.profile.backend === 'smbd' ? run.profile.smbclientSessions : 0} smbclient sessions; cluster up in ${(run.setupMs / 1000).toFixed(0)} s, ${(run.totalMs / 1000).toFixed(0)} s in all. **${run.passed ? 'Every assertion held.' : 'Some assertions failed.'}**`,
   ];
 }
 

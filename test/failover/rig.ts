@@ -1,20 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
-import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
 import { lineSplitter } from '../harness/netns.js';
-import { projectRoot } from '../helpers/reference.js';
 import type { AgentConfig, AgentLine } from './agent.js';
+import { startContainerPlatform } from './container-platform.js';
 import { Observer } from './observer.js';
+import { type RigCluster, type RigMccd, type RigPlatform, startNetnsPlatform } from './platform.js';
 import type { Profile } from './scenario.js';
 import type { SimClientSpec } from './sim-client.js';
 import type { SmbclientSpec } from './smbclient-session.js';
 
 /**
- * Everything a failover run stands on: a real ctdbd cluster in namespaces, mccd and its backend on every
- * node, and a client namespace running the agent (simulated clients + smbclient sessions).
+ * Everything a failover run stands on: a real ctdbd cluster (containers or namespaces, platform.ts),
+ * mccd and its backend on every node, and the agent (simulated clients + smbclient sessions) on the
+ * clients' side.
  */
 export class FailoverRig {
   readonly lines: AgentLine[] = [];
@@ -25,33 +23,30 @@ export class FailoverRig {
 
   private constructor(
     readonly profile: Profile,
-    readonly cluster: CtdbTestCluster,
-    readonly mccds: NodeMccd[],
+    readonly platform: RigPlatform,
   ) {}
 
+  get cluster(): RigCluster {
+    return this.platform.cluster;
+  }
+
+  get mccds(): RigMccd[] {
+    return this.platform.mccds;
+  }
+
   static async start(profile: Profile, progress: (line: string) => void): Promise<FailoverRig> {
-    progress(`starting a ${profile.nodes}-node ctdbd cluster in network namespaces`);
-    const cluster = await CtdbTestCluster.start({
-      nodes: profile.nodes,
-      clients: 1,
-      eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
-      env: (node) => ({ MCC_SOCKET: join(node.dir, 'mccd.sock') }),
-      // A partitioned node is declared dead after ~3 s instead of ctdb's default 25 s.
-      tunables: { KeepaliveInterval: 1, KeepaliveLimit: 3 },
-    });
-    const mccds: NodeMccd[] = [];
-    const rig = new FailoverRig(profile, cluster, mccds);
+    const platform =
+      profile.cluster === 'containers'
+        ? await startContainerPlatform(profile, progress)
+        : await startNetnsPlatform(profile, progress);
+    const rig = new FailoverRig(profile, platform);
     try {
-      for (const node of cluster.nodes) {
-        progress(`node ${node.pnn}: starting mccd with the ${profile.backend} backend`);
-        mccds.push(await NodeMccd.start(cluster, node.pnn, { backend: profile.backend, smbdPool: 4 }));
-      }
       rig.observer = new Observer(
-        mccds.map((m) => ({ pnn: m.pnn, apiSocket: m.apiSocket, pid: () => m.mccdPid() })),
-        cluster.publicIps,
+        platform.mccds.map((m) => ({ pnn: m.pnn, apiSocket: m.apiSocket, pid: () => m.mccdPid() })),
+        platform.cluster.publicIps,
       );
       rig.observer.start();
-      await rig.startAgent(progress);
+      rig.startAgent(progress);
       return rig;
     } catch (error) {
       await rig.stop();
@@ -59,62 +54,55 @@ export class FailoverRig {
     }
   }
 
-  mccd(pnn: number): NodeMccd {
+  mccd(pnn: number): RigMccd {
     const m = this.mccds[pnn];
     if (!m) throw new Error(`no mccd on node ${pnn}`);
     return m;
   }
 
   /** Simulated clients spread round-robin over the public IPs; one smbclient session per public IP. */
-  private async startAgent(progress: (line: string) => void): Promise<void> {
+  private startAgent(progress: (line: string) => void): void {
     const ips = this.cluster.publicIps;
+    const smbd = this.profile.backend === 'smbd';
+    const password = this.platform.smbPassword;
     for (let i = 0; i < this.profile.clients; i++)
       this.clients.push({ id: `c${i}`, guid: randomUUID(), publicIp: ips[i % ips.length]! });
-    for (let i = 0; i < this.profile.smbclientSessions; i++) {
+    for (let i = 0; smbd && i < this.profile.smbclientSessions; i++)
       this.smbclients.push({
         id: `s${i}`,
         publicIp: ips[i % ips.length]!,
         share: 'share',
         user: 'root',
-        password: this.mccds[0]!.smbdPassword,
+        password,
       });
-    }
     const config: AgentConfig = {
       port: 445,
       clients: this.clients,
-      smbclients: this.profile.backend === 'smbd' ? this.smbclients : [],
-      interfaceSource:
-        this.profile.backend === 'worker'
-          ? { kind: 'fsctl' }
-          : { kind: 'api', sockets: this.mccds.map((m) => m.apiSocket) },
+      smbclients: this.smbclients,
+      interfaceSource: smbd
+        ? { kind: 'api', sockets: this.mccds.map((m) => m.apiSocket) }
+        : { kind: 'fsctl' },
       timing: { echoIntervalMs: 250, echoTimeoutMs: 2500, teardownGraceMs: 3000, connectTimeoutMs: 3000 },
       smbclientTickMs: 500,
-      ...(this.profile.backend === 'smbd'
+      ...(smbd
         ? {
             probe: {
               publicIps: [...ips],
               port: 445,
               share: 'share',
               user: 'root',
-              password: this.mccds[0]!.smbdPassword,
+              password,
               tickMs: 1000,
               timeoutMs: 10_000,
             },
           }
         : {}),
     };
-    if (this.profile.backend !== 'smbd') this.smbclients.length = 0;
-    const path = join(this.cluster.baseDir, 'agent.json');
-    writeFileSync(path, JSON.stringify(config));
-    const ns = this.cluster.clientNamespaces[0]!.ns;
+    const path = this.platform.writeAgentConfig(JSON.stringify(config));
     progress(
-      `client namespace: ${this.clients.length} simulated multi-channel clients, ${this.smbclients.length} smbclient sessions`,
+      `clients: ${this.clients.length} simulated multi-channel clients, ${this.smbclients.length} smbclient sessions`,
     );
-    const agent = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, join(projectRoot, 'dist/test/failover/agent.js'), path],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const agent = this.platform.spawnAgent(path);
     this.agent = agent;
     agent.stdout?.on(
       'data',
@@ -154,28 +142,12 @@ export class FailoverRig {
 
   /** Copies each node's mccd, ctdbd and smbd logs (they go with the cluster's directory at stop()). */
   keepLogs(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    for (const node of this.cluster.nodes) {
-      for (const [from, to] of [
-        ['mccd.log', `node${node.pnn}-mccd.log`],
-        ['ctdbd.stdout', `node${node.pnn}-ctdbd.log`],
-      ] as const) {
-        const path = join(node.dir, from);
-        if (existsSync(path)) copyFileSync(path, join(dir, to));
-      }
-      const smbdLogs = join(node.dir, 'smbd', 'log');
-      if (!existsSync(smbdLogs)) continue;
-      for (const f of readdirSync(smbdLogs)) {
-        const path = join(smbdLogs, f);
-        if (statSync(path).isFile()) copyFileSync(path, join(dir, `node${node.pnn}-smbd-${f}`));
-      }
-    }
+    this.platform.keepLogs(dir);
   }
 
   async stop(): Promise<void> {
-    await killAndWait(this.agent);
+    await this.platform.stopAgent(this.agent);
     await this.observer?.stop();
-    for (const m of this.mccds) await m.stop();
-    await this.cluster.stop();
+    await this.platform.stop();
   }
 }

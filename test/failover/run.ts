@@ -13,6 +13,8 @@ export interface ScenarioRun {
 
 export interface FailoverRun {
   profile: Profile;
+  /** What the run stood on: engine, image, smbd configuration (from the platform). */
+  platform: string;
   startedAt: number;
   setupMs: number;
   totalMs: number;
@@ -114,6 +116,7 @@ export async function runScenario(
   const ipOwners: ScenarioRecord['ipOwners'] = [];
   const mccdDown: ScenarioRecord['mccdDown'] = [];
   const stepProblems: string[] = [];
+  const checks: NonNullable<ScenarioRecord['checks']> = [];
   const ctx: StepContext = {
     mark(label, node) {
       const at = Date.now();
@@ -130,6 +133,10 @@ export async function runScenario(
     problem(message) {
       stepProblems.push(message);
       progress(`  ✗ ${message}`);
+    },
+    check(label, ok, detail) {
+      checks.push({ at: Date.now(), label, ok, detail });
+      if (!ok) progress(`  ✗ ${label}: ${detail}`);
     },
     async owners() {
       const owners = await waitFor('`ctdb ip` from the leader outside recovery', 20_000, () =>
@@ -203,6 +210,7 @@ export async function runScenario(
     ipOwners,
     mccdDown,
     stepProblems,
+    checks,
   };
   const result = evaluateScenario(record);
   progress(
@@ -235,6 +243,7 @@ export async function runProfile(
   }
   return {
     profile,
+    platform: rig.platform.description,
     startedAt,
     setupMs,
     totalMs: Date.now() - startedAt,

@@ -79,6 +79,22 @@ export const stepSchema = z.discriminatedUnion(
       .strict(),
     z.object({ action: z.literal('rolling-restart') }).strict(),
     z
+      .object({
+        action: z.literal('restart-ctdbd'),
+        node: nodeRef,
+        /** SIGTERM (as `systemctl restart ctdb`), then started again after this long. */
+        restartAfterMs: ms(120_000).default(1000),
+      })
+      .strict(),
+    z
+      .object({
+        action: z.literal('connect-check'),
+        node: nodeRef,
+        /** Fresh smbclient connections to the node's fixed address, one after another; each must list the share. */
+        count: z.number().int().min(1).max(100).default(8),
+      })
+      .strict(),
+    z
       .object({ action: z.literal('partition'), node: nodeRef, durationMs: ms(300_000).default(15_000) })
       .strict(),
     z.object({ action: z.literal('wait'), ms: ms(600_000) }).strict(),
@@ -88,7 +104,7 @@ export const stepSchema = z.discriminatedUnion(
       issue.code === 'invalid_union_discriminator'
         ? {
             message:
-              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, partition or wait',
+              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition or wait',
           }
         : { message: ctx.defaultError },
   },
@@ -115,6 +131,10 @@ export const profileSchema = z
     description: z.string().min(1).max(500),
     nodes: z.number().int().min(2).max(8).default(3),
     backend: z.enum(['smbd', 'worker']).default('smbd'),
+    /** Nodes as containers (clustered smbd, the production replica) or network namespaces. */
+    cluster: z.enum(['containers', 'netns']).default('containers'),
+    /** smbd pool members per node (0: one smbd spawned per connection). */
+    smbdPool: z.number().int().min(0).max(64).default(4),
     /** Simulated multi-channel clients, spread over the public IPs. */
     clients: z.number().int().min(1).max(500).default(12),
     /** Real smbclient sessions alongside them, one per public IP up to this many. */
@@ -202,6 +222,10 @@ export function describeStep(step: Step): string {
       return `${step.action.replace('kill-', 'kill -9 ')} on node ${step.node}, back after ${step.restartAfterMs} ms`;
     case 'rolling-restart':
       return 'rolling restart of every node (ctdbd, then mccd)';
+    case 'restart-ctdbd':
+      return `ctdbd restart (SIGTERM, start after ${step.restartAfterMs} ms) on node ${step.node}`;
+    case 'connect-check':
+      return `${step.count} fresh smbclient connections to node ${step.node}, each must be served`;
     case 'partition':
       return `partition node ${step.node} (link down) for ${step.durationMs} ms`;
     case 'wait':

@@ -200,6 +200,10 @@ export class NodeMccd {
     await this.startProcesses();
   }
 
+  async killSmbd(pid: number): Promise<void> {
+    process.kill(pid, 'SIGKILL');
+  }
+
   async kill9Worker(): Promise<void> {
     await killAndWait(this.worker, 'SIGKILL');
   }

@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type CtdbNodeRef, CtdbQueries } from './ctdb-queries.js';
 import { deleteNamespace, ip, nsExec, pidAlive, runTag, waitFor } from './netns.js';
 
 /**
@@ -20,13 +21,10 @@ import { deleteNamespace, ip, nsExec, pidAlive, runTag, waitFor } from './netns.
  * stock 10.interface event script really adds and removes public IPs on each node's eth0. Nodes hang off a
  * bridge in a separate switch namespace: the root namespace gets no links and no addresses.
  */
-export interface ClusterNode {
-  pnn: number;
+export interface ClusterNode extends CtdbNodeRef {
   ns: string;
-  address: string;
   dir: string;
   socket: string;
-  pid: number | undefined;
 }
 
 export interface ClusterOptions {
@@ -54,9 +52,9 @@ export function ctdbAvailable(): string | undefined {
   return undefined;
 }
 
-export class CtdbTestCluster {
-  readonly nodes: ClusterNode[] = [];
-  readonly publicIps: string[] = [];
+export class CtdbTestCluster extends CtdbQueries<ClusterNode> {
+  override readonly nodes: ClusterNode[] = [];
+  override readonly publicIps: string[] = [];
   readonly clientNamespaces: { ns: string; address: string }[] = [];
   readonly switchNs: string;
   private readonly children = new Map<number, ChildProcess>();
@@ -67,6 +65,7 @@ export class CtdbTestCluster {
     readonly baseDir: string,
     private readonly options: Required<Pick<ClusterOptions, 'nodes' | 'publicIps'>> & ClusterOptions,
   ) {
+    super();
     this.switchNs = `mcc${tag}sw`;
   }
 
@@ -94,84 +93,17 @@ export class CtdbTestCluster {
     }
   }
 
-  node(pnn: number): ClusterNode {
-    const n = this.nodes[pnn];
-    if (!n) throw new Error(`no node ${pnn}`);
-    return n;
-  }
-
   /**
    * Runs the ctdb CLI against one node's socket (test harness only; the daemon speaks the protocol).
    * Asynchronous on purpose: event scripts may call back into servers living in this process.
    */
-  async ctdb(pnn: number, args: string[], timeoutMs = 30_000): Promise<string> {
+  override async ctdb(pnn: number, args: string[], timeoutMs = 30_000): Promise<string> {
     const { stdout } = await execFileAsync('ctdb', args, {
       encoding: 'utf8',
       timeout: timeoutMs,
       env: { PATH, CTDB_SOCKET: this.node(pnn).socket, CTDB_BASE: join(this.node(pnn).dir, 'etc') },
     });
     return stdout;
-  }
-
-  /** `ctdb -X ip all` as {ip: owner} (owner -1 when unassigned). */
-  async ipOwners(pnn = this.firstRunning()): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const line of (await this.ctdb(pnn, ['-X', 'ip', 'all'])).split('\n')) {
-      const cols = line.split('|');
-      if (cols.length >= 3 && /^[0-9a-f.:]+$/i.test(cols[1] ?? '')) out[cols[1]!] = Number(cols[2]);
-    }
-    return out;
-  }
-
-  /**
-   * Where each public IP is as the leader (recovery master) sees it, and only while recovery is normal: a
-   * ctdbd that has just restarted answers -1 for every IP until recovery reaches it, and in the middle of a
-   * recovery the map is in flux. Throws rather than answer from either, so a ground-truth poll skips it.
-   */
-  async settledIpOwners(): Promise<Record<string, number>> {
-    const leader = await this.leader();
-    if (!this.nodes.some((n) => n.pnn === leader && n.pid !== undefined))
-      throw new Error(`ctdb leader names node ${leader}, which is not running`);
-    if (!(await this.recoveryNormal(leader))) throw new Error(`recovery in progress on node ${leader}`);
-    return this.ipOwners(leader);
-  }
-
-  /** `ctdb -X status` node rows: pnn → all flag columns zero. */
-  async nodeStatus(pnn = this.firstRunning()): Promise<{ pnn: number; ok: boolean; flags: number[] }[]> {
-    const rows: { pnn: number; ok: boolean; flags: number[] }[] = [];
-    for (const line of (await this.ctdb(pnn, ['-X', 'status'])).split('\n')) {
-      const cols = line.split('|').slice(1, -1);
-      if (cols.length >= 8 && /^\d+$/.test(cols[0]!)) {
-        const flags = cols.slice(2, 10).map(Number);
-        rows.push({ pnn: Number(cols[0]), ok: flags.every((f) => f === 0), flags });
-      }
-    }
-    return rows;
-  }
-
-  async recoveryNormal(pnn = this.firstRunning()): Promise<boolean> {
-    return /Recovery mode:NORMAL/.test(await this.ctdb(pnn, ['status']));
-  }
-
-  async waitHealthy(timeoutMs = 60_000): Promise<void> {
-    await waitFor(
-      'every ctdb node OK, recovery NORMAL and every public IP owned',
-      timeoutMs,
-      async () => {
-        const running = this.nodes.filter((n) => n.pid !== undefined);
-        const status = await this.nodeStatus(running[0]!.pnn);
-        if (status.length !== this.nodes.length || !status.every((s) => s.ok)) return undefined;
-        if (!(await this.recoveryNormal(running[0]!.pnn))) return undefined;
-        const owners = Object.values(await this.ipOwners(running[0]!.pnn));
-        return owners.length === this.publicIps.length && owners.every((o) => o >= 0) ? true : undefined;
-      },
-      500,
-    );
-  }
-
-  /** `ctdb -t 2 moveip` (plain moveip freezes takeover runs for 20 s). */
-  async moveIp(ip: string, toPnn: number): Promise<void> {
-    await this.ctdb(this.firstRunning(), ['-t', '2', 'moveip', ip, String(toPnn)]);
   }
 
   /** SIGKILL ctdbd on a node and wait until its event daemon is gone too. */
@@ -202,14 +134,6 @@ export class CtdbTestCluster {
     );
     node.pid = undefined;
     await this.waitEventdGone(node);
-  }
-
-  /** The pnn `ctdb leader` names (the recovery master). */
-  async leader(pnn = this.firstRunning()): Promise<number> {
-    const out = (await this.ctdb(pnn, ['leader'])).trim();
-    const leader = Number(out);
-    if (!Number.isInteger(leader)) throw new Error(`ctdb leader printed ${JSON.stringify(out)}`);
-    return leader;
   }
 
   /** Takes a node's switch port down (a partition: nothing reaches it, it reaches nothing) or up again. */
@@ -253,12 +177,6 @@ export class CtdbTestCluster {
     // --interactive sends ctdbd's log to stdout, which launch() points at this file.
     const path = join(this.node(pnn).dir, 'ctdbd.stdout');
     return existsSync(path) ? readFileSync(path, 'utf8') : '';
-  }
-
-  firstRunning(): number {
-    const n = this.nodes.find((x) => x.pid !== undefined);
-    if (!n) throw new Error('no ctdbd is running');
-    return n.pnn;
   }
 
   private createNetwork(): void {

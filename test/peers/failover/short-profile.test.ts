@@ -4,17 +4,81 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { FailoverRun } from '../../failover/run.js';
+import { containerEngineReason } from '../../harness/container-engine.js';
 import { ctdbAvailable } from '../../harness/ctdb-cluster.js';
 import { projectRoot } from '../../helpers/reference.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 
 /**
  * The failover harness's short profile, run as an operator runs it (`npm run failover`): a 3-node ctdbd
- * cluster in namespaces with mccd and smbd on every node, simulated multi-channel clients and smbclient
- * sessions; moveip, kill -9 of a non-leader ctdbd, kill -9 of mccd. Any violated assertion fails CI.
+ * cluster of containers with mccd and clustered smbd on every node, simulated multi-channel clients and
+ * smbclient sessions in a client container; moveip, kill -9 of a non-leader ctdbd, a ctdbd restart. And
+ * the restart profile on the namespace cluster, where mccd runs under systemd-socket-activate: kill -9
+ * and SIGTERM restarts of mccd under load. Any violated assertion fails CI.
  */
+async function runProfile(profile: string, dir: string): Promise<FailoverRun> {
+  const child = spawn(
+    process.execPath,
+    [join(projectRoot, 'dist/test/failover/main.js'), '--profile', profile, '--json', '--report', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  process.stdout.write(
+    `${stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('[failover'))
+      .join('\n')
+      .slice(-4000)}\n`,
+  );
+  expect(code, stderr.slice(-3000)).toBe(0);
+  return JSON.parse(stdout) as FailoverRun;
+}
+
+function expectExercised(run: FailoverRun): void {
+  expect(run.passed).toBe(true);
+  for (const s of run.scenarios) {
+    expect(s.result.violations).toEqual([]);
+    // Each scenario really exercised something: some client was torn down and came back.
+    expect(s.result.teardowns, s.record.name).toBeGreaterThan(0);
+    expect(s.result.latencies.reconnectMs.length, s.record.name).toBeGreaterThan(0);
+  }
+  expect(run.totalMs).toBeLessThan(5 * 60_000);
+}
+
 describePeer(
-  'failover harness, short profile (npm run failover)',
+  'failover harness, short profile in containers (npm run failover)',
+  containerEngineReason(),
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcc-failover-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('every assertion holds in every scenario, and the report is written', async () => {
+      const run = await runProfile('short', dir);
+      expectExercised(run);
+      expect(run.platform).toContain('clustering = yes');
+      expect(run.scenarios.map((s) => s.record.name)).toEqual([
+        'moveip',
+        'kill-ctdbd-non-leader',
+        'restart-ctdbd',
+      ]);
+      expect(run.scenarios[0]!.result.untouchedClients).toBeGreaterThan(0);
+      for (const f of ['report.md', 'report.html', 'moveip.svg', 'run.json'])
+        expect(existsSync(join(dir, f)), f).toBe(true);
+      expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('kill-ctdbd-non-leader: PASS');
+    }, 360_000);
+  },
+);
+
+describePeer(
+  'failover harness, restart profile on the namespace cluster (npm run failover -- --profile restart)',
   firstReason(
     notRoot(),
     missingPrograms(
@@ -33,54 +97,18 @@ describePeer(
     ctdbAvailable(),
   ),
   () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mcc-failover-'));
+    const dir = mkdtempSync(join(tmpdir(), 'mcc-failover-restart-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('every assertion holds in every scenario, and the report is written', async () => {
-      const child = spawn(
-        process.execPath,
-        [join(projectRoot, 'dist/test/failover/main.js'), '--profile', 'short', '--json', '--report', dir],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      process.stdout.write(
-        `${stderr
-          .split('\n')
-          .filter((l) => !l.startsWith('[failover'))
-          .join('\n')}\n`,
-      );
-      expect(code, stderr.slice(-3000)).toBe(0);
-      const run = JSON.parse(stdout) as FailoverRun;
-      expect(run.passed).toBe(true);
-      expect(run.scenarios.map((s) => s.record.name)).toEqual([
-        'moveip',
-        'kill-ctdbd-non-leader',
-        'restart-mccd',
-      ]);
-      for (const s of run.scenarios) {
-        expect(s.result.violations).toEqual([]);
-        // Each scenario really exercised something: some client was torn down and came back.
-        expect(s.result.teardowns, s.record.name).toBeGreaterThan(0);
-        expect(s.result.latencies.reconnectMs.length, s.record.name).toBeGreaterThan(0);
-      }
+    it('mccd restarts (kill -9, SIGTERM) cost no client a channel, and the moveip after them holds', async () => {
+      const run = await runProfile('restart', dir);
+      expectExercised(run);
       // The restarts really happened (twice), and cost no client a channel: restart-mccd's only
       // teardowns are its moveip's, so some clients stayed untouched through both.
-      const restart = run.scenarios[2]!;
+      const restart = run.scenarios[0]!;
+      expect(restart.record.name).toBe('restart-mccd');
       expect(restart.record.mccdDown).toHaveLength(2);
       expect(restart.result.untouchedClients).toBeGreaterThan(0);
-      expect(run.scenarios[0]!.result.untouchedClients).toBeGreaterThan(0);
-      expect(run.totalMs).toBeLessThan(5 * 60_000);
-      for (const f of ['report.md', 'report.html', 'moveip.svg', 'run.json'])
-        expect(existsSync(join(dir, f)), f).toBe(true);
-      expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('kill-ctdbd-non-leader: PASS');
     }, 360_000);
   },
 );

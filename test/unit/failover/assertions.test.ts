@@ -115,10 +115,13 @@ describe('failover report', () => {
       description: 'd',
       nodes: 2,
       backend: 'smbd' as const,
+      cluster: 'containers' as const,
+      smbdPool: 4,
       clients: 2,
       smbclientSessions: 0,
       scenarios: ['moveip'],
     },
+    platform: '2 ctdbd nodes as containers, smbd with `clustering = yes`',
     startedAt: 0,
     setupMs: 17_000,
     totalMs: 30_000,
@@ -152,6 +155,7 @@ describe('failover report', () => {
     );
     const { markdown, svgs } = markdownReport(run, 'npm run failover');
     expect(markdown).toContain('Command: `npm run failover`');
+    expect(markdown).toContain('2 ctdbd nodes as containers, smbd with `clustering = yes`');
     expect(markdown).toContain('![timeline of moveip](moveip.svg)');
     expect(Object.keys(svgs)).toEqual(['moveip.svg']);
     const html = htmlReport(run, 'npm run failover');

@@ -25,7 +25,10 @@ describe('failover scenario files', () => {
       for (const name of p.scenarios) expect(names, `${f} names ${name}`).toContain(name);
     }
     const short = loadProfile(join(dir, 'profiles/short.yaml'));
-    expect(short.scenarios).toEqual(['moveip', 'kill-ctdbd-non-leader', 'restart-mccd']);
+    expect(short.scenarios).toEqual(['moveip', 'kill-ctdbd-non-leader', 'restart-ctdbd']);
+    // mccd restarts need socket activation, which the namespace cluster's mccd has.
+    const restart = loadProfile(join(dir, 'profiles/restart.yaml'));
+    expect([restart.cluster, restart.scenarios]).toEqual(['netns', ['restart-mccd']]);
   });
 
   it('fills defaults: moveip to the next node, kill-ctdbd back after 2 s', () => {
@@ -36,6 +39,25 @@ describe('failover scenario files', () => {
       { action: 'moveip', ip: 1, to: 'next' },
       { action: 'kill-ctdbd', node: 'leader', restartAfterMs: 2000 },
     ]);
+  });
+
+  it('fills defaults: restart-ctdbd back after 1 s, connect-check 8 connections; profiles on containers with a pool of 4', () => {
+    const r = parseScenario(
+      `name: x\ndescription: d\nsteps:\n  - action: restart-ctdbd\n    node: 1\n  - action: connect-check\n    node: non-leader\n${BUDGETS}`,
+    );
+    expect(r.ok && r.value.steps).toEqual([
+      { action: 'restart-ctdbd', node: 1, restartAfterMs: 1000 },
+      { action: 'connect-check', node: 'non-leader', count: 8 },
+    ]);
+    const p = parseProfile('name: p\ndescription: d\nscenarios: [moveip]\n');
+    expect(p.ok && [p.value.cluster, p.value.smbdPool]).toEqual(['containers', 4]);
+    const bad = parseProfile(
+      'name: p\ndescription: d\ncluster: docker\nsmbdPool: -1\nscenarios: [moveip]\n',
+      'p.yaml',
+    );
+    expect(!bad.ok && bad.error.message).toMatch(
+      /cluster: .*'containers' \| 'netns'.*got "docker".*smbdPool/,
+    );
   });
 
   it('errors name the file, the key and what was expected', () => {

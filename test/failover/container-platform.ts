@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLIENT_DIR, ContainerCluster } from '../harness/container-cluster.js';
+import { nodeImage, podman, podmanEnv } from '../harness/container-engine.js';
+import { ContainerMccd, prepareClusteredSmbd, SMB_PASSWORD } from '../harness/container-mccd.js';
+import { prepareClient, smbclientBatch } from '../harness/container-smbclient.js';
+import { waitFor } from '../harness/netns.js';
+import { projectRoot } from '../helpers/reference.js';
+import { copyDirFiles, type RigPlatform } from './platform.js';
+import type { Profile } from './scenario.js';
+
+/**
+ * The production replica under the failover harness: every node a container running ctdbd, smbd with
+ * `clustering = yes` and mccd; the agent (simulated clients, smbclient sessions, the smbtorture probe)
+ * in a client container on the same network. The client container also mounts the cluster's host
+ * directory at its host path, so the simulated clients can ask each node's mccd API for its interfaces
+ * (the harness's stand-in for an authenticated FSCTL, as with namespaces).
+ */
+export async function startContainerPlatform(
+  profile: Profile,
+  progress: (line: string) => void,
+): Promise<RigPlatform> {
+  if (profile.backend !== 'smbd')
+    throw new Error(
+      'the container cluster runs clustered smbd only: use --cluster netns for the reference worker',
+    );
+  progress(`starting a ${profile.nodes}-node ctdbd cluster in containers (${nodeImage()})`);
+  const cluster = await ContainerCluster.start({
+    nodes: profile.nodes,
+    clients: 1,
+    eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+    tunables: { KeepaliveInterval: 1, KeepaliveLimit: 3 },
+    clientMounts: (baseDir) => [{ source: baseDir, target: baseDir, mode: 'rw' }],
+  });
+  const client = cluster.clients[0]!;
+  const mccds: ContainerMccd[] = [];
+  const stop = async () => {
+    for (const m of mccds) await m.stop().catch(() => undefined);
+    await cluster.stop();
+  };
+  try {
+    progress('clustered smbd: smb.conf on every node, root in the clustered passdb');
+    await prepareClusteredSmbd(cluster);
+    await prepareClient(cluster, client);
+    for (const node of cluster.nodes) {
+      progress(
+        `node ${node.pnn}: starting mccd (smbd ${profile.smbdPool === 0 ? 'spawned per connection' : `pool of ${profile.smbdPool}`})`,
+      );
+      mccds.push(await ContainerMccd.start(cluster, node.pnn, { pool: profile.smbdPool }));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const version = podman(['version', '--format', '{{.Client.Version}}']).trim();
+  return {
+    cluster,
+    mccds,
+    smbPassword: SMB_PASSWORD,
+    description: `${profile.nodes} ctdbd nodes as containers (podman ${version} through testcontainers, image ${nodeImage()} from Debian 12's archive: ctdb and samba 4.17), smbd with \`clustering = yes\` behind mccd, ${profile.smbdPool === 0 ? 'spawned per connection' : `pool of ${profile.smbdPool}`}`,
+    writeAgentConfig(json) {
+      writeFileSync(join(client.dir, 'agent.json'), json);
+      return `${CLIENT_DIR}/agent.json`;
+    },
+    spawnAgent(configPath) {
+      // podman exec (the Docker API's exec does not stream); the agent's JSON lines come out on stdout.
+      return spawn(
+        'podman',
+        [
+          'exec',
+          client.name,
+          '/usr/local/bin/node',
+          join(projectRoot, 'dist/test/failover/agent.js'),
+          configPath,
+        ],
+        { env: podmanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    },
+    async stopAgent(agent) {
+      if (!agent || agent.exitCode !== null) return;
+      // podman exec forwards no signal: SIGTERM the agent inside, and the exec ends with it.
+      await cluster.exec(client, ['pkill', '-TERM', '-f', 'failover/agent.js']).catch(() => undefined);
+      await waitFor(
+        'the failover agent to exit',
+        10_000,
+        () => (agent.exitCode !== null ? true : undefined),
+        50,
+      ).catch(() => agent.kill('SIGKILL'));
+    },
+    async smbclientLs(server) {
+      const r = await smbclientBatch(cluster, client, server, 'ls');
+      return { ok: r.code === 0 && !/NT_STATUS_/.test(r.output), output: r.output };
+    },
+    keepLogs(dir) {
+      mkdirSync(dir, { recursive: true });
+      for (const node of cluster.nodes) {
+        for (const [from, to] of [
+          ['mccd.log', `node${node.pnn}-mccd.log`],
+          ['ctdbd.stdout', `node${node.pnn}-ctdbd.log`],
+          ['log.ctdbd', `node${node.pnn}-log.ctdbd`],
+        ] as const) {
+          const path = join(node.dir, 'log', from);
+          if (existsSync(path)) copyFileSync(path, join(dir, to));
+        }
+        copyDirFiles(join(node.dir, 'log', 'smbd'), dir, `node${node.pnn}-smbd-`);
+      }
+    },
+    stop,
+  };
+}

@@ -1,0 +1,153 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
+import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
+import type { CtdbNodeRef, CtdbQueries } from '../harness/ctdb-queries.js';
+import { projectRoot } from '../helpers/reference.js';
+import type { Profile } from './scenario.js';
+
+/**
+ * What a failover run stands on, whichever way the nodes are made: containers (container-platform.ts,
+ * the production replica: clustered smbd) or network namespaces (here: fast, smbd without clustering,
+ * and the only place for the reference worker). The rig, the actions and the observer see only this.
+ */
+export interface RigCluster extends CtdbQueries<CtdbNodeRef> {
+  readonly baseDir: string;
+  kill9(pnn: number): Promise<void>;
+  stopNode(pnn: number): Promise<void>;
+  restart(pnn: number): void | Promise<void>;
+  setLink(pnn: number, up: boolean): void | Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RigMccd {
+  readonly pnn: number;
+  readonly apiSocket: string;
+  readonly backend: 'worker' | 'smbd';
+  mccdPid(): number | undefined;
+  kill9Mccd(): Promise<void>;
+  startProcesses(): Promise<void>;
+  restart(): Promise<void>;
+  waitPoolReady(timeoutMs?: number): Promise<void>;
+  /** smbd processes holding client connections: pid (as killSmbd takes it) → peers. */
+  smbdServing(): Promise<Map<number, string[]>>;
+  killSmbd(pid: number): Promise<void>;
+  kill9Worker?(): Promise<void>;
+  startWorker?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RigPlatform {
+  readonly cluster: RigCluster;
+  readonly mccds: RigMccd[];
+  /** root's SMB password on every node. */
+  readonly smbPassword: string;
+  /** What the report says the run stood on: engine, image, smbd configuration. */
+  readonly description: string;
+  /** Writes the agent's configuration where the agent can read it; returns the path the agent is given. */
+  writeAgentConfig(json: string): string;
+  spawnAgent(configPath: string): ChildProcess;
+  stopAgent(agent: ChildProcess | undefined): Promise<void>;
+  /** One smbclient `ls` of the share through `server`, from the clients' side. */
+  smbclientLs(server: string): Promise<{ ok: boolean; output: string }>;
+  keepLogs(dir: string): void;
+  stop(): Promise<void>;
+}
+
+export function copyDirFiles(from: string, to: string, prefix: string): void {
+  if (!existsSync(from)) return;
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from)) {
+    const path = join(from, f);
+    if (statSync(path).isFile()) copyFileSync(path, join(to, `${prefix}${f}`));
+  }
+}
+
+/** The namespace platform: one netns per node, smbd without clustering (see docs/failover.md for why it stays). */
+export async function startNetnsPlatform(
+  profile: Profile,
+  progress: (line: string) => void,
+): Promise<RigPlatform> {
+  progress(`starting a ${profile.nodes}-node ctdbd cluster in network namespaces`);
+  const cluster = await CtdbTestCluster.start({
+    nodes: profile.nodes,
+    clients: 1,
+    eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+    env: (node) => ({ MCC_SOCKET: join(node.dir, 'mccd.sock') }),
+    // A partitioned node is declared dead after ~3 s instead of ctdb's default 25 s.
+    tunables: { KeepaliveInterval: 1, KeepaliveLimit: 3 },
+  });
+  const mccds: NodeMccd[] = [];
+  const stop = async () => {
+    for (const m of mccds) await m.stop();
+    await cluster.stop();
+  };
+  try {
+    for (const node of cluster.nodes) {
+      progress(`node ${node.pnn}: starting mccd with the ${profile.backend} backend`);
+      mccds.push(
+        await NodeMccd.start(cluster, node.pnn, { backend: profile.backend, smbdPool: profile.smbdPool }),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const ns = cluster.clientNamespaces[0]!.ns;
+  return {
+    cluster,
+    mccds,
+    smbPassword: mccds[0]!.smbdPassword,
+    description: `${profile.nodes} ctdbd nodes in network namespaces (host ctdbd and smbd, \`clustering = no\`), ${profile.backend === 'smbd' ? `smbd ${profile.smbdPool === 0 ? 'spawned per connection' : `pool of ${profile.smbdPool}`}` : 'reference worker'}`,
+    writeAgentConfig(json) {
+      const path = join(cluster.baseDir, 'agent.json');
+      writeFileSync(path, json);
+      return path;
+    },
+    spawnAgent(configPath) {
+      return spawn(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, join(projectRoot, 'dist/test/failover/agent.js'), configPath],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    },
+    stopAgent: (agent) => killAndWait(agent),
+    smbclientLs(server) {
+      return new Promise((resolve) => {
+        execFile(
+          'ip',
+          [
+            'netns',
+            'exec',
+            ns,
+            'smbclient',
+            `//${server}/share`,
+            '-U',
+            `root%${mccds[0]!.smbdPassword}`,
+            '-m',
+            'SMB3_11',
+            '-c',
+            'ls',
+          ],
+          { timeout: 30_000 },
+          (error, stdout, stderr) => resolve({ ok: !error, output: `${stdout}${stderr}` }),
+        );
+      });
+    },
+    keepLogs(dir) {
+      mkdirSync(dir, { recursive: true });
+      for (const node of cluster.nodes) {
+        for (const [from, to] of [
+          ['mccd.log', `node${node.pnn}-mccd.log`],
+          ['ctdbd.stdout', `node${node.pnn}-ctdbd.log`],
+        ] as const) {
+          const path = join(node.dir, from);
+          if (existsSync(path)) copyFileSync(path, join(dir, to));
+        }
+        copyDirFiles(join(node.dir, 'smbd', 'log'), dir, `node${node.pnn}-smbd-`);
+      }
+    },
+    stop,
+  };
+}
