@@ -98,7 +98,7 @@ export class ClusterRules {
     this.deps.observed(e);
     switch (e.type) {
       case 'ip-released': {
-        const reset = this.resetAtOnce(registry.clientsOnIp(e.ip));
+        const reset = this.resetAtOnce(registry.clientsOnIp(e.ip, e.at));
         const affected = registry.releaseIp(e.ip, e.at);
         log.info(
           { ip: e.ip, clients: affected.length, ...(reset ? { reset } : {}) },

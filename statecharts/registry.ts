@@ -14,7 +14,7 @@ import {
   type TeardownLogic,
 } from './client-machine.js';
 import { type ClientRecord, clientRecord, snapshotOfRecord } from './persist.js';
-import type { ClientContext, Owner } from './types.js';
+import { type ClientContext, LOST_PUBLIC_IP_WINDOW_MS, type Owner } from './types.js';
 
 export interface TransitionRecord {
   clientGuid: string;
@@ -141,8 +141,16 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
   }
 
   /** Clients with a live channel whose local address is `ip`. */
-  clientsOnIp(ip: string): string[] {
-    return this.matching((c) => c.channels.some((ch) => ch.tuple.localAddress === ip));
+  /**
+   * Clients with a channel on `ip`, or that lost one there within LOST_PUBLIC_IP_WINDOW_MS: ctdb's
+   * releaseip resets the IP's connections before RELEASE_IP reaches mccd, and those clients must go whole.
+   */
+  clientsOnIp(ip: string, at = this.now()): string[] {
+    return this.matching(
+      (c) =>
+        c.channels.some((ch) => ch.tuple.localAddress === ip) ||
+        (c.lostPublicIps ?? []).some((l) => l.ip === ip && at - l.at <= LOST_PUBLIC_IP_WINDOW_MS),
+    );
   }
 
   /**
@@ -150,7 +158,7 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
    * when the IP was released, so their teardown latency includes the time the event took to get here.
    */
   releaseIp(ip: string, at?: number): string[] {
-    const affected = this.clientsOnIp(ip);
+    const affected = this.clientsOnIp(ip, at);
     for (const guid of affected)
       this.send(guid, { type: 'RELEASE_IP', ip, ...(at === undefined ? {} : { at }) });
     return affected;
