@@ -40,6 +40,9 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       mode: 0o600,
       maxBytes: 128 * 1024,
       maxFds: 4,
+      // Each queued handoff holds a client's fd: a worker that stops reading must not make mccd hold
+      // every fd sent its way. Beyond this the handoff fails and the connection is closed.
+      maxQueued: 1024,
     });
     this.server.on('connection', (carrier) => this.onConnection(carrier));
     // Out of fds or a listener that cannot be polled: logged and counted, never a reason to die.
