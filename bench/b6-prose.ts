@@ -51,7 +51,7 @@ export function b6Prose(n: B6Numbers): string[] {
   const burstRatio = n.burst.c.okPerSec / n.burst.a.okPerSec;
   if (burstRatio > 1)
     why.push(
-      `In the burst (c) completed ${fmt(burstRatio)}× as many connections per second as (a)${lossless(n.burst.c) ? ', none lost' : `, but lost ${fmt(n.burst.c.offered - n.burst.c.ok, 0)} (${fmt(n.burst.c.errors, 0)} errors)`}.`,
+      `In the burst (c) completed ${fmt(burstRatio)}× as many connections per second as (a)${lossless(n.burst.c) ? ', none lost' : `, but not all: ${fmt(n.burst.c.offered - n.burst.c.ok, 0)} short of ${fmt(n.burst.c.offered, 0)} in the median run, ${fmt(n.burst.c.errors, 0)} errors over all runs`}.`,
     );
   else
     why.push(
@@ -63,4 +63,29 @@ export function b6Prose(n: B6Numbers): string[] {
     );
   why.push(`(b) shows the exec tax the pool removes: ${fmt(b.cpuMsPerConn)} ms of CPU per connection.`);
   return [targets, why.join(' ')];
+}
+
+/** B6s: the same burst with and without a CPU hog pinned beside the servers. */
+export interface B6StarvedNumbers {
+  hogs: number;
+  cores: number;
+  /** The bare Node server's conn/s in each condition: how much slower the starved machine was. */
+  bare: { idle: number; starved: number };
+  idle: { a: B6Burst; c: B6Burst };
+  starved: { a: B6Burst; c: B6Burst };
+}
+
+export function b6StarvedProse(n: B6StarvedNumbers): string[] {
+  const holds = (x: { a: B6Burst; c: B6Burst }) => x.c.ok >= x.a.ok;
+  const line = (name: string, x: { a: B6Burst; c: B6Burst }) =>
+    `${name}: the pool completes at least as many as smbd's listener — ${verdict(holds(x))} ((c) ${fmt(x.c.ok, 0)} of ${fmt(x.c.offered, 0)} with ${fmt(x.c.errors, 0)} errors, ${fmt(x.c.okPerSec)}/s; (a) ${fmt(x.a.ok, 0)} of ${fmt(x.a.offered, 0)} with ${fmt(x.a.errors, 0)} errors, ${fmt(x.a.okPerSec)}/s; ratio ${fmt(x.c.ok / Math.max(1, x.a.ok))}×)`;
+  const slowdown = n.bare.idle / Math.max(1, n.bare.starved);
+  return [
+    `Targets: ${line('idle machine', n.idle)}; ${line(`starved machine (${n.hogs} busy loop(s) pinned with taskset, one per core)`, n.starved)}.`,
+    `The hog made a bare Node server ${fmt(slowdown)}× slower (${fmt(n.bare.idle, 0)} → ${fmt(n.bare.starved, 0)} conn/s on ${n.cores} core(s)). ${
+      holds(n.starved)
+        ? 'Starved, the pool still kept up with the listener'
+        : "Starved, the pool fell behind smbd's listener"
+    }: ${fmt(n.starved.c.ok / Math.max(1, n.idle.c.ok))}× its own idle completions, against ${fmt(n.starved.a.ok / Math.max(1, n.idle.a.ok))}× for the listener.`,
+  ];
 }

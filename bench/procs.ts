@@ -76,6 +76,9 @@ export async function startMccd(
     exposeGc?: boolean;
     /** Run under this open-file limit (prlimit), as systemd's LimitNOFILE would. */
     nofile?: number;
+    /** More node flags for mccd (e.g. --max-semi-space-size=2) and environment (e.g. MALLOC_ARENA_MAX). */
+    nodeFlags?: string[];
+    env?: Record<string, string>;
     /** Config keys merged over the defaults below (e.g. { api: { headersTimeoutMs: 1000 } }). */
     extra?: Record<string, unknown>;
   } = {},
@@ -96,13 +99,16 @@ export async function startMccd(
       ...(options.extra?.api ? { api: { socket: api, ...(options.extra.api as object) } } : {}),
     }),
   );
-  const nodeFlags = options.exposeGc ? ['--expose-gc'] : [];
+  const nodeFlags = [...(options.exposeGc ? ['--expose-gc'] : []), ...(options.nodeFlags ?? [])];
   const argv = [process.execPath, ...nodeFlags, join(dist, 'cli/mccd.js'), '-c', join(dir, 'mccd.json')];
   // prlimit execs node in place: the pid is still mccd's.
   const limited = options.nofile
     ? ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, ...argv]
     : argv;
-  const mccd = spawn(limited[0]!, limited.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const mccd = spawn(limited[0]!, limited.slice(1), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
   const status = await until('mccd', 15_000, () =>
     apiGet<{ listen: { port: number }[] }>({ socketPath: api }, '/v1/status'),
   );

@@ -38,7 +38,7 @@ export function existingSections(text: string): Map<string, string> {
   // A file from before per-section machine lines had one for all of them above the first section.
   const legacyMachine = LEGACY_HEADER_MACHINE.exec(parts[0] ?? '')?.[1];
   for (const part of parts.slice(1)) {
-    const id = /^## (B\d)/.exec(part)?.[1];
+    const id = /^## (B\d+[a-z]*)/.exec(part)?.[1];
     if (!id) continue;
     let section = part.trimEnd();
     if (!/^Machine: /m.test(section))
@@ -53,6 +53,7 @@ export function existingSections(text: string): Map<string, string> {
 
 export function mergeResults(existing: string, fresh: Section[], stamp: Stamp): string {
   const merged = existingSections(existing);
-  for (const sec of fresh) merged.set(/^(B\d)/.exec(sec.title)?.[1] ?? sec.title, renderSection(sec, stamp));
+  for (const sec of fresh)
+    merged.set(/^(B\d+[a-z]*)/.exec(sec.title)?.[1] ?? sec.title, renderSection(sec, stamp));
   return [...HEADER, ...[...merged.keys()].sort().flatMap((k) => [merged.get(k)!, ''])].join('\n');
 }

@@ -8,6 +8,7 @@ import { b3 } from './b3-section.js';
 import { b4 } from './b4-discovery.js';
 import { b5 } from './b5-section.js';
 import { b6 } from './b6-smbd-pool.js';
+import { b6Starved } from './b6-starved.js';
 import { b7 } from './b7-section.js';
 import { mergeResults } from './results-file.js';
 import { machineLine, type Section } from './stats.js';
@@ -38,6 +39,8 @@ const benches: Record<string, () => Section | Promise<Section>> = {
   B5: () => b5(repeat),
   B6: () => b6(repeat),
   B7: () => b7(clients, repeat),
+  // Only with --only B6s: it starves the machine on purpose.
+  ...(only.split(',').includes('B6s') ? { B6s: () => b6Starved(repeat) } : {}),
 };
 for (const [name, fn] of Object.entries(benches)) {
   if (only !== 'all' && !only.split(',').includes(name)) continue;

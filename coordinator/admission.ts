@@ -36,11 +36,13 @@ export interface AdmissionDeps {
 export class Admission {
   // Anyone who can reach the SMB port can cause refusals at will: summarised, never a line each.
   private readonly refusals: EventTally;
+  private readonly failures: EventTally;
   /** Clients on this node that have claimed their GUID cluster-wide (forgotten when they are gone). */
   private readonly claimed = new Set<string>();
 
   constructor(private readonly deps: AdmissionDeps) {
     this.refusals = new EventTally(deps.log, { what: 'connections refused', level: 'info' });
+    this.failures = new EventTally(deps.log, { what: 'handoffs failed', level: 'warn' });
     deps.registry.on('gone', (v) => this.claimed.delete(v.clientGuid));
   }
 
@@ -133,7 +135,9 @@ export class Admission {
         return;
       }
       metrics.handoffFailures.inc({ backend: backend.kind });
-      this.deps.log.warn({ client: guid, err: (error as Error).message }, 'handoff failed');
+      // A worker that falls behind fails handoffs by the thousand: one line per cause per interval.
+      const err = (error as Error).message;
+      this.failures.note(err, { client: guid, err }, `handoff failed: ${err}`);
       registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
     }
   }

@@ -3,7 +3,7 @@
  * sizing: process.memoryUsage() and the V8 heap, optionally right after a full collection. A collection
  * is a pause, so it runs only when asked for and only where node was started with --expose-gc.
  */
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 export interface MemoryReport {
   /** Whether a full collection ran just before these figures (asked for, and node has --expose-gc). */
@@ -15,6 +15,14 @@ export interface MemoryReport {
   arrayBuffers: number;
   heapLimit: number;
   mallocedMemory: number;
+  /** malloc'd memory's high-water mark in V8 (zones, compiler): it stays reserved once touched. */
+  peakMallocedMemory: number;
+  /** Machine code and bytecode V8 keeps (code space + the code metadata in old space is not split out). */
+  codeSpace: number;
+  /** Each V8 heap space: size (committed to it) and used, in bytes. new_space is the young generation. */
+  spaces: Record<string, { size: number; used: number }>;
+  /** RSS not explained by the V8 heap or external buffers: Node/libuv, the allocator's arenas, the addon. */
+  outsideHeap: number;
 }
 
 export function memoryReport(collect: boolean): MemoryReport {
@@ -24,6 +32,9 @@ export function memoryReport(collect: boolean): MemoryReport {
   if (collected) for (let i = 0; i < 2; i++) gc!();
   const usage = process.memoryUsage();
   const heap = getHeapStatistics();
+  const spaces: MemoryReport['spaces'] = {};
+  for (const sp of getHeapSpaceStatistics())
+    spaces[sp.space_name] = { size: sp.space_size, used: sp.space_used_size };
   return {
     collected,
     rss: usage.rss,
@@ -33,5 +44,9 @@ export function memoryReport(collect: boolean): MemoryReport {
     arrayBuffers: usage.arrayBuffers,
     heapLimit: heap.heap_size_limit,
     mallocedMemory: heap.malloced_memory,
+    peakMallocedMemory: heap.peak_malloced_memory,
+    codeSpace: spaces.code_space?.size ?? 0,
+    spaces,
+    outsideHeap: Math.max(0, usage.rss - usage.heapTotal - usage.external),
   };
 }

@@ -14,8 +14,6 @@ const READABLE = 1 as const;
 const READABLE_WRITABLE = 3 as const;
 /** Messages handled per readiness callback, so one busy carrier cannot starve the event loop. */
 const RECV_BATCH = 64;
-/** Messages waiting for room before send() refuses: each may hold fds the receiver has not taken yet. */
-const DEFAULT_MAX_QUEUED = 1024;
 
 export interface CarrierEvents {
   message: [CarrierMessage];
@@ -49,7 +47,9 @@ export class SeqpacketCarrier extends EventEmitter<CarrierEvents> {
     super();
     this.maxBytes = options.maxBytes ?? 65536;
     this.maxFds = options.maxFds ?? 16;
-    this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    // Unbounded unless asked: a sender whose messages must all arrive (a worker's channel-closed reports,
+    // whose loss would leave mccd holding the client for ever) waits instead of dropping.
+    this.maxQueued = options.maxQueued ?? Number.POSITIVE_INFINITY;
     this.watcher = call(
       () => new addon.FdWatcher(fd, (error, readable, writable) => this.onReady(error, readable, writable)),
     );
@@ -194,7 +194,13 @@ export class SeqpacketServer extends EventEmitter<{
 
   constructor(
     readonly path: string,
-    private readonly options: { mode?: number; backlog?: number; maxBytes?: number; maxFds?: number } = {},
+    private readonly options: {
+      mode?: number;
+      backlog?: number;
+      maxBytes?: number;
+      maxFds?: number;
+      maxQueued?: number;
+    } = {},
   ) {
     super();
     // A stale socket file from a crashed run blocks bind; remove it, but never a non-socket file.

@@ -50,6 +50,10 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       mode: 0o600,
       maxBytes: 128 * 1024,
       maxFds: 4,
+      // Each queued handoff holds a client's fd: a worker that stops reading must not make mccd hold
+      // every fd sent its way. Beyond this (4 s of a 1,000/s churn) the handoff fails and the connection
+      // is closed; the fds fit in the quarter of the open-file limit kept out of the pending bounds.
+      maxQueued: 4096,
     });
     this.server.on('connection', (carrier) => this.onConnection(carrier));
     // Out of fds or a listener that cannot be polled: logged and counted, never a reason to die.

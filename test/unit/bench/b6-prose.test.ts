@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type B6Numbers, b6Prose } from '../../../bench/b6-prose.js';
+import { type B6Numbers, b6Prose, b6StarvedProse } from '../../../bench/b6-prose.js';
 
 const clean: B6Numbers = {
   cores: 2,
@@ -28,7 +28,7 @@ describe('B6 prose from the numbers', () => {
     const lossy = { ...clean, burst: { ...clean.burst, c: { ...clean.burst.c, ok: 1990, errors: 10 } } };
     const [targets, why] = b6Prose(lossy);
     expect(why).not.toContain('none lost');
-    expect(why).toContain('lost 10 (10 errors)');
+    expect(why).toContain('10 short of 2,000 in the median run, 10 errors over all runs');
     expect(targets).toMatch(/burst completes.*— \*\*not met\*\*/);
   });
 
@@ -45,5 +45,34 @@ describe('B6 prose from the numbers', () => {
     expect(why).not.toContain('SYN');
     expect(why).toContain('did not pull ahead');
     expect(why).toContain("this machine's 8 core(s)");
+  });
+
+  it('B6s: verdicts per condition follow the numbers, and a starved pool that falls behind says so', () => {
+    const burst = (ok: number, errors: number) => ({
+      seconds: 10,
+      ok,
+      offered: 2000,
+      errors,
+      okPerSec: ok / 10,
+    });
+    const ahead = b6StarvedProse({
+      hogs: 2,
+      cores: 2,
+      bare: { idle: 6000, starved: 2000 },
+      idle: { a: burst(800, 1200), c: burst(1900, 100) },
+      starved: { a: burst(600, 1400), c: burst(1500, 500) },
+    });
+    expect(ahead[0]).not.toContain('not met');
+    expect(ahead[1]).toContain('3.00× slower');
+    expect(ahead[1]).toContain('still kept up');
+    const behind = b6StarvedProse({
+      hogs: 2,
+      cores: 2,
+      bare: { idle: 6000, starved: 2000 },
+      idle: { a: burst(800, 1200), c: burst(1900, 100) },
+      starved: { a: burst(800, 1200), c: burst(417, 1583) },
+    });
+    expect(behind[0]).toMatch(/starved machine.*— \*\*not met\*\*/);
+    expect(behind[1]).toContain('fell behind');
   });
 });

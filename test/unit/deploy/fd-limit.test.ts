@@ -15,4 +15,12 @@ describe('the systemd unit and mccd’s bounds agree', () => {
     expect(bounds.lowered).toBeUndefined();
     expect(negotiate.maxPending + reservedFds(limit)).toBeLessThanOrEqual(limit);
   });
+
+  it('runs node with the young-generation size the endurance test bounds RSS for', () => {
+    const unit = readFileSync(join(projectRoot, 'deploy/systemd/mccd.service'), 'utf8');
+    const endurance = readFileSync(join(projectRoot, 'test/peers/endurance/endurance.test.ts'), 'utf8');
+    const flag = /^ExecStart=\S*node (--max-semi-space-size=\d+) /m.exec(unit)?.[1];
+    expect(flag).toBeDefined();
+    expect(endurance).toContain(`'${flag}'`);
+  });
 });
