@@ -74,6 +74,10 @@ export async function startMccd(
     listen?: { address: string; port: number }[];
     /** node --expose-gc, so GET /v1/memory?gc=1 measures what survives a full collection. */
     exposeGc?: boolean;
+    /** Run under this open-file limit (prlimit), as systemd's LimitNOFILE would. */
+    nofile?: number;
+    /** Config keys merged over the defaults below (e.g. { api: { headersTimeoutMs: 1000 } }). */
+    extra?: Record<string, unknown>;
   } = {},
 ): Promise<Running & { api: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mcc-bench-'));
@@ -88,16 +92,17 @@ export async function startMccd(
       backend: options.backend ?? { kind: 'worker', socket: workerSocket },
       negotiate: { timeoutMs: options.negotiateTimeoutMs ?? 5000, maxBytes: 65536 },
       log: { level: 'warn' },
+      ...options.extra,
+      ...(options.extra?.api ? { api: { socket: api, ...(options.extra.api as object) } } : {}),
     }),
   );
   const nodeFlags = options.exposeGc ? ['--expose-gc'] : [];
-  const mccd = spawn(
-    process.execPath,
-    [...nodeFlags, join(dist, 'cli/mccd.js'), '-c', join(dir, 'mccd.json')],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const argv = [process.execPath, ...nodeFlags, join(dist, 'cli/mccd.js'), '-c', join(dir, 'mccd.json')];
+  // prlimit execs node in place: the pid is still mccd's.
+  const limited = options.nofile
+    ? ['prlimit', `--nofile=${options.nofile}:${options.nofile}`, ...argv]
+    : argv;
+  const mccd = spawn(limited[0]!, limited.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
   const status = await until('mccd', 15_000, () =>
     apiGet<{ listen: { port: number }[] }>({ socketPath: api }, '/v1/status'),
   );

@@ -5,10 +5,10 @@
  */
 import type { ClusterView } from '../ctdb/cluster-view.js';
 import type { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
-import { socketTuple } from '../native/index.js';
+import { peerStillThere, socketTuple } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 import type { Owner } from '../statecharts/types.js';
-import type { Backend } from './backends/backend.js';
+import { type Backend, HandoffRefused } from './backends/backend.js';
 import { EventTally } from './event-tally.js';
 import type { AcceptedConnection, Rejection } from './front-door.js';
 import type { Logger } from './log.js';
@@ -24,6 +24,10 @@ export interface AdmissionDeps {
   publicIps: PublicIpTracker;
   discovery: () => InterfaceDiscovery;
   link: NodeLink;
+  /** ClientGUIDs held at once (limits.maxClients): each costs a client machine and its records. */
+  maxClients: number;
+  /** One client's channels from one source address (limits.maxChannelsPerClientAddress). */
+  maxChannelsPerClientAddress: number;
   metrics: Metrics;
   log: Logger;
   rejected: (r: Rejection) => void;
@@ -32,9 +36,12 @@ export interface AdmissionDeps {
 export class Admission {
   // Anyone who can reach the SMB port can cause refusals at will: summarised, never a line each.
   private readonly refusals: EventTally;
+  /** Clients on this node that have claimed their GUID cluster-wide (forgotten when they are gone). */
+  private readonly claimed = new Set<string>();
 
   constructor(private readonly deps: AdmissionDeps) {
     this.refusals = new EventTally(deps.log, { what: 'connections refused', level: 'info' });
+    deps.registry.on('gone', (v) => this.claimed.delete(v.clientGuid));
   }
 
   async admit(c: AcceptedConnection): Promise<void> {
@@ -45,6 +52,26 @@ export class Admission {
       // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
       // smbd in a cluster stops serving without ctdbd for the same reason.
       this.refuse(c, 'cluster-lost', `client ${guid}: no connection to ctdbd, not taking new channels`);
+      return;
+    }
+    if (!registry.has(guid) && registry.size >= this.deps.maxClients) {
+      // Every NEGOTIATE with a fresh GUID would otherwise buy a client machine; known clients still get in.
+      this.refuse(
+        c,
+        'client-limit',
+        `client ${guid}: ${this.deps.maxClients} clients already (limits.maxClients)`,
+      );
+      return;
+    }
+    const fromHere = this.channelsFrom(guid, c.remote.address);
+    if (fromHere >= this.deps.maxChannelsPerClientAddress) {
+      // Per source address, so channels someone else opens with this GUID from elsewhere can never use
+      // up the client's own allowance; refusals name the address, so the stranger is seen.
+      this.refuse(
+        c,
+        'channel-limit',
+        `client ${guid}: ${fromHere} channels from ${c.remote.address} already (limits.maxChannelsPerClientAddress)`,
+      );
       return;
     }
     const onPublicIp = this.deps.publicIps.has(c.local.address);
@@ -69,6 +96,11 @@ export class Admission {
       this.refuse(c, 'no-backend', 'no worker registered');
       return;
     }
+    // The first channel that can carry the GUID over (a 2.0.2-only one cannot) claims it cluster-wide.
+    if (!this.claimed.has(guid) && claimable(guid, c.request.dialects)) {
+      this.claimed.add(guid);
+      this.deps.link.claim(guid);
+    }
     if (onPublicIp && cluster.registerConnection) {
       // As smbd does (ctdbd_register_ips): the node taking this IP over will reset the client at once.
       cluster
@@ -80,15 +112,37 @@ export class Admission {
           ),
         );
     }
+    // A client that already left (it gave up while mccd was busy) costs an owner nothing more.
+    if (!peerStillThere(c.fd)) {
+      registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+      this.refuse(
+        c,
+        'client-gone',
+        `client ${guid}: the connection was closed before it could be handed off`,
+      );
+      return;
+    }
     try {
       await backend.handOff(owner, { clientGuid: guid, channelId: accepted.channelId, connection: c });
       metrics.handoffs.inc({ backend: backend.kind });
       registry.send(guid, { type: 'CHANNEL_EVENT', channelId: accepted.channelId, event: 'HANDED_OFF' });
     } catch (error) {
+      if (error instanceof HandoffRefused) {
+        registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
+        this.refuse(c, error.reason, `client ${guid}: ${error.message}`);
+        return;
+      }
       metrics.handoffFailures.inc({ backend: backend.kind });
       this.deps.log.warn({ client: guid, err: (error as Error).message }, 'handoff failed');
       registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
     }
+  }
+
+  private channelsFrom(guid: string, address: string): number {
+    let n = 0;
+    for (const ch of this.deps.registry.view(guid)?.context.channels ?? [])
+      if (ch.tuple.remoteAddress === address) n++;
+    return n;
   }
 
   /** Counts, logs (the first of its reason per interval) and reports a connection closed before handoff. */
@@ -105,7 +159,7 @@ export class Admission {
 
   /**
    * The client's owner: the one it has, or on its first channel one the backend chooses, recorded in
-   * the registry and claimed cluster-wide. Undefined when the backend has none to offer.
+   * the registry. Undefined when the backend has none to offer.
    */
   private ownerFor(guid: string): Owner | undefined {
     const { registry, backend } = this.deps;
@@ -116,7 +170,6 @@ export class Admission {
     // The client was just created or has no owner, so this cannot conflict; if it ever does, the
     // registry's owner wins: a client never has two.
     if (!registry.assignOwner(guid, chosen)) return registry.view(guid)?.context.owner;
-    this.deps.link.claim(guid);
     return chosen;
   }
 
@@ -129,4 +182,16 @@ export class Admission {
       local: `${c.local.address}:${c.local.port}`,
     });
   }
+}
+
+const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Whether a client's first channel here is announced to the other nodes (which drop the client there).
+ * As smbd 4.17 (smbd_smb2_request_process_negprot): only a NEGOTIATE that can go past SMB 2.0.2, which
+ * is where a ClientGUID means anything (2.0.2 clients send zeros), takes the ClientGUID over from
+ * another node. smbd checks the dialect it selected; mccd, before any backend answers, what was offered.
+ */
+export function claimable(guid: string, dialects: readonly number[]): boolean {
+  return guid !== ZERO_GUID && dialects.some((d) => d >= 0x0210 && d !== 0x02ff);
 }

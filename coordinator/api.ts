@@ -51,13 +51,13 @@ export class OperatorApi {
   async start(): Promise<void> {
     const path = this.config.socket;
     prepareSocketPath(path, 'api.socket');
-    const unix = createServer((req, res) => this.handle(req, res, 'unix'));
+    const unix = this.server('unix');
     // listen() binds synchronously, so the umask covers the bind and the socket is 0600 from birth.
     await new Promise<void>((resolve, reject) => {
       unix.once('error', reject);
       withOwnerOnlyUmask(() => unix.listen(path, () => resolve()));
     });
-    this.servers.push(unix);
+    this.listening(unix, path);
     if (this.config.tcp) {
       const token = readFileSync(this.config.tcp.tokenFile, 'utf8').trim();
       if (token.length < 16)
@@ -66,13 +66,54 @@ export class OperatorApi {
           'api.tcp.tokenFile: the token must be at least 16 characters',
         );
       this.tokenCheck = new TokenCheck(token);
-      const tcp = createServer((req, res) => this.handle(req, res, 'tcp'));
+      const tcp = this.server('tcp');
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
         tcp.listen(this.config.tcp!.port, this.config.tcp!.address, () => resolve());
       });
-      this.servers.push(tcp);
+      this.listening(tcp, `${this.config.tcp.address}:${this.config.tcp.port}`);
     }
+  }
+
+  /**
+   * Bounded like every listener a stranger can reach: at most maxConnections open (more are closed at
+   * accept), and a connection that does not finish its headers (request) in time gets 408 and is closed.
+   */
+  private server(via: 'unix' | 'tcp'): Server {
+    const server = createServer(
+      {
+        headersTimeout: this.config.headersTimeoutMs,
+        requestTimeout: this.config.requestTimeoutMs,
+        // How often the timeouts above are checked (Node's default is 30 s).
+        connectionsCheckingInterval: Math.min(1000, this.config.headersTimeoutMs),
+      },
+      (req, res) => this.handle(req, res, via),
+    );
+    server.maxConnections = this.config.maxConnections;
+    // Node's headersTimeout only starts at a request's first byte: a connection that never sends one
+    // would hold its slot (and fd) for ever. It gets the same deadline for its first request.
+    const served = new WeakSet<object>();
+    server.on('request', (req: IncomingMessage) => served.add(req.socket));
+    server.on('connection', (socket) => {
+      const timer = setTimeout(() => {
+        if (!served.has(socket)) socket.destroy();
+      }, this.config.headersTimeoutMs);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    });
+    return server;
+  }
+
+  /** Once listening, an error is a failed accept (EMFILE...): reported, and the server goes on. */
+  private listening(server: Server, name: string): void {
+    server.on('error', (error: NodeJS.ErrnoException) =>
+      this.coordinator.acceptFailed({
+        listener: 'api',
+        code: error.code ?? 'EUNKNOWN',
+        message: `${name}: ${error.message}`,
+      }),
+    );
+    this.servers.push(server);
   }
 
   async stop(): Promise<void> {

@@ -8,6 +8,7 @@ import type { ClusterEvent, ClusterView } from '../ctdb/cluster-view.js';
 import type { PublicIpTracker } from '../ifdiscovery/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
 import type { ChannelRecord } from '../statecharts/types.js';
+import { canonicalIp } from '../wire/ip.js';
 import type { DestroyOutcome } from './backends/destroy.js';
 import type { ReportFailure } from './failures.js';
 import type { Logger } from './log.js';
@@ -30,8 +31,66 @@ export interface ClusterRulesDeps {
   resetChannels: (channels: ChannelRecord[]) => DestroyOutcome | undefined;
 }
 
+/** When a channel lost on a public IP is checked against ctdbd's view of who holds the IP now. */
+const RELEASE_CHECK_MS = 2000;
+/** Clients waiting for that check at most (anyone can open and close channels with any GUID). */
+const MAX_RELEASE_CHECKS = 10_000;
+
 export class ClusterRules {
+  /** ip → clients that lost a channel on it, waiting for the check. */
+  private readonly releaseChecks = new Map<string, Set<string>>();
+  private releaseCheckCount = 0;
+  private releaseTimer: NodeJS.Timeout | undefined;
+
   constructor(private readonly deps: ClusterRulesDeps) {}
+
+  /**
+   * A channel closed. It ends that channel only: whoever knows a ClientGUID can open a channel with it
+   * and close it, with a FIN or a reset, so a closing channel proves nothing about the client. What ends
+   * the whole client is its IP being released: RELEASE_IP (the machine remembers the public IPs a client
+   * lost a channel on for a minute, as ctdb's releaseip resets those channels before RELEASE_IP arrives),
+   * or, should RELEASE_IP never come, ctdbd showing a little later that the IP is no longer this node's.
+   */
+  onChannelClosed(clientGuid: string, channelId: number): void {
+    const { registry } = this.deps;
+    const closed = registry.view(clientGuid)?.context.channels.find((c) => c.id === channelId);
+    registry.send(clientGuid, { type: 'CHANNEL_CLOSED', channelId });
+    if (!closed?.onPublicIp || !registry.has(clientGuid)) return;
+    if (this.releaseCheckCount >= MAX_RELEASE_CHECKS) return;
+    const ip = canonicalIp(closed.tuple.localAddress);
+    const waiting = this.releaseChecks.get(ip) ?? new Set<string>();
+    if (!waiting.has(clientGuid)) this.releaseCheckCount++;
+    waiting.add(clientGuid);
+    this.releaseChecks.set(ip, waiting);
+    this.releaseTimer ??= setTimeout(() => this.checkReleases(), RELEASE_CHECK_MS);
+    this.releaseTimer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.releaseTimer);
+  }
+
+  private checkReleases(): void {
+    this.releaseTimer = undefined;
+    const checks = [...this.releaseChecks];
+    this.releaseChecks.clear();
+    this.releaseCheckCount = 0;
+    const { cluster, registry, log } = this.deps;
+    cluster
+      .publicIps()
+      .then((ips) => {
+        for (const [ip, clients] of checks) {
+          const owner = ips.find((p) => canonicalIp(p.address) === ip)?.owner;
+          if (owner === cluster.pnn) continue;
+          log.info(
+            { ip, owner, clients: clients.size },
+            `public IP ${ip} is no longer this node's (no RELEASE_IP seen): tearing down the clients that lost a channel on it`,
+          );
+          for (const guid of clients) registry.send(guid, { type: 'RELEASE_IP', ip });
+        }
+      })
+      .catch(this.deps.failed('public IP check after a lost channel'));
+  }
 
   onClusterEvent(e: ClusterEvent): void {
     const { registry, metrics, log } = this.deps;

@@ -49,6 +49,11 @@ export const configSchema = z
           .object({ address: loopbackAddress.default('127.0.0.1'), port, tokenFile })
           .strict()
           .optional(),
+        /** Open connections per listener (unix socket, TCP): each holds an fd whoever opened it. */
+        maxConnections: z.number().int().min(1).max(4096).default(64),
+        /** A request whose headers (whole request) have not arrived by then is closed (HTTP 408). */
+        headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
       })
       .strict()
       .default({}),
@@ -91,6 +96,31 @@ export const configSchema = z
           .min(256)
           .max(1 << 20)
           .default(65536),
+        /**
+         * Connections still waiting for their NEGOTIATE (one fd each), overall and from one source
+         * address; at a bound the oldest is closed. Lowered at start-up to fit the open-file limit
+         * (see coordinator/pending-peeks.ts): the systemd unit's LimitNOFILE=20000 leaves room for 15,000.
+         */
+        maxPending: z.number().int().min(16).max(1_000_000).default(10_000),
+        maxPendingPerAddress: z.number().int().min(1).max(1_000_000).default(1000),
+      })
+      .strict()
+      .default({}),
+    limits: z
+      .object({
+        /** ClientGUIDs this node holds at once (~12 KB each); a new one beyond it is refused. */
+        maxClients: z.number().int().min(1).max(1_000_000).default(20_000),
+        /**
+         * One client's channels from one source address. smbd takes any number of connections per
+         * ClientGUID (it binds at most 32 to one session): this is a bound on records, and per address so
+         * that channels opened with someone's GUID from elsewhere never use up that client's allowance.
+         */
+        maxChannelsPerClientAddress: z.number().int().min(1).max(1024).default(256),
+        /**
+         * Connections past their NEGOTIATE waiting for an owner (an smbd pool member), one fd each; at the
+         * bound the oldest is closed. Under overload the newest are served first (adaptive LIFO).
+         */
+        maxWaitingForOwner: z.number().int().min(1).max(100_000).default(4096),
       })
       .strict()
       .default({}),

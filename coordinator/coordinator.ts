@@ -22,7 +22,12 @@ import { connectCluster, openClusterView } from './cluster-start.js';
 import type { MccConfig } from './config.js';
 import { CoordinatorError } from './errors.js';
 import type { CoordinatorEvent } from './events.js';
-import { failureReporter, type ReportFailure } from './failures.js';
+import {
+  acceptErrorReporter,
+  failureReporter,
+  type ReportAcceptError,
+  type ReportFailure,
+} from './failures.js';
 import { FrontDoor } from './front-door.js';
 import { openInterfaceList } from './interface-list.js';
 import { type Activation, InheritedSockets } from './listen-fds.js';
@@ -30,6 +35,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
+import { effectivePendingBounds, openFileLimit } from './pending-peeks.js';
 import { type RestoreReport, Restorer } from './restore.js';
 import { awaitAnyOwner, dropClaimedElsewhere } from './restore-helpers.js';
 import { StateWriter } from './state-writer.js';
@@ -60,6 +66,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   /** What the restart restored and reconciled (docs/restart.md), for `mcc status`. */
   restore: RestoreReport | undefined;
   private readonly failed: ReportFailure;
+  readonly acceptFailed: ReportAcceptError;
   private readonly inherited: InheritedSockets;
   private readonly journal: TeardownJournal;
 
@@ -85,12 +92,21 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         journal: this.journal,
       }),
     });
+    this.acceptFailed = acceptErrorReporter(log, this.metrics);
+    const limit = openFileLimit();
+    const bounds = effectivePendingBounds(config.negotiate, limit);
+    if (bounds.lowered) log.warn({ limit, maxPending: bounds.maxPending }, bounds.lowered);
     this.frontDoor = new FrontDoor({
       listen: config.listen,
       timeoutMs: config.negotiate.timeoutMs,
       maxBytes: config.negotiate.maxBytes,
+      maxPending: bounds.maxPending,
+      maxPendingPerAddress: bounds.maxPendingPerAddress,
+      ...(limit === undefined ? {} : { fdLimit: limit }),
       inherited: (l) => this.inherited.fdFor(l),
     });
+    this.frontDoor.on('accept-error', this.acceptFailed);
+    this.metrics.sources.pendingNegotiates = () => this.frontDoor.pendingCount();
   }
 
   get cluster(): ClusterView {
@@ -159,16 +175,28 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       backend: () => this.backend,
       journal: this.journal.path,
     });
-    const backend = createBackend(this.config.backend, {
-      ports: () => this.frontDoor.addresses().map((a) => a.port),
-      pnn: () => cluster.pnn,
-      interfacesFor: (local) => this.discovery.answerFor(local),
-      judgeHeld: (owner, guid, channels) => restorer.judgeHeld(owner, guid, channels),
-      // Without a cluster there are no public IPs to keep out of smbd's announcements.
-      publicIps: mode.kind === 'single-node' ? undefined : publicIps,
-    });
+    const backend = createBackend(
+      this.config.backend,
+      {
+        ports: () => this.frontDoor.addresses().map((a) => a.port),
+        pnn: () => cluster.pnn,
+        interfacesFor: (local) => this.discovery.answerFor(local),
+        judgeHeld: (owner, guid, channels) => restorer.judgeHeld(owner, guid, channels),
+        // Without a cluster there are no public IPs to keep out of smbd's announcements.
+        publicIps: mode.kind === 'single-node' ? undefined : publicIps,
+      },
+      this.config.limits,
+    );
+    this.metrics.sources.waitingForOwner = () => backend.waitingCount?.() ?? 0;
     started.backend = backend;
-    adaptBackendEvents(backend, { registry, metrics, log, failed });
+    adaptBackendEvents(backend, {
+      registry,
+      metrics,
+      log,
+      failed,
+      acceptFailed: this.acceptFailed,
+      channelClosed: (guid, id) => rules.onChannelClosed(guid, id),
+    });
     await backend.start();
     this.wireAdmission(
       new Admission({
@@ -178,6 +206,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         publicIps,
         discovery: () => this.discovery,
         link,
+        maxClients: this.config.limits.maxClients,
+        maxChannelsPerClientAddress: this.config.limits.maxChannelsPerClientAddress,
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );
@@ -232,6 +262,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     await s?.writer?.stop();
     await s?.backend?.stop();
     s?.discovery?.stop();
+    s?.rules.stop();
     s?.publicIps.stop();
     await s?.cluster.stop();
     this.registry.stopAll();

@@ -5,11 +5,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { fdOf, peekUntil } from '../native/index.js';
+import { fdOf, type PendingPeek, startPeek } from '../native/index.js';
 import type { WireErrorCode } from '../wire/errors.js';
 import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
 import { FrameReader, TRANSPORT_HEADER_LEN } from '../wire/smb2/transport.js';
+import { PendingPeeks } from './pending-peeks.js';
 
 export interface AcceptedConnection {
   socket: Socket;
@@ -31,11 +32,18 @@ export type RejectReason =
   | 'eof'
   | 'bad-negotiate'
   | 'error'
+  // the oldest pending connection, closed to keep pending peeks within their bounds (negotiate.maxPending*)
+  | 'shed'
   // decided after the peek, by the coordinator:
   | 'tearing-down'
   | 'channel-limit'
   | 'no-backend'
-  | 'cluster-lost';
+  | 'cluster-lost'
+  | 'client-limit'
+  // the client closed or reset the connection before it could be handed off
+  | 'client-gone'
+  // waited for an owner longer than the overload bound allows
+  | 'overloaded';
 
 export interface Rejection {
   reason: RejectReason;
@@ -49,8 +57,35 @@ export interface FrontDoorOptions {
   listen: { address: string; port: number }[];
   timeoutMs: number;
   maxBytes: number;
+  /** Connections still waiting for their NEGOTIATE, overall and from one source address. */
+  maxPending: number;
+  maxPendingPerAddress: number;
+  /**
+   * The open-file limit mccd started under. fds are allocated lowest first, so an accepted fd numbered
+   * near it means the process is nearly out: the oldest pending connections are closed before accept
+   * starts failing (libuv then drops connections in the backlog unseen, real clients' among them).
+   */
+  fdLimit?: number;
   /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
   inherited?: (l: { address: string; port: number }) => number | undefined;
+}
+
+/** An accept that failed (EMFILE, ENFILE, ENOBUFS...): the listener keeps listening. */
+export interface AcceptError {
+  listener: string;
+  code: string;
+  message: string;
+}
+
+/** Pending connections closed at once when accept runs out of fds, so the next accept has room. */
+const SHED_ON_EMFILE = 32;
+/** How close to the fd limit an accepted fd may be numbered before pending connections are shed. */
+const FD_HEADROOM = 64;
+
+interface Pending {
+  socket: Socket;
+  peek: PendingPeek;
+  close: (reason: RejectReason, detail: string) => void;
 }
 
 function plainAddress(address: string | undefined): string {
@@ -72,18 +107,27 @@ function rejectionFor(code: WireErrorCode): RejectReason {
   }
 }
 
-export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; rejected: [Rejection] }> {
+export class FrontDoor extends EventEmitter<{
+  connection: [AcceptedConnection];
+  rejected: [Rejection];
+  'accept-error': [AcceptError];
+}> {
   private readonly servers: Server[] = [];
-  private readonly peeking = new Set<Socket>();
+  private readonly pending: PendingPeeks<Pending>;
 
   constructor(private readonly options: FrontDoorOptions) {
     super();
+    this.pending = new PendingPeeks(options.maxPending, options.maxPendingPerAddress);
+  }
+
+  /** Connections accepted and still waiting for their NEGOTIATE (one fd each). */
+  pendingCount(): number {
+    return this.pending.size;
   }
 
   async start(): Promise<void> {
     for (const l of this.options.listen) {
       const server = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
-      server.maxConnections = 100_000;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         const fd = this.options.inherited?.(l);
@@ -93,6 +137,11 @@ export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; 
           resolve();
         });
       });
+      // Once listening, an error is a failed accept (libuv already closed what it could not take): the
+      // listener goes on, and pending connections make room for the next one.
+      server.on('error', (error: NodeJS.ErrnoException) =>
+        this.acceptFailed(`${l.address}:${l.port}`, error),
+      );
       this.servers.push(server);
     }
   }
@@ -105,7 +154,10 @@ export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; 
   }
 
   async stop(): Promise<void> {
-    for (const s of this.peeking) s.destroy();
+    for (const p of this.pending.takeOldest(this.pending.size)) {
+      p.peek.cancel();
+      p.socket.destroy();
+    }
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;
   }
@@ -132,9 +184,14 @@ export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; 
       reject('error', (error as Error).message);
       return;
     }
-    this.peeking.add(socket);
+    if (this.options.fdLimit !== undefined && fd >= this.options.fdLimit - FD_HEADROOM)
+      for (const p of this.pending.takeOldest(SHED_ON_EMFILE))
+        p.close(
+          'shed',
+          `fd ${fd} is near the open-file limit ${this.options.fdLimit}: closing the oldest connections still waiting for their NEGOTIATE`,
+        );
     const max = this.options.maxBytes;
-    peekUntil(fd, {
+    const peek = startPeek(fd, {
       maxBytes: max,
       deadlineMs: this.options.timeoutMs,
       // Enough to judge the header, then the whole first frame (the cap makes oversized frames 'done').
@@ -148,9 +205,29 @@ export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; 
             ? 'done'
             : length + TRANSPORT_HEADER_LEN;
       },
-    }).then((outcome) => {
-      this.peeking.delete(socket);
-      if (socket.destroyed) return;
+    });
+    let entry: Pending | undefined;
+    if (peek.waiting) {
+      entry = {
+        socket,
+        peek,
+        close: (reason, detail) => {
+          // Out of the epoll set before the fd is closed: a reused fd number must never meet this peek.
+          peek.cancel();
+          reject(reason, detail);
+        },
+      };
+      for (const { evicted, why } of this.pending.add(remote.address, entry))
+        evicted.close(
+          'shed',
+          why === 'per-address'
+            ? `${this.options.maxPendingPerAddress} connections from this address already waiting for their NEGOTIATE; closing the oldest`
+            : `${this.options.maxPending} connections already waiting for their NEGOTIATE; closing the oldest`,
+        );
+    }
+    peek.done.then((outcome) => {
+      if (entry) this.pending.delete(entry);
+      if (socket.destroyed || outcome.kind === 'cancelled') return;
       if (outcome.kind === 'error') return reject('error', outcome.error.message);
       const bytes = outcome.bytes;
       // Judge what arrived even when the stream ended or the deadline passed: garbage is garbage.
@@ -181,5 +258,16 @@ export class FrontDoor extends EventEmitter<{ connection: [AcceptedConnection]; 
         acceptedAt,
       });
     });
+  }
+
+  private acceptFailed(listener: string, error: NodeJS.ErrnoException): void {
+    const code = error.code ?? 'EUNKNOWN';
+    if (code === 'EMFILE' || code === 'ENFILE')
+      for (const p of this.pending.takeOldest(SHED_ON_EMFILE))
+        p.close(
+          'shed',
+          `accept failed with ${code}: closing the oldest connections still waiting for their NEGOTIATE`,
+        );
+    this.emit('accept-error', { listener: 'smb', code, message: `${listener}: ${error.message}` });
   }
 }

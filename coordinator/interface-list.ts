@@ -20,5 +20,11 @@ export function openInterfaceList(
         'interface list updated',
       );
   });
+  discovery.on('refresh-failed', (f) =>
+    log.warn(
+      { trigger: f.trigger, err: f.error.message },
+      `interface list not refreshed (${f.error.message}); the last one stays`,
+    ),
+  );
   return discovery;
 }

@@ -4,8 +4,33 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mcc_process_' });
+  /** Read when /metrics is scraped (the parts that own the numbers set these). */
+  const sources = { pendingNegotiates: () => 0, waitingForOwner: () => 0 };
   return {
     registry,
+    sources,
+    pendingNegotiates: new Gauge({
+      name: 'mcc_pending_negotiates',
+      help: 'Connections accepted and still waiting for their NEGOTIATE (one fd each; bounded by negotiate.maxPending)',
+      registers: [registry],
+      collect() {
+        this.set(sources.pendingNegotiates());
+      },
+    }),
+    waitingForOwner: new Gauge({
+      name: 'mcc_connections_waiting_for_owner',
+      help: 'Connections past the NEGOTIATE waiting for an owner process (an smbd pool member)',
+      registers: [registry],
+      collect() {
+        this.set(sources.waitingForOwner());
+      },
+    }),
+    acceptErrors: new Counter({
+      name: 'mcc_accept_errors_total',
+      help: 'Failed accepts by listener (smb, api, worker) and errno code (EMFILE, ENFILE...); the listener backs off and goes on',
+      labelNames: ['listener', 'code'],
+      registers: [registry],
+    }),
     channels: new Gauge({
       name: 'mcc_channels',
       help: 'Live channels on this node by channel state',
@@ -37,7 +62,7 @@ export function createMetrics() {
     }),
     rejected: new Counter({
       name: 'mcc_rejected_connections_total',
-      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, tearing-down, channel-limit, no-backend, cluster-lost)',
+      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, error, shed, tearing-down, channel-limit, client-limit, no-backend, cluster-lost, client-gone, overloaded)',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -57,9 +57,6 @@ const owner = z
 
 export const reasonSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('release-ip'), ip: z.string().max(64) }).strict(),
-  z
-    .object({ kind: z.literal('public-channel-lost'), channelId: z.number().int(), ip: z.string().max(64) })
-    .strict(),
   z.object({ kind: z.literal('dropped'), toNode: z.number().int() }).strict(),
   z.object({ kind: z.literal('owner-crashed'), owner: z.string().max(64) }).strict(),
   z.object({ kind: z.literal('admin'), by: z.string().max(200).optional() }).strict(),

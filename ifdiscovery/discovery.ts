@@ -48,7 +48,11 @@ export function toWireEntry(a: LocalAddress): NetworkInterfaceInfo {
  * What this node answers to FSCTL_QUERY_NETWORK_INTERFACE_INFO: its own addresses minus every CTDB
  * public IP, recomputed on cluster events and on a timer, encoded once per change.
  */
-export class InterfaceDiscovery extends EventEmitter<{ updated: [DiscoveryUpdate] }> {
+export class InterfaceDiscovery extends EventEmitter<{
+  updated: [DiscoveryUpdate];
+  /** Enumerating addresses failed (e.g. EMFILE in uv_interface_addresses); the last list stays. */
+  'refresh-failed': [{ trigger: string; error: Error }];
+}> {
   private state: DiscoveryState;
   private all: LocalAddress[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -86,7 +90,18 @@ export class InterfaceDiscovery extends EventEmitter<{ updated: [DiscoveryUpdate
   }
 
   refresh(trigger: string, eventAt?: number): DiscoveryState {
-    this.state = this.compute();
+    try {
+      this.state = this.compute();
+    } catch (error) {
+      // Out of fds (the netlink socket behind uv_interface_addresses) must not end the process from a
+      // timer. The last list stays, less any address that has since become a public IP: that rule holds
+      // even when nothing else can be recomputed.
+      const announced = this.state.announced.filter((a) => !this.publicIps.has(a.address));
+      if (announced.length !== this.state.announced.length)
+        this.state = { ...this.state, announced, encoded: interfaceInfoPush(announced.map(toWireEntry)) };
+      this.emit('refresh-failed', { trigger, error: error as Error });
+      return this.state;
+    }
     this.emit('updated', {
       trigger,
       latencyMs: eventAt === undefined ? undefined : Date.now() - eventAt,

@@ -38,6 +38,7 @@ export interface RawAddon {
     fd: number,
     callback: (error: string | null, readable: boolean, writable: boolean) => void,
   ) => RawFdWatcher;
+  PeekSet: new (callback: (fds: number[]) => void) => RawPeekSet;
   memfdCreate(name: string, size: number): number;
   mapShared(fd: number): ArrayBuffer;
   fdSize(fd: number): number;
@@ -83,8 +84,14 @@ export interface RawFdWatcher {
   unref(): void;
 }
 
+export interface RawPeekSet {
+  add(fd: number): void;
+  remove(fd: number): void;
+  close(): void;
+}
+
 /** Must equal kAbiVersion in native/src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;
 
 function findNativeDir(): string {
   // This file lives at native/addon.ts in the source tree and at dist/native/addon.js once built.
@@ -115,6 +122,7 @@ function load(): RawAddon {
     'sockinfo.cc',
     'diag.cc',
     'poll.cc',
+    'peekset.cc',
     'memory.cc',
     'smbdirect.cc',
     'common.h',

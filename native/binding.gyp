@@ -8,6 +8,7 @@
         "src/sockinfo.cc",
         "src/diag.cc",
         "src/poll.cc",
+        "src/peekset.cc",
         "src/memory.cc",
         "src/smbdirect.cc"
       ],

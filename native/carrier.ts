@@ -14,6 +14,8 @@ const READABLE = 1 as const;
 const READABLE_WRITABLE = 3 as const;
 /** Messages handled per readiness callback, so one busy carrier cannot starve the event loop. */
 const RECV_BATCH = 64;
+/** Messages waiting for room before send() refuses: each may hold fds the receiver has not taken yet. */
+const DEFAULT_MAX_QUEUED = 1024;
 
 export interface CarrierEvents {
   message: [CarrierMessage];
@@ -38,14 +40,16 @@ export class SeqpacketCarrier extends EventEmitter<CarrierEvents> {
   }[] = [];
   private readonly maxBytes: number;
   private readonly maxFds: number;
+  private readonly maxQueued: number;
 
   constructor(
     readonly fd: number,
-    options: { maxBytes?: number; maxFds?: number } = {},
+    options: { maxBytes?: number; maxFds?: number; maxQueued?: number } = {},
   ) {
     super();
     this.maxBytes = options.maxBytes ?? 65536;
     this.maxFds = options.maxFds ?? 16;
+    this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.watcher = call(
       () => new addon.FdWatcher(fd, (error, readable, writable) => this.onReady(error, readable, writable)),
     );
@@ -66,6 +70,16 @@ export class SeqpacketCarrier extends EventEmitter<CarrierEvents> {
         return Promise.reject(error);
       }
     }
+    // A peer that stops reading must not make this process hold every fd sent its way.
+    if (this.queue.length >= this.maxQueued)
+      return Promise.reject(
+        new NativeError(
+          `carrier send queue full (${this.maxQueued} messages waiting)`,
+          105,
+          'ENOBUFS',
+          'sendmsg',
+        ),
+      );
     return new Promise((resolve, reject) => {
       this.queue.push({ data, fds, resolve, reject });
       this.watcher?.start(READABLE_WRITABLE);
@@ -158,14 +172,29 @@ export function connectCarrier(
   return new SeqpacketCarrier(fd, options);
 }
 
-/** A listening unix SOCK_SEQPACKET socket; emits 'connection' with a carrier per accepted peer. */
-export class SeqpacketServer extends EventEmitter<{ connection: [SeqpacketCarrier]; error: [Error] }> {
+/** Errors of accept that mean "no room right now", not "this listener is broken". */
+const TRANSIENT_ACCEPT_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+const ACCEPT_BACKOFF_MIN_MS = 50;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+
+/**
+ * A listening unix SOCK_SEQPACKET socket; emits 'connection' with a carrier per accepted peer. When accept
+ * runs out of fds it stops watching (a level-triggered listener would spin), emits 'accept-error', and
+ * tries again after a back-off that doubles up to a second.
+ */
+export class SeqpacketServer extends EventEmitter<{
+  connection: [SeqpacketCarrier];
+  error: [Error];
+  'accept-error': [NativeError];
+}> {
   private watcher: RawFdWatcher | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private backoffMs = ACCEPT_BACKOFF_MIN_MS;
   readonly fd: number;
 
   constructor(
     readonly path: string,
-    options: { mode?: number; backlog?: number; maxBytes?: number; maxFds?: number } = {},
+    private readonly options: { mode?: number; backlog?: number; maxBytes?: number; maxFds?: number } = {},
   ) {
     super();
     // A stale socket file from a crashed run blocks bind; remove it, but never a non-socket file.
@@ -179,11 +208,7 @@ export class SeqpacketServer extends EventEmitter<{ connection: [SeqpacketCarrie
             this.emit('error', new NativeError(`listener poll failed: ${error}`, 5, error, 'uv_poll'));
             return;
           }
-          for (let i = 0; i < RECV_BATCH; i++) {
-            const client = call(() => addon.seqpacketAccept(this.fd));
-            if (client < 0) return;
-            this.emit('connection', new SeqpacketCarrier(client, options));
-          }
+          this.acceptSome();
         }),
     );
     this.watcher.start(READABLE);
@@ -191,9 +216,37 @@ export class SeqpacketServer extends EventEmitter<{ connection: [SeqpacketCarrie
 
   close(): void {
     if (!this.watcher) return;
+    clearTimeout(this.retry);
     this.watcher.close();
     this.watcher = undefined;
     call(() => addon.closeFd(this.fd));
     if (existsSync(this.path)) unlinkSync(this.path);
+  }
+
+  private acceptSome(): void {
+    for (let i = 0; i < RECV_BATCH; i++) {
+      let client: number;
+      try {
+        client = call(() => addon.seqpacketAccept(this.fd));
+      } catch (error) {
+        const e = error as NativeError;
+        if (!TRANSIENT_ACCEPT_ERRORS.has(e.code)) {
+          this.emit('error', e);
+          return;
+        }
+        this.watcher?.stop();
+        this.emit('accept-error', e);
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.watcher?.start(READABLE);
+        }, this.backoffMs);
+        this.retry.unref();
+        this.backoffMs = Math.min(this.backoffMs * 2, ACCEPT_BACKOFF_MAX_MS);
+        return;
+      }
+      if (client < 0) return;
+      this.backoffMs = ACCEPT_BACKOFF_MIN_MS;
+      this.emit('connection', new SeqpacketCarrier(client, this.options));
+    }
   }
 }

@@ -11,6 +11,7 @@ import { type ChannelLifecycleEvent, nextChannelState } from './channel-machine.
 import {
   type ChannelRecord,
   type ClientContext,
+  LOST_PUBLIC_IP_WINDOW_MS,
   MAX_CHANNELS_PER_CLIENT,
   type Owner,
   type TeardownReason,
@@ -87,14 +88,18 @@ export const clientMachine = setup({
       const c = channel(context, event.channelId);
       return c !== undefined && nextChannelState(c.state, event.event) !== undefined;
     },
-    closedChannelWasPublic: ({ context, event }) =>
-      event.type === 'CHANNEL_CLOSED' && channel(context, event.channelId)?.onPublicIp === true,
     closedLastChannel: ({ context, event }) =>
       event.type === 'CHANNEL_CLOSED' &&
       context.channels.length === 1 &&
       context.channels[0]!.id === event.channelId,
+    // A channel on the IP now, or one lost on it shortly before: ctdb's releaseip resets the channels on
+    // the IP before RELEASE_IP reaches mccd, and the client's other channels must go all the same.
     hasChannelOnReleasedIp: ({ context, event }) =>
-      event.type === 'RELEASE_IP' && context.channels.some((c) => c.tuple.localAddress === event.ip),
+      event.type === 'RELEASE_IP' &&
+      (context.channels.some((c) => c.tuple.localAddress === event.ip) ||
+        (context.lostPublicIps ?? []).some(
+          (l) => l.ip === event.ip && (event.at ?? Date.now()) - l.at <= LOST_PUBLIC_IP_WINDOW_MS,
+        )),
     hasPublicChannel: ({ context }) => context.channels.some((c) => c.onPublicIp),
     isActivation: ({ event }) => event.type === 'CHANNEL_EVENT' && event.event === 'ACTIVATED',
     isOwnerThatCrashed: ({ context, event }) =>
@@ -117,26 +122,24 @@ export const clientMachine = setup({
         ),
       };
     }),
-    removeChannel: assign(({ context, event }) =>
-      event.type === 'CHANNEL_CLOSED'
-        ? { channels: context.channels.filter((c) => c.id !== event.channelId) }
-        : {},
-    ),
-    recordTeardownReason: assign(({ context, event }): Partial<Ctx> => {
+    removeChannel: assign(({ context, event }) => {
+      if (event.type !== 'CHANNEL_CLOSED') return {};
+      const closed = channel(context, event.channelId);
+      const channels = context.channels.filter((c) => c.id !== event.channelId);
+      if (!closed?.onPublicIp) return { channels };
+      const ip = closed.tuple.localAddress;
+      const lost = [
+        ...(context.lostPublicIps ?? []).filter((l) => l.ip !== ip),
+        { ip, at: event.at ?? Date.now() },
+      ].slice(-8);
+      return { channels, lostPublicIps: lost };
+    }),
+    recordTeardownReason: assign(({ event }): Partial<Ctx> => {
       let reason: TeardownReason;
       switch (event.type) {
         case 'RELEASE_IP':
           reason = { kind: 'release-ip', ip: event.ip };
           break;
-        case 'CHANNEL_CLOSED': {
-          const c = channel(context, event.channelId);
-          reason = {
-            kind: 'public-channel-lost',
-            channelId: event.channelId,
-            ip: c?.tuple.localAddress ?? '',
-          };
-          break;
-        }
         case 'DROP':
           reason = { kind: 'dropped', toNode: event.toNode };
           break;
@@ -193,9 +196,10 @@ export const clientMachine = setup({
         ],
         OWNER_ASSIGNED: { guard: 'ownerCompatible', actions: 'assignOwner' },
         CHANNEL_EVENT: { guard: 'channelTransitionAllowed', actions: 'stepChannel' },
+        // A channel closing ends that channel only, on a public IP too: a FIN (or a reset) can come from
+        // anyone who knows the ClientGUID. Only the IP's release ends the whole client (RELEASE_IP, which
+        // also covers channels on that IP lost shortly before it).
         CHANNEL_CLOSED: [
-          // Samba's has_cluster_movable_ip rule: losing a channel on a public IP ends the whole client.
-          { guard: 'closedChannelWasPublic', target: 'tearingDown', actions: 'recordTeardownReason' },
           { guard: 'closedLastChannel', target: 'gone', actions: 'removeChannel' },
           { actions: 'removeChannel' },
         ],

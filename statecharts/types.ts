@@ -31,7 +31,6 @@ export interface Owner {
 
 export type TeardownReason =
   | { kind: 'release-ip'; ip: string }
-  | { kind: 'public-channel-lost'; channelId: number; ip: string }
   | { kind: 'dropped'; toNode: number }
   | { kind: 'owner-crashed'; owner: string }
   | { kind: 'admin'; by?: string }
@@ -39,7 +38,15 @@ export type TeardownReason =
   /** After a restart: what the previous mccd knew did not match the kernel, a backend or the cluster. */
   | { kind: 'unmatched-after-restart'; why: string };
 
-export const MAX_CHANNELS_PER_CLIENT = 32;
+/**
+ * A bound on one client's records, not a protocol rule: smbd takes any number of connections per
+ * ClientGUID (it limits channels bound to one session to 32, as Windows does, which mccd cannot see).
+ * The coordinator applies its own, configurable bound per source address below this.
+ */
+export const MAX_CHANNELS_PER_CLIENT = 1024;
+
+/** How long a channel on a public IP that closed still counts for a RELEASE_IP of that IP. */
+export const LOST_PUBLIC_IP_WINDOW_MS = 60_000;
 
 /** What the client machine gives the actor that carries its teardown out. */
 export interface TeardownRequest {
@@ -66,4 +73,9 @@ export interface ClientContext {
   createdAt: number;
   /** When the teardown's cause happened; undefined for an event sent without its time. */
   teardownStartedAt: number | undefined;
+  /**
+   * Public IPs this client recently lost a channel on, and when: ctdb's releaseip kills those channels
+   * before RELEASE_IP arrives, and RELEASE_IP must still end the rest of the client. At most 8.
+   */
+  lostPublicIps?: { ip: string; at: number }[];
 }

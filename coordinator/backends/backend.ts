@@ -28,6 +28,22 @@ export interface BackendEvents {
   'bad-message': [{ ownerId: string | undefined; pid: number; reason: string; message: string }];
   /** A message to an owner nothing waits for could not be sent (a teardown order still times out). */
   'send-failed': [{ what: string; ownerId: string | undefined; error: Error }];
+  /** The backend's own listener (the worker socket) failed an accept; it backs off and goes on. */
+  'accept-error': [{ listener: string; code: string; message: string }];
+}
+
+/**
+ * A handoff the backend declined without failing: the client left while the connection waited, or the
+ * wait queue shed it under overload. Counted as a refusal (mcc_rejected_connections_total), not a failure.
+ */
+export class HandoffRefused extends Error {
+  override readonly name = 'HandoffRefused';
+  constructor(
+    readonly reason: 'client-gone' | 'overloaded',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The backends there are; statecharts/ sees owners only as opaque ids. */
@@ -67,4 +83,6 @@ export interface Backend extends EventEmitter<BackendEvents> {
   clusterConnection?(connected: boolean): void;
   /** A line for `mcc status`. */
   describe(): Record<string, unknown>;
+  /** Connections past admission still waiting for an owner process (an smbd pool member). */
+  waitingCount?(): number;
 }

@@ -5,7 +5,7 @@
 import type { ClientRegistry } from '../../statecharts/registry.js';
 import type { MccConfig } from '../config.js';
 import { EventTally } from '../event-tally.js';
-import type { ReportFailure } from '../failures.js';
+import type { ReportAcceptError, ReportFailure } from '../failures.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Backend } from './backend.js';
@@ -24,7 +24,11 @@ export interface BackendContext {
   publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
 }
 
-export function createBackend(config: MccConfig['backend'], context: BackendContext): Backend {
+export function createBackend(
+  config: MccConfig['backend'],
+  context: BackendContext,
+  limits?: MccConfig['limits'],
+): Backend {
   if (config.kind === 'smbd') {
     return new SmbdBackend({
       smbdPath: config.smbdPath,
@@ -34,6 +38,7 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
       pool: config.pool,
       ports: context.ports,
       publicIps: context.publicIps,
+      ...(limits ? { maxWaiting: limits.maxWaitingForOwner } : {}),
     });
   }
   return new WorkerBackend({
@@ -47,9 +52,18 @@ export function createBackend(config: MccConfig['backend'], context: BackendCont
 
 export function adaptBackendEvents(
   backend: Backend,
-  to: { registry: ClientRegistry; metrics: Metrics; log: Logger; failed: ReportFailure },
+  to: {
+    registry: ClientRegistry;
+    metrics: Metrics;
+    log: Logger;
+    failed: ReportFailure;
+    acceptFailed: ReportAcceptError;
+    /** Where a closed channel goes (the cluster rules decide what it means for the rest of the client). */
+    channelClosed: (clientGuid: string, channelId: number) => void;
+  },
 ): void {
   const { registry, metrics, log } = to;
+  backend.on('accept-error', to.acceptFailed);
   backend.on('send-failed', (e) => to.failed(`sending the ${e.what} to ${e.ownerId ?? 'an owner'}`)(e.error));
   backend.on('negotiated', (e) => {
     registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
@@ -58,9 +72,7 @@ export function adaptBackendEvents(
   backend.on('bound', (e) =>
     registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'BOUND' }),
   );
-  backend.on('channel-closed', (e) =>
-    registry.send(e.clientGuid, { type: 'CHANNEL_CLOSED', channelId: e.channelId }),
-  );
+  backend.on('channel-closed', (e) => to.channelClosed(e.clientGuid, e.channelId));
   backend.on('owner-gone', (e) => {
     log.warn({ owner: e.ownerId }, e.reason);
     registry.ownerCrashed(e.ownerId);

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import type { InterfacesProblem } from '../../ifdiscovery/smbconf-audit.js';
 import {
   listTcpSockets,
+  peerStillThere,
   type SocketTuple,
   socketTuple,
   socketTupleLabel,
   TCP_STATES_OPEN,
 } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
-import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
+import { type Backend, type BackendEvents, HandoffRefused, type HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
 import { InterfacesAudit } from './smbd-interfaces-audit.js';
 import { SmbdPool } from './smbd-pool.js';
@@ -30,6 +31,8 @@ export interface SmbdBackendOptions {
   pool?: { size: number; startupTimeoutMs: number };
   /** The cluster's public IPs: smbd's `interfaces =` line is audited against them (smbconf-audit). */
   publicIps?: { addresses(): string[]; on(event: 'changed', listener: () => void): unknown };
+  /** Connections waiting for a pool member at most (limits.maxWaitingForOwner). */
+  maxWaiting?: number;
 }
 
 /**
@@ -77,6 +80,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       extraArgs: this.options.extraArgs ?? [],
       size: this.options.pool?.size ?? 0,
       startupTimeoutMs: this.options.pool?.startupTimeoutMs ?? 15_000,
+      ...(this.options.maxWaiting === undefined ? {} : { maxWaiting: this.options.maxWaiting }),
     });
     this.pool.on('member-failed', (reason) => this.smbdEvents.emit('pool-failure', { reason }));
     this.pool.on('paused', (e) => this.smbdEvents.emit('pool-paused', e));
@@ -138,6 +142,10 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     };
   }
 
+  waitingCount(): number {
+    return this.pool?.waitingCount() ?? 0;
+  }
+
   adopt(clientGuid: string, channelId: number, tuple: SocketTuple): void {
     this.tracked.set(socketTupleLabel(tuple), { clientGuid, channelId, since: Date.now() });
   }
@@ -155,8 +163,14 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     const c = request.connection;
     const tupleKey = socketTupleLabel(socketTuple(c.local, c.remote));
     if (this.pool && this.pool.size > 0) {
-      const taken = await this.pool.handOff(c.fd);
-      if (taken) {
+      const outcome = await this.pool.handOff(c.fd, () => peerStillThere(c.fd));
+      if (outcome.kind === 'gone' || outcome.kind === 'shed') {
+        c.socket.destroy();
+        throw outcome.kind === 'gone'
+          ? new HandoffRefused('client-gone', 'the client left while it waited for an smbd pool member')
+          : new HandoffRefused('overloaded', 'shed: the oldest of too many connections waiting for an smbd');
+      }
+      if (outcome.kind === 'taken') {
         c.socket.destroy();
         this.pooled++;
         this.tracked.set(tupleKey, {

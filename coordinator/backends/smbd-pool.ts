@@ -21,9 +21,29 @@ export interface SmbdPoolOptions {
   startupTimeoutMs: number;
   /** How long the pool may ready no member while connections wait, before they go to a spawn instead. */
   waitMs?: number;
+  /** Connections waiting for a member at most; beyond it the oldest is shed (limits.maxWaitingForOwner). */
+  maxWaiting?: number;
 }
 
+/** What became of a connection offered to the pool: a member took it, none came, or it was not served. */
+export type PoolOutcome =
+  | { kind: 'taken'; pid: number | undefined }
+  | { kind: 'no-member' }
+  /** The client left while it waited (checked before a member is spent on it). */
+  | { kind: 'gone' }
+  /** Shed at the queue's bound: the oldest waiter goes first. */
+  | { kind: 'shed' };
+
 const DEFAULT_WAIT_MS = 1000;
+const DEFAULT_MAX_WAITING = 4096;
+/**
+ * The queue is standing once it has not been empty for this long (CoDel's interval, as in Facebook's
+ * "Fail at Scale"): from then on the newest waiter is served first (adaptive LIFO), because under
+ * overload the oldest are the likeliest to have given up, and serving them first makes everyone late.
+ */
+const STANDING_MS = 100;
+/** While the pool readies nothing, at most one waiter per this long goes to an exec'd `smbd -i`. */
+const FALLBACK_SPACING_MS = 100;
 const ZYGOTE_RESTART_MS = 200;
 /** Restarts back off up to this while zygotes keep failing (e.g. another smbd holds the notify daemon name). */
 const ZYGOTE_RESTART_MAX_MS = 5000;
@@ -40,7 +60,11 @@ interface Member {
   timer: NodeJS.Timeout;
 }
 
-type Waiter = { take: (m: Member | undefined) => void; timer: NodeJS.Timeout | undefined };
+type Waiter = {
+  take: (m: Member | 'no-member' | 'gone' | 'shed') => void;
+  timer: NodeJS.Timeout | undefined;
+  wanted: () => boolean;
+};
 
 export interface SmbdPoolEvents {
   'member-failed': [string];
@@ -57,6 +81,9 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
   private restartDelayMs = ZYGOTE_RESTART_MS;
   private stopped = false;
   private paused = false;
+  /** When the wait queue was last empty (it is standing once this is STANDING_MS old). */
+  private lastEmptyAt = Date.now();
+  private lastFallbackAt = 0;
   readonly preload: string;
   /** Zygotes and members killed because they did not get ready in time, or died before taking a client. */
   failedStarts = 0;
@@ -80,7 +107,7 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
     clearTimeout(this.restartTimer);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.take(undefined);
+      w.take('no-member');
     }
     if (this.zygote) this.discardZygote(this.zygote);
     for (const m of [...this.members]) this.discard(m);
@@ -97,7 +124,7 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
     clearTimeout(this.restartTimer);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.take(undefined);
+      w.take('no-member');
     }
     const idle = this.members.size;
     if (this.zygote) this.discardZygote(this.zygote);
@@ -129,18 +156,29 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
     return n;
   }
 
+  /** Connections waiting for a member now. */
+  waitingCount(): number {
+    return this.waiters.length;
+  }
+
   zygotePid(): number | undefined {
     return this.zygote?.process.ready ? this.zygote.process.pid : undefined;
   }
 
   /**
-   * Gives the connection fd to a ready member, waiting briefly for one on its way; undefined when none
-   * comes (the caller spawns an inetd smbd instead).
+   * Gives the connection fd to a ready member, waiting for one on its way. `wanted` says whether the
+   * client is still there: checked before a member is spent on it, so under overload no member serves a
+   * client that already gave up.
    */
-  async handOff(fd: number): Promise<{ pid: number | undefined } | undefined> {
+  async handOff(fd: number, wanted: () => boolean = () => true): Promise<PoolOutcome> {
     for (;;) {
-      const m = this.takeReady() ?? (await this.waitForMember());
-      if (!m) return undefined;
+      if (!wanted()) return { kind: 'gone' };
+      const m = this.takeReady() ?? (await this.waitForMember(wanted));
+      if (typeof m === 'string') return { kind: m };
+      if (!wanted()) {
+        this.giveBack(m);
+        return { kind: 'gone' };
+      }
       try {
         await m.carrier.send(Buffer.from('C'), [fd]);
       } catch {
@@ -149,8 +187,35 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
       }
       // The member closes its carrier by putting the client socket on fd 0; it now lives on its own.
       m.carrier.close();
-      return { pid: m.pid };
+      return { kind: 'taken', pid: m.pid };
     }
+  }
+
+  /** A ready member whose connection went away before it got it: to the next waiter, or back to the pool. */
+  private giveBack(m: Member): void {
+    const w = this.nextWaiter();
+    if (w) {
+      clearTimeout(w.timer);
+      w.take(m);
+      return;
+    }
+    this.members.add(m);
+  }
+
+  /**
+   * The waiter a ready member goes to: waiters whose client left are let go first; then the oldest while
+   * the queue keeps emptying, the newest once it is standing (adaptive LIFO).
+   */
+  private nextWaiter(): Waiter | undefined {
+    const standing = Date.now() - this.lastEmptyAt >= STANDING_MS;
+    while (this.waiters.length > 0) {
+      const w = (standing ? this.waiters.pop() : this.waiters.shift())!;
+      if (this.waiters.length === 0) this.lastEmptyAt = Date.now();
+      if (w.wanted()) return w;
+      clearTimeout(w.timer);
+      w.take('gone');
+    }
+    return undefined;
   }
 
   private takeReady(): Member | undefined {
@@ -171,23 +236,46 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
    * `waitMs` (zygote wedged or failing) sends the connection to a spawn instead: a spawned `smbd -i` takes
    * the notify daemon name if it is free, which keeps the next zygote from starting until it exits.
    */
-  private waitForMember(): Promise<Member | undefined> {
-    if (this.stopped || this.paused) return Promise.resolve(undefined);
+  private waitForMember(wanted: () => boolean): Promise<Member | 'no-member' | 'gone' | 'shed'> {
+    if (this.stopped || this.paused) return Promise.resolve('no-member');
     const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
     return new Promise((resolve) => {
-      const waiter: Waiter = { take: resolve, timer: undefined };
+      const waiter: Waiter = { take: resolve, timer: undefined, wanted };
+      if (this.waiters.length === 0) this.lastEmptyAt = Date.now();
       this.waiters.push(waiter);
+      // Each waiter holds the client's fd: at the bound the oldest goes (the likeliest to have given up).
+      if (this.waiters.length > (this.options.maxWaiting ?? DEFAULT_MAX_WAITING)) {
+        const oldest = this.waiters.shift()!;
+        clearTimeout(oldest.timer);
+        oldest.take('shed');
+      }
       const check = () => {
         const quiet = Date.now() - this.lastProgressAt;
-        if (quiet < waitMs && !this.stopped) {
-          waiter.timer = setTimeout(check, waitMs - quiet);
+        if (!this.waiters.includes(waiter)) return;
+        if (!waiter.wanted()) {
+          this.leave(waiter);
+          resolve('gone');
           return;
         }
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        resolve(undefined);
+        // An exec'd smbd costs ~50 ms of CPU: while the pool readies nothing, spawn for one waiter per
+        // FALLBACK_SPACING_MS at most, or a starved machine spends itself on execs.
+        const spacing = Date.now() - this.lastFallbackAt;
+        if ((quiet < waitMs || spacing < FALLBACK_SPACING_MS) && !this.stopped) {
+          waiter.timer = setTimeout(check, Math.max(waitMs - quiet, FALLBACK_SPACING_MS - spacing, 10));
+          return;
+        }
+        this.lastFallbackAt = Date.now();
+        this.leave(waiter);
+        resolve('no-member');
       };
       check();
     });
+  }
+
+  private leave(waiter: Waiter): void {
+    const i = this.waiters.indexOf(waiter);
+    if (i >= 0) this.waiters.splice(i, 1);
+    if (this.waiters.length === 0) this.lastEmptyAt = Date.now();
   }
 
   private startZygote(): void {
@@ -269,7 +357,7 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
       member.ready = true;
       this.lastProgressAt = Date.now();
       clearTimeout(member.timer);
-      const w = this.waiters.shift();
+      const w = this.nextWaiter();
       if (w) {
         clearTimeout(w.timer);
         w.take(this.take(member));

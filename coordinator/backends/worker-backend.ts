@@ -52,6 +52,11 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       maxFds: 4,
     });
     this.server.on('connection', (carrier) => this.onConnection(carrier));
+    // Out of fds or a listener that cannot be polled: logged and counted, never a reason to die.
+    const failed = (e: Error & { code?: string }) =>
+      this.emit('accept-error', { listener: 'worker', code: e.code ?? 'EUNKNOWN', message: e.message });
+    this.server.on('accept-error', failed);
+    this.server.on('error', failed);
   }
 
   async stop(): Promise<void> {

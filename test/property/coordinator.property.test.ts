@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeClusterMessage, encodeClusterMessage } from '../../coordinator/cluster-messages.js';
+import { LimitsParseError, PendingPeeks, parseOpenFileLimit } from '../../coordinator/pending-peeks.js';
 import {
   decodeMccdToWorker,
   decodeWorkerToMccd,
@@ -113,6 +114,63 @@ describe('worker protocol parsers', () => {
           const m = { type: 'claim' as const, clientGuid, pnn, at: 1 };
           const r = decodeClusterMessage(encodeClusterMessage(m));
           expect(r.ok && r.value).toEqual(m);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('open-file limit parser', () => {
+  it('never throws: a number, unlimited, or a typed error; finds the soft limit wherever the line is', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const r = parseOpenFileLimit(text);
+        if (!r.ok) expect(r.error).toBeInstanceOf(LimitsParseError);
+      }),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.string().filter((s) => !s.includes('\n')),
+          { maxLength: 5 },
+        ),
+        fc.nat(),
+        (lines, soft) => {
+          const text = [...lines, `Max open files            ${soft}   ${soft + 1}   files     `].join('\n');
+          const r = parseOpenFileLimit(text);
+          expect(r).toEqual({ ok: true, limit: soft });
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('PendingPeeks bounds', () => {
+  it('never holds more than max overall or maxPerAddress from one address, whatever arrives', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.boolean()), { maxLength: 200 }),
+        (max, perAddress, ops) => {
+          const p = new PendingPeeks<number>(max, perAddress);
+          const live = new Set<number>();
+          ops.forEach(([address, remove], i) => {
+            if (remove && live.size > 0) {
+              const first = live.values().next().value as number;
+              expect(p.delete(first)).toBe(true);
+              live.delete(first);
+              return;
+            }
+            for (const e of p.add(String(address), i)) live.delete(e.evicted);
+            live.add(i);
+            expect(p.size).toBe(live.size);
+            expect(p.size).toBeLessThanOrEqual(max);
+            expect(p.from(String(address))).toBeLessThanOrEqual(perAddress);
+          });
         },
       ),
       { numRuns: RUNS },

@@ -184,6 +184,28 @@ describe('public IP filtering', () => {
   });
 });
 
+describe('interface list refresh failing', () => {
+  it('keeps the last list when enumerating fails (EMFILE), instead of throwing out of a timer', () => {
+    const tracker = new PublicIpTracker(undefined, ['10.213.0.101']);
+    let fail = false;
+    const flaky = () => {
+      if (fail)
+        throw Object.assign(new Error('uv_interface_addresses returned Unknown system error 24'), {
+          errno: 24,
+        });
+      return addresses();
+    };
+    const discovery = new InterfaceDiscovery(config(), tracker, { addresses: flaky });
+    const before = discovery.current();
+    const failures: string[] = [];
+    discovery.on('refresh-failed', (f) => failures.push(`${f.trigger}: ${f.error.message}`));
+    fail = true;
+    expect(() => discovery.refresh('timer')).not.toThrow();
+    expect(discovery.current().announced).toEqual(before.announced);
+    expect(failures).toEqual(['timer: uv_interface_addresses returned Unknown system error 24']);
+  });
+});
+
 describe('smb.conf interfaces line', () => {
   it("quotes one entry per address, reversed so smbd announces mcc's order, and parses back", () => {
     const list = enumerateLocalAddresses(config(), { addresses }).filter((a) => a.address !== '10.213.0.101');

@@ -9,6 +9,7 @@ import {
   type NewChannel,
   toMermaid,
 } from '../../../statecharts/index.js';
+import { MAX_CHANNELS_PER_CLIENT } from '../../../statecharts/types.js';
 
 const G1 = '11111111-1111-4111-8111-111111111111';
 const G2 = '22222222-2222-4222-8222-222222222222';
@@ -57,21 +58,31 @@ describe('client rules', () => {
     expect(reg.view(G2)).toEqual(g2Before);
   });
 
-  it('losing a channel on a public IP tears the client down; losing a fixed one does not', () => {
+  it('a channel closing ends that channel only, on a public IP too; RELEASE_IP of an IP the client just lost a channel on ends the rest', () => {
     const reg = new ClientRegistry();
     reg.acceptChannel(G1, chan(FIXED, 1));
     reg.acceptChannel(G1, chan(FIXED, 2));
     reg.send(G1, { type: 'CHANNEL_CLOSED', channelId: 1 });
     expect(reg.view(G1)?.state).toBe('negotiating');
     expect(reg.view(G1)?.context.channels.map((c) => c.id)).toEqual([2]);
+    // Anyone who knows the GUID can open and close a channel on a public IP: that ends only that channel.
     reg.acceptChannel(G1, chan(PUBLIC, 3));
-    reg.send(G1, { type: 'CHANNEL_CLOSED', channelId: 3 });
+    reg.send(G1, { type: 'CHANNEL_CLOSED', channelId: 3, at: 1000 });
+    expect(reg.view(G1)?.state).toBe('negotiating');
+    expect(reg.view(G1)?.context.channels.map((c) => c.id)).toEqual([2]);
+    // ctdb's releaseip reset that channel before RELEASE_IP arrived: the release still ends the client.
+    reg.send(G1, { type: 'RELEASE_IP', ip: PUBLIC, at: 1500 });
     expect(reg.view(G1)?.state).toBe('tearingDown');
-    expect(reg.view(G1)?.context.teardownReason).toEqual({
-      kind: 'public-channel-lost',
-      channelId: 3,
-      ip: PUBLIC,
-    });
+    expect(reg.view(G1)?.context.teardownReason).toEqual({ kind: 'release-ip', ip: PUBLIC });
+  });
+
+  it('a channel lost on a public IP long before its release does not count', () => {
+    const reg = new ClientRegistry();
+    reg.acceptChannel(G1, chan(FIXED, 1));
+    reg.acceptChannel(G1, chan(PUBLIC, 2));
+    reg.send(G1, { type: 'CHANNEL_CLOSED', channelId: 2, at: 1000 });
+    reg.send(G1, { type: 'RELEASE_IP', ip: PUBLIC, at: 1000 + 61_000 });
+    expect(reg.view(G1)?.state).toBe('negotiating');
   });
 
   it('a DROP from another node tears the client down and a channel after teardown began is refused', () => {
@@ -83,9 +94,10 @@ describe('client rules', () => {
     expect(reg.view(G1)?.context.refusedChannels).toBe(1);
   });
 
-  it('accepts at most 32 channels per client', () => {
+  it('accepts at most MAX_CHANNELS_PER_CLIENT channels per client (a bound on records, far above smbd’s 32 per session)', () => {
     const reg = new ClientRegistry();
-    for (let i = 0; i < 32; i++) expect(reg.acceptChannel(G1, chan(FIXED, i)).accepted).toBe(true);
+    for (let i = 0; i < MAX_CHANNELS_PER_CLIENT; i++)
+      expect(reg.acceptChannel(G1, chan(FIXED, i)).accepted).toBe(true);
     expect(reg.acceptChannel(G1, chan(FIXED, 99))).toEqual({ accepted: false, reason: 'channel-limit' });
   });
 
