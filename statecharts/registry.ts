@@ -14,7 +14,7 @@ import {
   type TeardownLogic,
 } from './client-machine.js';
 import { type ClientRecord, clientRecord, snapshotOfRecord } from './persist.js';
-import type { ClientContext, Owner } from './types.js';
+import { type ClientContext, LOST_PUBLIC_IP_WINDOW_MS, type Owner } from './types.js';
 
 export interface TransitionRecord {
   clientGuid: string;
@@ -140,9 +140,20 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     return this.view(clientGuid)?.context.owner?.id === owner.id;
   }
 
-  /** Clients with a live channel whose local address is `ip`. */
+  /**
+   * Clients with a live channel whose local address is `ip`, or one lost on it within the last
+   * LOST_PUBLIC_IP_WINDOW_MS: ctdb's releaseip resets the channels on an IP before RELEASE_IP arrives,
+   * and those clients' other channels must go all the same (the machine's guard agrees).
+   */
   clientsOnIp(ip: string): string[] {
-    return this.matching((c) => c.channels.some((ch) => ch.tuple.localAddress === ip));
+    const now = this.now();
+    return this.matching(
+      (c) =>
+        c.channels.some((ch) => ch.tuple.localAddress === ip) ||
+        // ...and still has channels to lose (a client gone or being torn down has none).
+        (c.channels.length > 0 &&
+          (c.lostPublicIps ?? []).some((l) => l.ip === ip && now - l.at <= LOST_PUBLIC_IP_WINDOW_MS)),
+    );
   }
 
   /**
