@@ -95,7 +95,9 @@ export class Restorer {
         if (why) break;
       }
     if (why === undefined) {
-      this.confirmed.set(clientGuid, new Set(channels.map((c) => c.channelId)));
+      const held = this.confirmed.get(clientGuid) ?? new Set<number>();
+      for (const c of channels) held.add(c.channelId);
+      this.confirmed.set(clientGuid, held);
       return true;
     }
     // Never half a client: what mccd restored of it goes too.
@@ -251,10 +253,13 @@ export class Restorer {
       owners = new Map();
     }
     const gone = new Set<string>();
-    for (const v of registry.views())
+    for (const v of registry.views()) {
       for (const ch of v.context.channels)
         if (ch.onPublicIp && owners.get(ch.tuple.localAddress) !== cluster.pnn)
           gone.add(ch.tuple.localAddress);
+      // A channel lost on a public IP shortly before: its RELEASE_IP still ends the client.
+      for (const l of v.context.lostPublicIps ?? []) if (owners.get(l.ip) !== cluster.pnn) gone.add(l.ip);
+    }
     for (const ip of gone) {
       const affected = registry.releaseIp(ip);
       for (const _ of affected) this.count('public IP left this node while mccd was down');
@@ -279,10 +284,10 @@ export class Restorer {
     for (const ch of channels)
       this.deps.registry.send(clientGuid, { type: 'CHANNEL_CLOSED', channelId: ch.id });
     const after = this.deps.registry.view(clientGuid)?.state ?? 'gone';
-    if (after === 'tearingDown' || after === 'gone') this.count(`channel ${why}`);
+    if (after === 'gone') this.count(`channel ${why}`);
     this.deps.log.info(
       { client: clientGuid, channels: channels.map((c) => label(c.tuple)), now: after },
-      `restart: ${channels.length} channel(s) of client ${clientGuid} ${why}: closed (client ${after === 'tearingDown' ? 'torn down: one was on a public IP' : after})`,
+      `restart: ${channels.length} channel(s) of client ${clientGuid} ${why}: closed (client ${after === 'gone' ? 'gone: it had no other' : `${after}, with its other channels`})`,
     );
   }
 

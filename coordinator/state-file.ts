@@ -78,6 +78,10 @@ const client = z
       .max(0xffffffff + 1),
     createdAt: time,
     teardown: reasonSchema.optional(),
+    lostPublicIps: z
+      .array(z.object({ ip, at: time }).strict())
+      .max(8)
+      .optional(),
   })
   .strict()
   .refine((c) => c.channels.every((ch) => ch.id < c.nextChannelId), {

@@ -17,6 +17,8 @@ export interface ClientRecord {
   nextChannelId: number;
   createdAt: number;
   teardown?: TeardownReason;
+  /** Public IPs it recently lost a channel on: a RELEASE_IP of one still ends the client after a restart. */
+  lostPublicIps?: { ip: string; at: number }[];
 }
 
 export function clientRecord(state: ClientStateValue, context: ClientContext): ClientRecord | undefined {
@@ -31,6 +33,7 @@ export function clientRecord(state: ClientStateValue, context: ClientContext): C
     nextChannelId: context.nextChannelId,
     createdAt: context.createdAt,
     ...(tearing ? { teardown: context.teardownReason ?? { kind: 'admin' } } : {}),
+    ...(!tearing && context.lostPublicIps?.length ? { lostPublicIps: context.lostPublicIps } : {}),
   };
 }
 
@@ -50,6 +53,7 @@ export function snapshotOfRecord(r: ClientRecord, teardownTimeoutMs: number): Sn
     closedByTeardown: [],
     createdAt: r.createdAt,
     teardownStartedAt: undefined,
+    ...(r.lostPublicIps ? { lostPublicIps: r.lostPublicIps } : {}),
     teardownTimeoutMs,
   };
   const sub = r.state === 'active' ? 'active' : 'negotiating';

@@ -140,16 +140,18 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     return this.view(clientGuid)?.context.owner?.id === owner.id;
   }
 
-  /** Clients with a live channel whose local address is `ip`. */
   /**
-   * Clients with a channel on `ip`, or that lost one there within LOST_PUBLIC_IP_WINDOW_MS: ctdb's
-   * releaseip resets the IP's connections before RELEASE_IP reaches mccd, and those clients must go whole.
+   * Clients with a live channel whose local address is `ip`, or one lost on it within the last
+   * LOST_PUBLIC_IP_WINDOW_MS before `at`: ctdb's releaseip resets the channels on an IP before RELEASE_IP
+   * arrives, and those clients' other channels must go all the same (the machine's guard agrees).
    */
   clientsOnIp(ip: string, at = this.now()): string[] {
     return this.matching(
       (c) =>
         c.channels.some((ch) => ch.tuple.localAddress === ip) ||
-        (c.lostPublicIps ?? []).some((l) => l.ip === ip && at - l.at <= LOST_PUBLIC_IP_WINDOW_MS),
+        // ...and still has channels to lose (a client gone or being torn down has none).
+        (c.channels.length > 0 &&
+          (c.lostPublicIps ?? []).some((l) => l.ip === ip && at - l.at <= LOST_PUBLIC_IP_WINDOW_MS)),
     );
   }
 

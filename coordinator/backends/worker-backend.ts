@@ -180,7 +180,10 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
     }));
     const verdict = this.options.judgeHeld?.(worker.id, m.clientGuid, channels) ?? 'mccd restored no clients';
     if (verdict === true) {
-      worker.clients.set(m.clientGuid, new Set(channels.map((c) => c.channelId)));
+      // A client with many channels comes in several reports: they add up.
+      const held = worker.clients.get(m.clientGuid) ?? new Set<number>();
+      for (const c of channels) held.add(c.channelId);
+      worker.clients.set(m.clientGuid, held);
       return undefined;
     }
     // Not ours to keep: the worker closes it; its answer is expected, so it is remembered as late.

@@ -4,6 +4,7 @@ import { closeFd, connectCarrier, type SeqpacketCarrier } from '../../native/ind
 import {
   decodeMccdToWorker,
   encodeWorkerMessage,
+  MAX_HELD_CHANNELS,
   type MccdToWorker,
   WORKER_PROTOCOL_VERSION,
   type WorkerToMccd,
@@ -82,7 +83,8 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
       if (held.size === 0) continue;
       const list = [...held].map(([channelId, h]) => ({ channelId, local: h.local, remote: h.remote }));
       channels += list.length;
-      await this.send({ t: 'held', clientGuid, channels: list });
+      for (let i = 0; i < list.length; i += MAX_HELD_CHANNELS)
+        await this.send({ t: 'held', clientGuid, channels: list.slice(i, i + MAX_HELD_CHANNELS) });
     }
     await this.send({ t: 'held-done', clients: this.sockets.size });
     return { clients: this.sockets.size, channels };

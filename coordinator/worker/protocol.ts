@@ -9,7 +9,7 @@ import { decodeJson, encodeJson } from '../../wire/json.js';
  */
 export const WORKER_PROTOCOL_VERSION = 1;
 export const MAX_WORKER_MESSAGE = 64 * 1024;
-/** A client has at most 32 channels (MAX_CHANNELS_PER_CLIENT); one `held` message carries them all. */
+/** Channels per `held` message; a client with more is reported in several (they add up). */
 export const MAX_HELD_CHANNELS = 32;
 
 const guid = z

@@ -58,10 +58,12 @@ const arbClient = fc
     channels: arbChannels,
     createdAt: fc.nat(),
     extraIds: fc.nat({ max: 10 }),
+    lost: fc.array(fc.record({ ip: arbIpv4, at: fc.nat() }), { maxLength: 8 }),
   })
-  .map(({ extraIds, owner, dialect, state, ...c }) => ({
+  .map(({ extraIds, owner, dialect, state, lost, ...c }) => ({
     ...c,
     state,
+    ...(lost.length > 0 && state !== 'tearingDown' ? { lostPublicIps: lost } : {}),
     ...(owner ? { owner } : {}),
     ...(dialect !== undefined ? { dialect } : {}),
     nextChannelId: Math.max(0, ...c.channels.map((ch) => ch.id)) + 1 + extraIds,

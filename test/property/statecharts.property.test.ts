@@ -137,9 +137,15 @@ describe('client registry invariants under any interleaving', () => {
             }
             case 'release': {
               const ip = IPS[step.ip]!;
+              // A channel on the IP now, or one lost on it within the last minute (all of this run).
               const using = new Set(
                 [...before.values()]
-                  .filter((v) => v.context.channels.some((c) => c.tuple.localAddress === ip))
+                  .filter(
+                    (v) =>
+                      v.context.channels.some((c) => c.tuple.localAddress === ip) ||
+                      (v.context.channels.length > 0 &&
+                        (v.context.lostPublicIps ?? []).some((l) => l.ip === ip)),
+                  )
                   .map((v) => v.clientGuid),
               );
               const affected = reg.releaseIp(ip);

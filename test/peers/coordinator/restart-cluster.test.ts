@@ -159,6 +159,28 @@ describePeer(
       dFixed.socket.destroy();
     });
 
+    it("a channel lost on a public IP before the restart still counts for that IP's RELEASE_IP after it", async () => {
+      await sim.moveIp(PUBLIC, 0);
+      await waitFor('public IP owned by node 0', 5000, async () =>
+        (await sim.owners())[PUBLIC] === 0 ? true : undefined,
+      );
+      const e = randomUUID();
+      const ePublic = await negotiateChannel({ host: PUBLIC, port, clientGuid: e });
+      const eFixed = await negotiateChannel({ host: FIXED, port, clientGuid: e });
+      // ctdb's releaseip resets the channels on an IP before RELEASE_IP reaches mccd: one goes first.
+      ePublic.socket.destroy();
+      await waitFor('public channel gone', 5000, () =>
+        node!.registry.view(e)?.context.channels.length === 1 ? true : undefined,
+      );
+      await waitStateWritten(node!);
+      await node!.stop();
+      node = await startNode();
+      expect(node.registry.view(e)?.context.lostPublicIps?.map((l) => l.ip)).toEqual([PUBLIC]);
+      await sim.moveIp(PUBLIC, 1);
+      expect(await endWithin(eFixed.closed, 10_000, "e's remaining channel")).toMatch(ENDED_BY_PEER);
+      await sim.moveIp(PUBLIC, 0);
+    });
+
     it('a restored client that connected to another node while mccd was down is dropped here (one client, one node)', async () => {
       other = await startTestMccd(
         { listen: [{ address: '127.0.0.3', port: 0 }] },

@@ -178,6 +178,42 @@ describe('workers act only on the clients mccd handed them', () => {
     expect((coordinator.backend.describe().workers as { id: string }[]).map((w) => w.id)).toContain('twice');
   });
 
+  it('held reports: refused outside a resumption; a client mccd never restored is ordered closed, not adopted', async () => {
+    const plain = await rogue('plain');
+    const before = await bad('not-resuming');
+    const guid = randomUUID();
+    const channels = [
+      { channelId: 1, local: { address: '127.0.0.1', port }, remote: { address: '127.0.0.1', port: 50000 } },
+    ];
+    await plain.send({ t: 'held', clientGuid: guid, channels });
+    await waitFor('refusal', 3000, () => plain.received.find((m) => m.t === 'error'), 10);
+    expect(await bad('not-resuming')).toBe(before + 1);
+
+    const resuming = await rogue();
+    await resuming.send({ t: 'register', version: 1, workerId: 'resuming', resuming: true });
+    await waitFor('registered', 3000, () => resuming.received.find((m) => m.t === 'registered'), 10);
+    await resuming.send({ t: 'held', clientGuid: guid, channels });
+    const order = await waitFor(
+      'teardown order',
+      3000,
+      () => resuming.received.find((m) => m.t === 'teardown'),
+      10,
+    );
+    expect(order).toMatchObject({
+      t: 'teardown',
+      clientGuid: guid,
+      reason: expect.stringMatching(/unmatched after restart/),
+    });
+    // Its answer is expected (no refusal), and the client was never adopted.
+    await resuming.send({ t: 'teardown-done', clientGuid: guid, seq: order.seq });
+    await resuming.send({ t: 'held-done', clients: 1 });
+    await resuming.send({ t: 'held-done', clients: 1 }); // the resumption is over: refused
+    await waitFor('one refusal', 3000, () => resuming.received.find((m) => m.t === 'error'), 10);
+    expect(resuming.received.filter((m) => m.t === 'error')).toHaveLength(1);
+    expect(await bad('not-resuming')).toBe(before + 2);
+    expect(coordinator.registry.has(guid)).toBe(false);
+  });
+
   it('a worker that keeps sending garbage is cut off, its clients torn down, and the log stays short', async () => {
     const r = await rogue('garbage');
     const guid = randomUUID();
