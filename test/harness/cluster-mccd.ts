@@ -7,6 +7,7 @@ import { apiGet } from '../../cli/api-client.js';
 import { projectRoot } from '../helpers/reference.js';
 import type { CtdbTestCluster } from './ctdb-cluster.js';
 import { lineSplitter, nsExec, pidAlive, waitFor } from './netns.js';
+import { mccInterfacesLineArgv } from './smbd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -255,15 +256,7 @@ export class NodeMccd {
       const dir = join(node.dir, 'smbd');
       // As deploy/smb.conf.snippet tells operators: smbd announces exactly what mcc computes for this
       // node (`mcc interfaces --smb-conf`, public IPs from ctdbd left out), never its addresses at large.
-      const interfaces = nsExec(node.ns, [
-        process.execPath,
-        join(projectRoot, 'dist/cli/mcc.js'),
-        'interfaces',
-        '--smb-conf',
-        '--offline',
-        '--ctdb-socket',
-        node.socket,
-      ]).trim();
+      const interfaces = nsExec(node.ns, [process.execPath, ...mccInterfacesLineArgv(node.socket)]).trim();
       if (!/^interfaces = /.test(interfaces))
         throw new Error(
           `mcc interfaces --smb-conf on node ${this.pnn} printed ${JSON.stringify(interfaces)}`,

@@ -7,7 +7,7 @@ import { projectRoot } from '../helpers/reference.js';
 import { killAndWait } from './cluster-mccd.js';
 import type { CtdbTestCluster } from './ctdb-cluster.js';
 import { waitFor } from './netns.js';
-import { smbdConf } from './smbd.js';
+import { mccInterfacesLineArgv, smbdConf } from './smbd.js';
 
 const execFileAsync = promisify(execFile);
 export const CLUSTERED_PASSWORD = 'mcc-clustered-pw';
@@ -53,12 +53,7 @@ export class ClusteredSmbdNode {
     const { stdout } = await execFileAsync('nsenter', [
       ...this.enter(),
       process.execPath,
-      join(projectRoot, 'dist/cli/mcc.js'),
-      'interfaces',
-      '--smb-conf',
-      '--offline',
-      '--ctdb-socket',
-      '/run/ctdb/ctdbd.socket',
+      ...mccInterfacesLineArgv('/run/ctdb/ctdbd.socket'),
     ]);
     const interfaces = stdout.trim();
     if (!/^interfaces = /.test(interfaces))

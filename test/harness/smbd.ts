@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareSmbdState } from '../../bench/smbd.js';
+import { projectRoot } from '../helpers/reference.js';
 import { pidAlive, waitFor } from './netns.js';
 
 export { prepareSmbdState, smbdConf } from '../../bench/smbd.js';
@@ -138,5 +139,20 @@ export function smbclientArgs(o: { host?: string; port: number; conf: string; pa
     `root%${o.password}`,
     '-m',
     'SMB3_11',
+  ];
+}
+
+/**
+ * argv (after node) of `mcc interfaces --smb-conf --offline` against a node's ctdbd socket: the line
+ * deploy/smb.conf.snippet tells operators to put in smb.conf (fixed addresses, no public IP).
+ */
+export function mccInterfacesLineArgv(ctdbSocket: string): string[] {
+  return [
+    join(projectRoot, 'dist/cli/mcc.js'),
+    'interfaces',
+    '--smb-conf',
+    '--offline',
+    '--ctdb-socket',
+    ctdbSocket,
   ];
 }
