@@ -28,10 +28,11 @@ export const discoveryConfigSchema = z
     /** bits/s when sysfs has no speed (virtual links report -1 or nothing). */
     defaultSpeed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1_000_000_000),
     /**
-     * Also answer with the address the asking connection arrived on, even if it is a public IP
-     * (Samba ≥ 4.20 does this, so a cluster whose only addresses are public still gets a usable answer).
+     * Also answer with the address the asking connection arrived on, even if it is a public IP (Samba ≥
+     * 4.20 does this, so a cluster whose only addresses are public still gets a usable answer). Off by
+     * default: it breaks rule one, no public IP announced, for every client that arrives on one.
      */
-    includeRequesterAddress: z.boolean().default(true),
+    includeRequesterAddress: z.boolean().default(false),
     overrides: z.record(z.string().min(1), interfaceOverrideSchema).default({}),
     sysfsRoot: z.string().min(1).default('/sys'),
   })

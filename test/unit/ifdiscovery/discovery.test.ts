@@ -169,15 +169,18 @@ describe('public IP filtering', () => {
     tracker.stop();
   });
 
-  it('the encoded answer decodes to the announced list; the requester address is added when asked on it', () => {
+  it('the encoded answer decodes to the announced list; the requester address is added when asked on it and so configured', () => {
     const tracker = new PublicIpTracker(undefined, ['10.213.0.101']);
-    const discovery = new InterfaceDiscovery(config(), tracker, { addresses });
+    const discovery = new InterfaceDiscovery(config({ includeRequesterAddress: true }), tracker, {
+      addresses,
+    });
     const base = unwrap(interfaceInfoPull(discovery.answerFor()));
     expect(base.map((e) => e.address)).toEqual(['10.213.0.1', 'fd00::1', '10.214.0.1']);
     const onPublic = unwrap(interfaceInfoPull(discovery.answerFor('::ffff:10.213.0.101')));
     expect(onPublic.map((e) => e.address)).toEqual(['10.213.0.1', 'fd00::1', '10.214.0.1', '10.213.0.101']);
     expect(discovery.answerFor('10.213.0.1')).toBe(discovery.current().encoded);
-    const off = new InterfaceDiscovery(config({ includeRequesterAddress: false }), tracker, { addresses });
+    // The default: a public IP is never announced, not even to a client that arrived on it.
+    const off = new InterfaceDiscovery(config(), tracker, { addresses });
     expect(unwrap(interfaceInfoPull(off.answerFor('10.213.0.101'))).map((e) => e.address)).not.toContain(
       '10.213.0.101',
     );
