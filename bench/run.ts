@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { b5 } from './b5-section.js';
 import { b6 } from './b6-smbd-pool.js';
 import { b6Starved } from './b6-starved.js';
 import { b7 } from './b7-section.js';
+import { formatWithBiome } from './format-doc.js';
 import { mergeResults } from './results-file.js';
 import { machineLine, type Section } from './stats.js';
 
@@ -56,14 +56,4 @@ const report = mergeResults(existsSync(resultsPath) ? readFileSync(resultsPath, 
 });
 process.stdout.write(`${report}\n`);
 writeFileSync(resultsPath, `${report}\n`);
-// CI checks RESULTS.md with Biome: leave it as Biome formats it (aligned tables), so a fresh run passes.
-const biome = join(here, '..', '..', 'node_modules', '.bin', 'biome');
-if (existsSync(biome)) {
-  try {
-    execFileSync(biome, ['format', '--write', resultsPath], { stdio: 'ignore' });
-  } catch {
-    process.stderr.write(
-      'bench: could not format bench/RESULTS.md with Biome; run "npx biome format --write"\n',
-    );
-  }
-}
+formatWithBiome(resultsPath);

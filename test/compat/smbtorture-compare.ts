@@ -10,6 +10,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { formatWithBiome } from '../../bench/format-doc.js';
 import { CLUSTERED_PASSWORD, ClusteredSmbdNode } from '../harness/clustered-smbd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
 import { waitFor } from '../harness/netns.js';
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
     totalMs: Date.now() - started,
   });
   writeFileSync(values.out!, text);
+  formatWithBiome(values.out!);
   process.stdout.write(text);
 }
 
