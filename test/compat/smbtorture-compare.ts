@@ -8,6 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { formatWithBiome } from '../../bench/format-doc.js';
@@ -43,7 +44,9 @@ async function torture(cluster: CtdbTestCluster, suites: string[], timeoutMs: nu
     ...suites,
   ];
   return new Promise((resolve) => {
-    execFile('ip', argv, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (_error, stdout) => resolve(stdout));
+    execFile('ip', argv, { timeout: timeoutMs, maxBuffer: 64 << 20, cwd: tmpdir() }, (_error, stdout) =>
+      resolve(stdout),
+    );
   });
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { canonicalIp } from '../../wire/ip.js';
 import { parseSmbtortureInterfaces } from '../harness/smbd.js';
 import type { AgentLine } from './agent.js';
@@ -66,9 +67,14 @@ export class SmbdInterfaceProbe {
       '-d1',
     ];
     return new Promise((resolve) => {
-      execFile('smbtorture', argv, { timeout: this.spec.timeoutMs }, (error, stdout, stderr) => {
-        resolve(judgeProbeOutput(server, stdout, stderr, error ? error.message : undefined));
-      });
+      execFile(
+        'smbtorture',
+        argv,
+        { timeout: this.spec.timeoutMs, cwd: tmpdir() },
+        (error, stdout, stderr) => {
+          resolve(judgeProbeOutput(server, stdout, stderr, error ? error.message : undefined));
+        },
+      );
     });
   }
 }

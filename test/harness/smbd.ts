@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareSmbdState } from '../../bench/smbd.js';
@@ -78,6 +79,8 @@ export class SmbdInstance {
       const { stdout, stderr } = await execFileAsync(cmd[0]!, cmd.slice(1), {
         timeout: timeoutMs,
         maxBuffer: 64 * 1024 * 1024,
+        // smbtorture makes its smbtortureXXXXXX output directory in its cwd.
+        cwd: tmpdir(),
       });
       return { stdout, stderr, code: 0 };
     } catch (error) {

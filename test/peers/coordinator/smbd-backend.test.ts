@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -217,6 +218,7 @@ for (const poolSize of [0, 8]) {
             [`//127.0.0.1/share`, '-p', String(port), '-s', conf, '-U', `root%${password}`, test],
             {
               timeout: 120_000,
+              cwd: tmpdir(),
             },
           ).then(
             (out) => ({ ...out, code: 0 as number | string | undefined }),
