@@ -4,6 +4,7 @@ import { waitFor } from '../harness/netns.js';
 import type { Fault } from './record.js';
 import type { FailoverRig } from './rig.js';
 import type { Step } from './scenario.js';
+import { killSmbdHoldingFile, notifyAcrossNodes, shareModeAcrossNodes } from './share-actions.js';
 
 /** What a step tells the run: action markers (for the plot, and as causes) and the faults it makes. */
 export interface StepContext {
@@ -311,6 +312,31 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       }
       return;
     }
+    case 'share-mode':
+      await shareModeAcrossNodes(
+        rig,
+        ctx,
+        await resolveNode(rig, step.holder),
+        await resolveNode(rig, step.other),
+      );
+      return;
+    case 'notify':
+      await notifyAcrossNodes(
+        rig,
+        ctx,
+        await resolveNode(rig, step.watcher),
+        await resolveNode(rig, step.changer),
+        step.delayMs,
+      );
+      return;
+    case 'kill-smbd-holding-file':
+      await killSmbdHoldingFile(
+        rig,
+        ctx,
+        await resolveNode(rig, step.holder),
+        await resolveNode(rig, step.other),
+      );
+      return;
     case 'wait':
       await sleep(step.ms);
       return;

@@ -1,14 +1,19 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_DIR, ContainerCluster } from '../harness/container-cluster.js';
 import { nodeImage, podman, podmanEnv } from '../harness/container-engine.js';
-import { ContainerMccd, prepareClusteredSmbd, SMB_PASSWORD } from '../harness/container-mccd.js';
-import { prepareClient, smbclientBatch } from '../harness/container-smbclient.js';
+import { ContainerMccd, prepareClusteredSmbd, SHARE_PATH, SMB_PASSWORD } from '../harness/container-mccd.js';
+import {
+  InteractiveSmbclient,
+  NotifyWatch,
+  prepareClient,
+  smbclientBatch,
+} from '../harness/container-smbclient.js';
 import { waitFor } from '../harness/netns.js';
 import { projectRoot } from '../helpers/reference.js';
-import { copyDirFiles, type RigPlatform } from './platform.js';
-import type { Profile } from './scenario.js';
+import { copyDirFiles, type RigPlatform, type RigShare } from './platform.js';
+import { describePools, type Profile, poolOf } from './scenario.js';
 
 /**
  * The production replica under the failover harness: every node a container running ctdbd, smbd with
@@ -45,20 +50,42 @@ export async function startContainerPlatform(
     await prepareClient(cluster, client);
     for (const node of cluster.nodes) {
       progress(
-        `node ${node.pnn}: starting mccd (smbd ${profile.smbdPool === 0 ? 'spawned per connection' : `pool of ${profile.smbdPool}`})`,
+        `node ${node.pnn}: starting mccd (${describePools({ nodes: 1, smbdPool: poolOf(profile, node.pnn) })})`,
       );
-      mccds.push(await ContainerMccd.start(cluster, node.pnn, { pool: profile.smbdPool }));
+      mccds.push(await ContainerMccd.start(cluster, node.pnn, { pool: poolOf(profile, node.pnn) }));
     }
   } catch (error) {
     await stop();
     throw error;
   }
+  const share: RigShare = {
+    async batch(server, commands) {
+      const r = await smbclientBatch(cluster, client, server, commands);
+      return { ok: r.code === 0 && !/NT_STATUS_/.test(r.output), output: r.output };
+    },
+    localFile: `${CLIENT_DIR}/put.txt`,
+    async holdOpen(server, name) {
+      const session = await InteractiveSmbclient.open(client, server);
+      try {
+        const fnum = await session.openFile(name);
+        return { close: () => session.closeFile(fnum), end: () => session.close() };
+      } catch (error) {
+        session.close();
+        throw error;
+      }
+    },
+    watch: (server, dir) => NotifyWatch.start(cluster, client, server, dir),
+    path: SHARE_PATH,
+    onNode: (pnn, command) => cluster.sh(pnn, command),
+  };
+  writeFileSync(join(client.dir, 'put.txt'), 'written by the failover harness\n');
   const version = podman(['version', '--format', '{{.Client.Version}}']).trim();
   return {
     cluster,
     mccds,
     smbPassword: SMB_PASSWORD,
-    description: `${profile.nodes} ctdbd nodes as containers (podman ${version} through testcontainers, image ${nodeImage()} from Debian 12's archive: ctdb and samba 4.17), smbd with \`clustering = yes\` behind mccd, ${profile.smbdPool === 0 ? 'spawned per connection' : `pool of ${profile.smbdPool}`}`,
+    description: `${profile.nodes} ctdbd nodes as containers (podman ${version} through testcontainers, image ${nodeImage()} from Debian 12's archive: ctdb and samba 4.17), smbd with \`clustering = yes\` behind mccd: ${describePools(profile)}`,
+    smbConf: readFileSync(join(cluster.node(0).dir, 'etc-samba', 'smb.conf'), 'utf8'),
     writeAgentConfig(json) {
       writeFileSync(join(client.dir, 'agent.json'), json);
       return `${CLIENT_DIR}/agent.json`;
@@ -88,10 +115,8 @@ export async function startContainerPlatform(
         50,
       ).catch(() => agent.kill('SIGKILL'));
     },
-    async smbclientLs(server) {
-      const r = await smbclientBatch(cluster, client, server, 'ls');
-      return { ok: r.code === 0 && !/NT_STATUS_/.test(r.output), output: r.output };
-    },
+    smbclientLs: (server) => share.batch(server, 'ls'),
+    share,
     keepLogs(dir) {
       mkdirSync(dir, { recursive: true });
       for (const node of cluster.nodes) {

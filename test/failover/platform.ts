@@ -5,7 +5,7 @@ import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
 import type { CtdbNodeRef, CtdbQueries } from '../harness/ctdb-queries.js';
 import { projectRoot } from '../helpers/reference.js';
-import type { Profile } from './scenario.js';
+import { describePools, type Profile, poolOf } from './scenario.js';
 
 /**
  * What a failover run stands on, whichever way the nodes are made: containers (container-platform.ts,
@@ -38,6 +38,36 @@ export interface RigMccd {
   stop(): Promise<void>;
 }
 
+/** A file held open by a real smbclient session. */
+export interface HeldFile {
+  close(): Promise<void>;
+  /** Ends the session (quit), whatever state it is in. */
+  end(): void;
+}
+
+/** A real smbclient `notify DIR`, printing the changes smbd reports. */
+export interface DirectoryWatch {
+  text(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The share every node serves, as clients and operators reach it: smbclient runs in the client container,
+ * shell commands (smbstatus) on a node. Only the production replica has it: cross-node share modes and
+ * notify need clustered smbd.
+ */
+export interface RigShare {
+  /** One smbclient batch (`-c`); `ok` when it exited 0 and printed no NT_STATUS_. */
+  batch(server: string, commands: string): Promise<{ ok: boolean; output: string }>;
+  /** A file the client side can `put` (its path there). */
+  readonly localFile: string;
+  holdOpen(server: string, name: string): Promise<HeldFile>;
+  watch(server: string, dir: string): DirectoryWatch;
+  /** The share's path on the nodes (as smbstatus prints it). */
+  readonly path: string;
+  onNode(pnn: number, command: string): Promise<string>;
+}
+
 export interface RigPlatform {
   readonly cluster: RigCluster;
   readonly mccds: RigMccd[];
@@ -45,6 +75,10 @@ export interface RigPlatform {
   readonly smbPassword: string;
   /** What the report says the run stood on: engine, image, smbd configuration. */
   readonly description: string;
+  /** smbd's smb.conf on node 0, for the report (the production replica's). */
+  readonly smbConf?: string;
+  /** The clustered share seen from the clients' side, for the cross-node steps (the production replica only). */
+  readonly share?: RigShare;
   /** Writes the agent's configuration where the agent can read it; returns the path the agent is given. */
   writeAgentConfig(json: string): string;
   spawnAgent(configPath: string): ChildProcess;
@@ -87,7 +121,10 @@ export async function startNetnsPlatform(
     for (const node of cluster.nodes) {
       progress(`node ${node.pnn}: starting mccd with the ${profile.backend} backend`);
       mccds.push(
-        await NodeMccd.start(cluster, node.pnn, { backend: profile.backend, smbdPool: profile.smbdPool }),
+        await NodeMccd.start(cluster, node.pnn, {
+          backend: profile.backend,
+          smbdPool: poolOf(profile, node.pnn),
+        }),
       );
     }
   } catch (error) {
@@ -99,7 +136,7 @@ export async function startNetnsPlatform(
     cluster,
     mccds,
     smbPassword: mccds[0]!.smbdPassword,
-    description: `${profile.nodes} ctdbd nodes in network namespaces (host ctdbd and smbd, \`clustering = no\`), ${profile.backend === 'smbd' ? `smbd ${profile.smbdPool === 0 ? 'spawned per connection' : `pool of ${profile.smbdPool}`}` : 'reference worker'}`,
+    description: `${profile.nodes} ctdbd nodes in network namespaces (host ctdbd and smbd, \`clustering = no\`), ${profile.backend === 'smbd' ? describePools(profile) : 'reference worker'}`,
     writeAgentConfig(json) {
       const path = join(cluster.baseDir, 'agent.json');
       writeFileSync(path, json);

@@ -183,6 +183,18 @@ function actionList(record: ScenarioRecord): string[] {
     .map((m, i) => `${i + 1}. +${((m.at - record.startAt) / 1000).toFixed(2)} s — ${m.label}`);
 }
 
+/** What the harness checked itself (fresh connections, share modes, notify), passed or not. */
+function checksList(record: ScenarioRun['record']): string[] {
+  const checks = record.checks ?? [];
+  if (checks.length === 0) return [];
+  return [
+    `Checks by the harness (${checks.filter((c) => c.ok).length} of ${checks.length} held):`,
+    '',
+    ...checks.map((c) => `- ${c.ok ? 'held' : '**failed**'}: ${c.label} — ${c.detail}`),
+    '',
+  ];
+}
+
 function scenarioMarkdown(run: ScenarioRun, svgName: string | undefined): string {
   const { record, result } = run;
   const lines = [
@@ -199,6 +211,7 @@ function scenarioMarkdown(run: ScenarioRun, svgName: string | undefined): string
     '',
     serverAnswersLine(record),
     '',
+    ...checksList(record),
     `Teardown (action → last channel closed) ms p50/p95/max: ${triple(result.latencies.teardownMs)}; reconnect (first close → all channels back) ms: ${triple(result.latencies.reconnectMs)}; smbclient sessions lost: ${result.smbclientLost}, back after ms: ${triple(result.latencies.smbclientRestoreMs)}.`,
     '',
   ];
@@ -217,10 +230,22 @@ function summaryMarkdown(run: FailoverRun): string {
   ].join('\n');
 }
 
+function smbConfMarkdown(smbConf: string): string[] {
+  return [
+    "smbd's configuration on node 0 (the other nodes differ only in `interfaces =`):",
+    '',
+    '```ini',
+    smbConf.trimEnd(),
+    '```',
+    '',
+  ];
+}
+
 function preamble(run: FailoverRun, command: string): string[] {
   return [
     `Command: \`${command}\``,
     '',
+    ...(run.smbConf ? smbConfMarkdown(run.smbConf) : []),
     `Run ${new Date(run.startedAt).toISOString()}: profile **${run.profile.name}** (${run.profile.description}) — ${run.platform}, ${run.profile.clients} simulated multi-channel clients, ${run.profile.backend === 'smbd' ? run.profile.smbclientSessions : 0} smbclient sessions; cluster up in ${(run.setupMs / 1000).toFixed(0)} s, ${(run.totalMs / 1000).toFixed(0)} s in all. **${run.passed ? 'Every assertion held.' : 'Some assertions failed.'}**`,
   ];
 }

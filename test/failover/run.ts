@@ -15,6 +15,8 @@ export interface FailoverRun {
   profile: Profile;
   /** What the run stood on: engine, image, smbd configuration (from the platform). */
   platform: string;
+  /** smbd's smb.conf on node 0, as the run wrote it (the other nodes differ only in `interfaces =`). */
+  smbConf?: string;
   startedAt: number;
   setupMs: number;
   totalMs: number;
@@ -244,6 +246,7 @@ export async function runProfile(
   return {
     profile,
     platform: rig.platform.description,
+    ...(rig.platform.smbConf ? { smbConf: rig.platform.smbConf } : {}),
     startedAt,
     setupMs,
     totalMs: Date.now() - startedAt,

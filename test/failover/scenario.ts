@@ -97,6 +97,17 @@ export const stepSchema = z.discriminatedUnion(
     z
       .object({ action: z.literal('partition'), node: nodeRef, durationMs: ms(300_000).default(15_000) })
       .strict(),
+    z.object({ action: z.literal('share-mode'), holder: nodeRef, other: nodeRef }).strict(),
+    z
+      .object({
+        action: z.literal('notify'),
+        watcher: nodeRef,
+        changer: nodeRef,
+        /** After the watcher's node lists the watch: other nodes learn of it from notifyd's ~1 s broadcast. */
+        delayMs: ms(60_000).default(3000),
+      })
+      .strict(),
+    z.object({ action: z.literal('kill-smbd-holding-file'), holder: nodeRef, other: nodeRef }).strict(),
     z.object({ action: z.literal('wait'), ms: ms(600_000) }).strict(),
   ],
   {
@@ -104,7 +115,7 @@ export const stepSchema = z.discriminatedUnion(
       issue.code === 'invalid_union_discriminator'
         ? {
             message:
-              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition or wait',
+              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition, share-mode, notify, kill-smbd-holding-file or wait',
           }
         : { message: ctx.defaultError },
   },
@@ -133,8 +144,16 @@ export const profileSchema = z
     backend: z.enum(['smbd', 'worker']).default('smbd'),
     /** Nodes as containers (clustered smbd, the production replica) or network namespaces. */
     cluster: z.enum(['containers', 'netns']).default('containers'),
-    /** smbd pool members per node (0: one smbd spawned per connection). */
-    smbdPool: z.number().int().min(0).max(64).default(4),
+    /**
+     * smbd pool members per node (0: one smbd spawned per connection), or one number per node in node
+     * order (the last one for nodes beyond the list), so one cluster can mix pool and spawn mode.
+     */
+    smbdPool: z
+      .union([
+        z.number().int().min(0).max(64),
+        z.array(z.number().int().min(0).max(64)).min(1, 'expected at least one pool size').max(8),
+      ])
+      .default(4),
     /** Simulated multi-channel clients, spread over the public IPs. */
     clients: z.number().int().min(1).max(500).default(12),
     /** Real smbclient sessions alongside them, one per public IP up to this many. */
@@ -144,6 +163,20 @@ export const profileSchema = z
   .strict();
 
 export type Step = z.infer<typeof stepSchema>;
+
+/** The smbd pool size of node `pnn` under `profile` (0: spawn mode). */
+export function poolOf(profile: Pick<Profile, 'smbdPool'>, pnn: number): number {
+  const pool = profile.smbdPool;
+  return typeof pool === 'number' ? pool : (pool[pnn] ?? pool[pool.length - 1]!);
+}
+
+/** How smbd is started on each node, for progress lines and the report. */
+export function describePools(profile: Pick<Profile, 'smbdPool' | 'nodes'>): string {
+  const describe = (size: number) => (size === 0 ? 'spawned per connection' : `pool of ${size}`);
+  const sizes = Array.from({ length: profile.nodes }, (_, pnn) => poolOf(profile, pnn));
+  if (sizes.every((s) => s === sizes[0])) return `smbd ${describe(sizes[0]!)}`;
+  return `smbd ${sizes.map((s, pnn) => `${describe(s)} on node ${pnn}`).join(', ')}`;
+}
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type Profile = z.infer<typeof profileSchema>;
 
@@ -228,6 +261,12 @@ export function describeStep(step: Step): string {
       return `${step.count} fresh smbclient connections to node ${step.node}, each must be served`;
     case 'partition':
       return `partition node ${step.node} (link down) for ${step.durationMs} ms`;
+    case 'share-mode':
+      return `open through node ${step.holder}; a delete through node ${step.other} refused, then allowed once closed`;
+    case 'notify':
+      return `change notify: watcher through node ${step.watcher}, file created through node ${step.changer}`;
+    case 'kill-smbd-holding-file':
+      return `kill -9 of the smbd holding a file open through node ${step.holder}; node ${step.other} deletes it at once`;
     case 'wait':
       return `wait ${step.ms} ms`;
     default:

@@ -21,6 +21,8 @@ export interface ContainerMccdOptions {
 /** Paths inside every node container. */
 export const SMB_CONF = '/etc/samba/smb.conf';
 const SMBD_STATE = '/srv';
+/** The share's directory on every node (smbdConf puts it at <state>/share): one host directory, the cluster filesystem. */
+export const SHARE_PATH = `${SMBD_STATE}/share`;
 const SMBD_LOG = '/var/log/mcc/smbd';
 const MCCD_CONF = '/etc/mcc/mccd.json';
 export const SMB_PASSWORD = 'mcc-test-pw';

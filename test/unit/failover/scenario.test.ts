@@ -2,11 +2,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  describePools,
   describeStep,
   loadProfile,
   loadScenario,
   parseProfile,
   parseScenario,
+  poolOf,
 } from '../../failover/scenario.js';
 import { projectRoot } from '../../helpers/reference.js';
 
@@ -58,6 +60,34 @@ describe('failover scenario files', () => {
     expect(!bad.ok && bad.error.message).toMatch(
       /cluster: .*'containers' \| 'netns'.*got "docker".*smbdPool/,
     );
+  });
+
+  it('a profile may give each node its own pool size; nodes past the list take the last one', () => {
+    const p = parseProfile('name: p\ndescription: d\nnodes: 4\nsmbdPool: [4, 0]\nscenarios: [moveip]\n');
+    if (!p.ok) throw p.error;
+    expect([0, 1, 2, 3].map((pnn) => poolOf(p.value, pnn))).toEqual([4, 0, 0, 0]);
+    expect(describePools(p.value)).toBe(
+      'smbd pool of 4 on node 0, spawned per connection on node 1, spawned per connection on node 2, spawned per connection on node 3',
+    );
+    expect(describePools({ nodes: 3, smbdPool: 0 })).toBe('smbd spawned per connection');
+    const bad = parseProfile('name: p\ndescription: d\nsmbdPool: []\nscenarios: [moveip]\n', 'p.yaml');
+    expect(!bad.ok && bad.error.message).toMatch(/smbdPool/);
+  });
+
+  it('the cross-node share steps take two nodes; notify waits 3 s by default', () => {
+    const r = parseScenario(
+      `name: x\ndescription: d\nsteps:\n  - action: notify\n    watcher: 0\n    changer: leader\n  - action: share-mode\n    holder: 1\n    other: 2\n  - action: kill-smbd-holding-file\n    holder: 1\n    other: 0\n${BUDGETS}`,
+    );
+    expect(r.ok && r.value.steps).toEqual([
+      { action: 'notify', watcher: 0, changer: 'leader', delayMs: 3000 },
+      { action: 'share-mode', holder: 1, other: 2 },
+      { action: 'kill-smbd-holding-file', holder: 1, other: 0 },
+    ]);
+    const bad = parseScenario(
+      `name: x\ndescription: d\nsteps:\n  - action: share-mode\n    holder: 1\n${BUDGETS}`,
+      'x.yaml',
+    );
+    expect(!bad.ok && bad.error.message).toMatch(/steps\.0\.other/);
   });
 
   it('errors name the file, the key and what was expected', () => {
