@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLIENT_DIR, ContainerCluster } from '../harness/container-cluster.js';
 import { nodeImage, podman, podmanEnv } from '../harness/container-engine.js';
@@ -12,7 +12,7 @@ import {
 } from '../harness/container-smbclient.js';
 import { waitFor } from '../harness/netns.js';
 import { projectRoot } from '../helpers/reference.js';
-import { copyDirFiles, type RigPlatform, type RigShare } from './platform.js';
+import { keepNodeLogs, type RigPlatform, type RigShare } from './platform.js';
 import { describePools, type Profile, poolOf } from './scenario.js';
 
 /**
@@ -118,18 +118,17 @@ export async function startContainerPlatform(
     smbclientLs: (server) => share.batch(server, 'ls'),
     share,
     keepLogs(dir) {
-      mkdirSync(dir, { recursive: true });
-      for (const node of cluster.nodes) {
-        for (const [from, to] of [
-          ['mccd.log', `node${node.pnn}-mccd.log`],
-          ['ctdbd.stdout', `node${node.pnn}-ctdbd.log`],
-          ['log.ctdbd', `node${node.pnn}-log.ctdbd`],
-        ] as const) {
-          const path = join(node.dir, 'log', from);
-          if (existsSync(path)) copyFileSync(path, join(dir, to));
-        }
-        copyDirFiles(join(node.dir, 'log', 'smbd'), dir, `node${node.pnn}-smbd-`);
-      }
+      const logDir = (pnn: number) => join(cluster.node(pnn).dir, 'log');
+      keepNodeLogs(
+        dir,
+        cluster.nodes,
+        (pnn) => ({
+          [join(logDir(pnn), 'mccd.log')]: 'mccd.log',
+          [join(logDir(pnn), 'ctdbd.stdout')]: 'ctdbd.log',
+          [join(logDir(pnn), 'log.ctdbd')]: 'log.ctdbd',
+        }),
+        (pnn) => join(logDir(pnn), 'smbd'),
+      );
     },
     stop,
   };

@@ -89,12 +89,29 @@ export interface RigPlatform {
   stop(): Promise<void>;
 }
 
-export function copyDirFiles(from: string, to: string, prefix: string): void {
+function copyDirFiles(from: string, to: string, prefix: string): void {
   if (!existsSync(from)) return;
-  mkdirSync(to, { recursive: true });
   for (const f of readdirSync(from)) {
     const path = join(from, f);
     if (statSync(path).isFile()) copyFileSync(path, join(to, `${prefix}${f}`));
+  }
+}
+
+/**
+ * Copies each node's logs into `dir` as node<pnn>-<name>: the named files (path → name) and every file
+ * of its smbd log directory (node<pnn>-smbd-<file>).
+ */
+export function keepNodeLogs(
+  dir: string,
+  nodes: readonly { pnn: number }[],
+  filesOf: (pnn: number) => Record<string, string>,
+  smbdLogDirOf: (pnn: number) => string,
+): void {
+  mkdirSync(dir, { recursive: true });
+  for (const { pnn } of nodes) {
+    for (const [path, name] of Object.entries(filesOf(pnn)))
+      if (existsSync(path)) copyFileSync(path, join(dir, `node${pnn}-${name}`));
+    copyDirFiles(smbdLogDirOf(pnn), dir, `node${pnn}-smbd-`);
   }
 }
 
@@ -173,17 +190,15 @@ export async function startNetnsPlatform(
       });
     },
     keepLogs(dir) {
-      mkdirSync(dir, { recursive: true });
-      for (const node of cluster.nodes) {
-        for (const [from, to] of [
-          ['mccd.log', `node${node.pnn}-mccd.log`],
-          ['ctdbd.stdout', `node${node.pnn}-ctdbd.log`],
-        ] as const) {
-          const path = join(node.dir, from);
-          if (existsSync(path)) copyFileSync(path, join(dir, to));
-        }
-        copyDirFiles(join(node.dir, 'smbd', 'log'), dir, `node${node.pnn}-smbd-`);
-      }
+      keepNodeLogs(
+        dir,
+        cluster.nodes,
+        (pnn) => ({
+          [join(cluster.node(pnn).dir, 'mccd.log')]: 'mccd.log',
+          [join(cluster.node(pnn).dir, 'ctdbd.stdout')]: 'ctdbd.log',
+        }),
+        (pnn) => join(cluster.node(pnn).dir, 'smbd', 'log'),
+      );
     },
     stop,
   };

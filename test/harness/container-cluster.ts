@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
@@ -11,6 +11,7 @@ import {
   releaseEngine,
   TEST_LABEL,
 } from './container-engine.js';
+import { writeCtdbEtc } from './ctdb-etc.js';
 import { type CtdbNodeRef, CtdbQueries } from './ctdb-queries.js';
 import { ip, runTag } from './netns.js';
 
@@ -322,31 +323,13 @@ export class ContainerCluster extends CtdbQueries<ContainerNode> {
   }
 
   private writeCtdbConfig(node: ContainerNode): void {
-    const etc = join(node.dir, 'etc-ctdb');
-    writeFileSync(join(etc, 'nodes'), `${this.nodes.map((n) => n.address).join('\n')}\n`);
-    writeFileSync(join(etc, 'public_addresses'), `${this.publicIps.map((a) => `${a}/24 eth0`).join('\n')}\n`);
-    const tunables = { RerecoveryTimeout: 1, ...(this.options.tunables ?? {}) };
-    writeFileSync(
-      join(etc, 'ctdb.tunables'),
-      Object.entries(tunables)
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(''),
-    );
-    writeFileSync(
-      join(etc, 'ctdb.conf'),
-      [
-        '[logging]',
-        '\tlocation = file:/var/log/mcc/log.ctdbd',
-        '\tlog level = NOTICE',
-        '[legacy]',
-        '\trealtime scheduling = false',
-        '',
-      ].join('\n'),
-    );
-    for (const s of ['00.ctdb.script', '10.interface.script'])
-      symlinkSync(`/usr/share/ctdb/events/legacy/${s}`, join(etc, 'events/legacy', s));
-    for (const script of this.options.eventScripts ?? [])
-      symlinkSync(script, join(etc, 'events/legacy', script.split('/').pop()!));
+    writeCtdbEtc(join(node.dir, 'etc-ctdb'), {
+      nodes: this.nodes.map((n) => n.address),
+      publicIps: this.publicIps,
+      ...(this.options.tunables ? { tunables: this.options.tunables } : {}),
+      logLocation: 'file:/var/log/mcc/log.ctdbd',
+      ...(this.options.eventScripts ? { eventScripts: this.options.eventScripts } : {}),
+    });
   }
 
   /** The image's stock /etc/ctdb files (functions, notify.sh, ...) under the node's own config. */

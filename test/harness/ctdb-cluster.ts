@@ -1,18 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeCtdbEtc } from './ctdb-etc.js';
 import { type CtdbNodeRef, CtdbQueries } from './ctdb-queries.js';
 import { deleteNamespace, ip, nsExec, pidAlive, runTag, waitFor } from './netns.js';
 
@@ -237,40 +228,21 @@ export class CtdbTestCluster extends CtdbQueries<ClusterNode> {
       const etc = join(node.dir, 'etc');
       for (const d of ['etc/events/legacy', 'run', 'lib/volatile', 'lib/persistent', 'lib/state'])
         mkdirSync(join(node.dir, d), { recursive: true });
-      writeFileSync(join(etc, 'nodes'), `${this.nodes.map((n) => n.address).join('\n')}\n`);
-      writeFileSync(
-        join(etc, 'public_addresses'),
-        `${this.publicIps.map((a) => `${a}/24 eth0`).join('\n')}\n`,
-      );
-      const tunables = { RerecoveryTimeout: 1, ...(this.options.tunables ?? {}) };
-      writeFileSync(
-        join(etc, 'ctdb.tunables'),
-        Object.entries(tunables)
-          .map(([k, v]) => `${k}=${v}\n`)
-          .join(''),
-      );
-      writeFileSync(
-        join(etc, 'ctdb.conf'),
-        [
-          '[logging]',
-          `\tlocation = file:${join(node.dir, 'log.ctdbd')}`,
-          '\tlog level = NOTICE',
+      writeCtdbEtc(etc, {
+        nodes: this.nodes.map((n) => n.address),
+        publicIps: this.publicIps,
+        ...(this.options.tunables ? { tunables: this.options.tunables } : {}),
+        logLocation: `file:${join(node.dir, 'log.ctdbd')}`,
+        extraConf: [
           '[database]',
           '\tvolatile database directory = /var/lib/ctdb/volatile',
           '\tpersistent database directory = /var/lib/ctdb/persistent',
           '\tstate database directory = /var/lib/ctdb/state',
-          '[legacy]',
-          '\trealtime scheduling = false',
-          '',
-        ].join('\n'),
-      );
+        ],
+        ...(this.options.eventScripts ? { eventScripts: this.options.eventScripts } : {}),
+      });
       for (const f of ['functions', 'notify.sh', 'debug-hung-script.sh']) {
         if (existsSync(join('/etc/ctdb', f))) copyFileSync(join('/etc/ctdb', f), join(etc, f));
-      }
-      for (const s of ['00.ctdb.script', '10.interface.script'])
-        symlinkSync(`/usr/share/ctdb/events/legacy/${s}`, join(etc, 'events/legacy', s));
-      for (const script of this.options.eventScripts ?? []) {
-        symlinkSync(script, join(etc, 'events/legacy', script.split('/').pop()!));
       }
     }
     for (const d of ['/etc/ctdb', '/run/ctdb', '/var/lib/ctdb']) mkdirSync(d, { recursive: true });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from '../../bench/procs.js';
+import { SimulatedCluster } from '../../ctdb/index.js';
 import { waitFor } from './netns.js';
 
 /** A private redis-server on a free loopback port, no persistence; stop() kills it by pid. */
@@ -54,3 +55,36 @@ export class TestRedis {
 }
 
 export { freePort };
+
+/**
+ * The Redis-simulated two-node cluster of the loopback cluster-rule tests: node 0 at 127.0.0.1 (fixed)
+ * holding the public IP 127.0.0.2, node 1 at 127.0.0.3. A real redis-server of its own.
+ */
+export const LOOPBACK_CLUSTER = { fixed: '127.0.0.1', public: '127.0.0.2', other: '127.0.0.3' } as const;
+
+export async function startLoopbackCluster(
+  prefix: string,
+): Promise<{ redis: TestRedis; sim: SimulatedCluster; name: string; stop(): Promise<void> }> {
+  const redis = await TestRedis.start();
+  const name = `${prefix}${process.pid}`;
+  try {
+    const sim = await SimulatedCluster.create(
+      redis.url,
+      name,
+      [{ address: LOOPBACK_CLUSTER.fixed }, { address: LOOPBACK_CLUSTER.other }],
+      [LOOPBACK_CLUSTER.public],
+    );
+    return {
+      redis,
+      sim,
+      name,
+      async stop() {
+        await sim.close();
+        await redis.stop();
+      },
+    };
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
+}

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RedisClusterView, SimulatedCluster } from '../../../ctdb/index.js';
+import { RedisClusterView, type SimulatedCluster } from '../../../ctdb/index.js';
 import {
   negotiateChannel,
   startTestMccd,
@@ -10,7 +10,7 @@ import {
   type TestMccd,
 } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
-import { freePort, TestRedis } from '../../harness/redis.js';
+import { freePort, LOOPBACK_CLUSTER, startLoopbackCluster } from '../../harness/redis.js';
 import { ENDED_BY_PEER, endWithin } from '../../harness/socket-end.js';
 import { describePeer, missingPrograms } from '../../helpers/skip.js';
 
@@ -22,24 +22,18 @@ describePeer(
   'cluster rules through mccd (Redis-simulated cluster, real redis-server)',
   missingPrograms('redis-server'),
   () => {
-    let redis: TestRedis;
+    let loopback: Awaited<ReturnType<typeof startLoopbackCluster>> | undefined;
     let sim: SimulatedCluster;
     const nodes: TestMccd[] = [];
     const workers: ChildProcess[] = [];
-    const PUBLIC = '127.0.0.2';
-    const FIXED = '127.0.0.1';
+    const { public: PUBLIC, fixed: FIXED } = LOOPBACK_CLUSTER;
     let port0: number;
     let port1: number;
 
     beforeAll(async () => {
-      redis = await TestRedis.start();
-      const name = `rules${process.pid}`;
-      sim = await SimulatedCluster.create(
-        redis.url,
-        name,
-        [{ address: FIXED }, { address: '127.0.0.3' }],
-        [PUBLIC],
-      );
+      loopback = await startLoopbackCluster('rules');
+      const { redis, name } = loopback;
+      sim = loopback.sim;
       port0 = await freePort();
       // Node 0 listens on its fixed address and on its public IP, on one port, as smbd would on 445.
       for (const [pnn, listen] of [
@@ -69,8 +63,7 @@ describePeer(
     afterAll(async () => {
       for (const w of workers) await stopProcess(w);
       for (const n of nodes) await n.stop();
-      await sim?.close();
-      await redis?.stop();
+      await loopback?.stop();
     });
 
     it('RELEASE_IP of a public IP tears down every channel of a client that had one channel on it; others keep theirs', async () => {

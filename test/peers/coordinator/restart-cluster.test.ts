@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type MccConfig, parseConfig } from '../../../coordinator/config.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
 import { createLogger } from '../../../coordinator/log.js';
-import { RedisClusterView, SimulatedCluster } from '../../../ctdb/index.js';
+import { RedisClusterView, type SimulatedCluster } from '../../../ctdb/index.js';
 import {
   negotiateChannel,
   startTestMccd,
@@ -16,7 +16,7 @@ import {
   type TestMccd,
 } from '../../harness/mccd.js';
 import { waitFor } from '../../harness/netns.js';
-import { freePort, TestRedis } from '../../harness/redis.js';
+import { freePort, LOOPBACK_CLUSTER, startLoopbackCluster, type TestRedis } from '../../harness/redis.js';
 import { ENDED_BY_PEER, endWithin } from '../../harness/socket-end.js';
 import { describePeer, firstReason, missingPrograms, notRoot } from '../../helpers/skip.js';
 
@@ -30,8 +30,8 @@ describePeer(
   // root: the teardown of a client whose worker has not re-registered yet is SOCK_DESTROY.
   firstReason(missingPrograms('redis-server'), notRoot()),
   () => {
-    const PUBLIC = '127.0.0.2';
-    const FIXED = '127.0.0.1';
+    const { public: PUBLIC, fixed: FIXED } = LOOPBACK_CLUSTER;
+    let loopback: Awaited<ReturnType<typeof startLoopbackCluster>> | undefined;
     let redis: TestRedis;
     let sim: SimulatedCluster;
     let name: string;
@@ -57,14 +57,8 @@ describePeer(
     }
 
     beforeAll(async () => {
-      redis = await TestRedis.start();
-      name = `restart${process.pid}`;
-      sim = await SimulatedCluster.create(
-        redis.url,
-        name,
-        [{ address: FIXED }, { address: '127.0.0.3' }],
-        [PUBLIC],
-      );
+      loopback = await startLoopbackCluster('restart');
+      ({ redis, sim, name } = loopback);
       dir = mkdtempSync(join(tmpdir(), 'mcc-restart-'));
       port = await freePort();
       config = parseConfig({
@@ -93,8 +87,7 @@ describePeer(
       await other?.stop();
       await stopProcess(worker);
       await node?.stop();
-      await sim?.close();
-      await redis?.stop();
+      await loopback?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
 
