@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Probe } from '../harness/cluster-mccd.js';
 import { waitFor } from '../harness/netns.js';
+import { durableAcrossMoveip } from './durable-actions.js';
 import type { Fault } from './record.js';
 import type { FailoverRig } from './rig.js';
 import type { Step } from './scenario.js';
@@ -19,6 +20,8 @@ export interface StepContext {
   owners(): Promise<Record<string, number>>;
   /** A check the harness made itself (a fresh connection served or not); a failed one is a violation. */
   check(label: string, ok: boolean, detail: string): void;
+  /** Something found out and recorded as it is, neither pass nor fail. */
+  finding(label: string, detail: string): void;
   progress(line: string): void;
 }
 
@@ -75,7 +78,12 @@ async function resolveNode(rig: FailoverRig, ref: number | 'leader' | 'non-leade
   return other.pnn;
 }
 
-async function moveOne(rig: FailoverRig, ctx: StepContext, ip: string, to: number | 'next'): Promise<void> {
+export async function moveOne(
+  rig: FailoverRig,
+  ctx: StepContext,
+  ip: string,
+  to: number | 'next',
+): Promise<void> {
   const owners = await ctx.owners();
   const from = owners[ip];
   if (from === undefined || from < 0) throw new Error(`public IP ${ip} has no owner`);
@@ -96,7 +104,7 @@ async function moveOne(rig: FailoverRig, ctx: StepContext, ip: string, to: numbe
   await rig.cluster.moveIp(ip, target);
 }
 
-async function waitHealthy(rig: FailoverRig, ctx: StepContext, timeoutMs = 120_000): Promise<void> {
+export async function waitHealthy(rig: FailoverRig, ctx: StepContext, timeoutMs = 120_000): Promise<void> {
   ctx.progress('waiting for every ctdb node to be OK with every public IP owned');
   await rig.cluster.waitHealthy(timeoutMs);
 }
@@ -336,6 +344,9 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         await resolveNode(rig, step.holder),
         await resolveNode(rig, step.other),
       );
+      return;
+    case 'durable-moveip':
+      await durableAcrossMoveip(rig, ctx, step.ip);
       return;
     case 'wait':
       await sleep(step.ms);

@@ -75,6 +75,17 @@ export async function startContainerPlatform(
       }
     },
     watch: (server, dir) => NotifyWatch.start(cluster, client, server, dir),
+    runOnClient: (argv) =>
+      spawn('podman', ['exec', client.name, ...argv], {
+        env: podmanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    // podman exec forwards no signal: the program is ended inside, and the exec ends with it.
+    stopOnClient: (pattern) =>
+      cluster.exec(client, ['pkill', '-KILL', '-f', pattern]).then(
+        () => undefined,
+        () => undefined,
+      ),
     path: SHARE_PATH,
     onNode: (pnn, command) => cluster.sh(pnn, command),
   };

@@ -63,6 +63,9 @@ export interface RigShare {
   readonly localFile: string;
   holdOpen(server: string, name: string): Promise<HeldFile>;
   watch(server: string, dir: string): DirectoryWatch;
+  /** A program in the client container (its stdout streams back); `stopOnClient` ends it by pattern. */
+  runOnClient(argv: string[]): ChildProcess;
+  stopOnClient(pattern: string): Promise<void>;
   /** The share's path on the nodes (as smbstatus prints it). */
   readonly path: string;
   onNode(pnn: number, command: string): Promise<string>;

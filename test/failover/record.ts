@@ -72,6 +72,8 @@ export interface ScenarioRecord {
   name: string;
   /** Checks the harness made itself (connect-check): each a fresh connection that had to be served. */
   checks?: { at: number; label: string; ok: boolean; detail: string }[];
+  /** What a step found out and records as it is, neither pass nor fail (what Samba does, honestly). */
+  findings?: { at: number; label: string; detail: string }[];
   description: string;
   steps: string[];
   startAt: number;

@@ -183,10 +183,24 @@ function actionList(record: ScenarioRecord): string[] {
     .map((m, i) => `${i + 1}. +${((m.at - record.startAt) / 1000).toFixed(2)} s — ${m.label}`);
 }
 
-/** What the harness checked itself (fresh connections, share modes, notify), passed or not. */
-function checksList(record: ScenarioRun['record']): string[] {
+/** What the harness found out (recorded as it is) and checked itself (fresh connections, share modes, notify). */
+function findingsAndChecks(record: ScenarioRun['record']): string[] {
   const checks = record.checks ?? [];
-  if (checks.length === 0) return [];
+  const findings = record.findings ?? [];
+  return [
+    ...(findings.length === 0
+      ? []
+      : [
+          'Found (recorded as it is, not judged):',
+          '',
+          ...findings.map((f) => `- ${f.label}: ${f.detail}`),
+          '',
+        ]),
+    ...(checks.length === 0 ? [] : checksLines(checks)),
+  ];
+}
+
+function checksLines(checks: NonNullable<ScenarioRun['record']['checks']>): string[] {
   return [
     `Checks by the harness (${checks.filter((c) => c.ok).length} of ${checks.length} held):`,
     '',
@@ -211,7 +225,7 @@ function scenarioMarkdown(run: ScenarioRun, svgName: string | undefined): string
     '',
     serverAnswersLine(record),
     '',
-    ...checksList(record),
+    ...findingsAndChecks(record),
     `Teardown (action → last channel closed) ms p50/p95/max: ${triple(result.latencies.teardownMs)}; reconnect (first close → all channels back) ms: ${triple(result.latencies.reconnectMs)}; smbclient sessions lost: ${result.smbclientLost}, back after ms: ${triple(result.latencies.smbclientRestoreMs)}.`,
     '',
   ];

@@ -119,7 +119,12 @@ export async function runScenario(
   const mccdDown: ScenarioRecord['mccdDown'] = [];
   const stepProblems: string[] = [];
   const checks: NonNullable<ScenarioRecord['checks']> = [];
+  const findings: NonNullable<ScenarioRecord['findings']> = [];
   const ctx: StepContext = {
+    finding(label, detail) {
+      findings.push({ at: Date.now(), label, detail });
+      progress(`  finding: ${label}: ${detail}`);
+    },
     mark(label, node) {
       const at = Date.now();
       markers.push({ at, kind: 'action', label, ...(node === undefined ? {} : { node }) });
@@ -213,6 +218,7 @@ export async function runScenario(
     mccdDown,
     stepProblems,
     checks,
+    findings,
   };
   const result = evaluateScenario(record);
   progress(

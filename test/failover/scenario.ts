@@ -108,6 +108,13 @@ export const stepSchema = z.discriminatedUnion(
       })
       .strict(),
     z.object({ action: z.literal('kill-smbd-holding-file'), holder: nodeRef, other: nodeRef }).strict(),
+    z
+      .object({
+        action: z.literal('durable-moveip'),
+        /** Index into the cluster's public IPs: the IP the durable handle is opened through and moved. */
+        ip: z.number().int().min(0).max(255).default(0),
+      })
+      .strict(),
     z.object({ action: z.literal('wait'), ms: ms(600_000) }).strict(),
   ],
   {
@@ -115,7 +122,7 @@ export const stepSchema = z.discriminatedUnion(
       issue.code === 'invalid_union_discriminator'
         ? {
             message:
-              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition, share-mode, notify, kill-smbd-holding-file or wait',
+              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition, share-mode, notify, kill-smbd-holding-file, durable-moveip or wait',
           }
         : { message: ctx.defaultError },
   },
@@ -267,6 +274,8 @@ export function describeStep(step: Step): string {
       return `change notify: watcher through node ${step.watcher}, file created through node ${step.changer}`;
     case 'kill-smbd-holding-file':
       return `kill -9 of the smbd holding a file open through node ${step.holder}; node ${step.other} deletes it at once`;
+    case 'durable-moveip':
+      return `a durable handle opened through public IP ${step.ip}, the IP moved, the handle reconnected through it`;
     case 'wait':
       return `wait ${step.ms} ms`;
     default:

@@ -11,7 +11,7 @@ import type { FailoverRig } from './rig.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function shareOf(rig: FailoverRig, ctx: StepContext, action: string): RigShare | undefined {
+export function shareOf(rig: FailoverRig, ctx: StepContext, action: string): RigShare | undefined {
   const share = rig.platform.share;
   if (!share)
     ctx.problem(
@@ -20,7 +20,7 @@ function shareOf(rig: FailoverRig, ctx: StepContext, action: string): RigShare |
   return share;
 }
 
-function statusOf(output: string): string {
+export function statusOf(output: string): string {
   return output.match(/NT_STATUS_[A-Z_]+/)?.[0] ?? (output.trim().slice(-200) || 'no output');
 }
 
