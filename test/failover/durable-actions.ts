@@ -87,7 +87,7 @@ export async function durableAcrossMoveip(
     const opened = await waitFor('the durable probe to open its file', 30_000, () =>
       first(held.lines, ['opened', 'error']),
     ).catch(() => undefined);
-    if (!opened || opened.event !== 'opened') {
+    if (opened?.event !== 'opened') {
       ctx.check(
         `durable open of ${file} through ${ip}`,
         false,
