@@ -51,7 +51,7 @@ export function b2Lines(n: B2Numbers): string[] {
     row(`through mccd (${n.workers} workers)`, n.mccd),
     '',
     `Target: mccd's p99 ≤ ${B2_FLOOR_RATIO_TARGET}× the floor's, every channel opened, every affected channel closed and no unaffected one, in both runs — ${verdict(met)} (${fmt(ratio)}×: ${fmt(p(n.mccd, 99))} ms against ${fmt(p(n.floor, 99))} ms).`,
-    `One run of each, floor first. Through mccd the release enters by mccd's event endpoint, the path 99.mcc.script takes; mccd resets the affected channels (SOCK_DESTROY, as root) and orders their workers to close them; the clock stops when the client process sees the close. The floor's servers (one per client process, as mccd has one worker per client process) close the same channels on a line on their stdin. ${n.workers} client processes, mccd and ${n.workers} workers share ${n.cores} core(s).`,
+    `One run of each, floor first. Through mccd the release enters by mccd's event endpoint, the path 09.mcc.script takes; mccd resets the affected channels (SOCK_DESTROY, as root) and orders their workers to close them; the clock stops when the client process sees the close. The floor's servers (one per client process, as mccd has one worker per client process) close the same channels on a line on their stdin. ${n.workers} client processes, mccd and ${n.workers} workers share ${n.cores} core(s).`,
   ];
   const gaps: string[] = [];
   for (const [label, r, c] of [

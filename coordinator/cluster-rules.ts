@@ -143,7 +143,7 @@ export class ClusterRules {
     return outcome;
   }
 
-  /** An event from ctdbd's event script (99.mcc.script), a second path beside ctdbd's messages. */
+  /** An event from ctdbd's event script (09.mcc.script), a second path beside ctdbd's messages. */
   onScriptEvent(event: string, args: string[]): void {
     const { cluster, publicIps } = this.deps;
     if (event === 'releaseip' && args[1])

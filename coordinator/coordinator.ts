@@ -322,7 +322,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
     return interfacesReport('mccd', this.cluster.kind, this.discovery.current(), this.publicIps.addresses());
   }
 
-  /** Handles an event from ctdbd's event script (99.mcc.script). */
+  /** Handles an event from ctdbd's event script (09.mcc.script). */
   onScriptEvent(event: string, args: string[]): void {
     this.part('rules').onScriptEvent(event, args);
   }

@@ -34,7 +34,7 @@ export async function startContainerPlatform(
   const cluster = await ContainerCluster.start({
     nodes: profile.nodes,
     clients: 1,
-    eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+    eventScripts: [join(projectRoot, 'deploy/ctdb/09.mcc.script')],
     tunables: { KeepaliveInterval: 1, KeepaliveLimit: 3 },
     clientMounts: (baseDir) => [{ source: baseDir, target: baseDir, mode: 'rw' }],
   });

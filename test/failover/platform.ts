@@ -127,7 +127,7 @@ export async function startNetnsPlatform(
   const cluster = await CtdbTestCluster.start({
     nodes: profile.nodes,
     clients: 1,
-    eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+    eventScripts: [join(projectRoot, 'deploy/ctdb/09.mcc.script')],
     env: (node) => ({ MCC_SOCKET: join(node.dir, 'mccd.sock') }),
     // A partitioned node is declared dead after ~3 s instead of ctdb's default 25 s.
     tunables: { KeepaliveInterval: 1, KeepaliveLimit: 3 },

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 
-/** An HTTP server on a unix socket that records what 99.mcc.script posts (stands in for mccd's API). */
+/** An HTTP server on a unix socket that records what 09.mcc.script posts (stands in for mccd's API). */
 export interface PostedEvent {
   event: string;
   args: string[];

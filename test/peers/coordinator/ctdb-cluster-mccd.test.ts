@@ -38,7 +38,7 @@ describePeer(
       cluster = await CtdbTestCluster.start({
         nodes: 3,
         clients: 1,
-        eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+        eventScripts: [join(projectRoot, 'deploy/ctdb/09.mcc.script')],
         env: (node) => ({ MCC_SOCKET: join(node.dir, 'mccd.sock') }),
       });
       for (const node of cluster.nodes) mccds.push(await startNodeMccd(cluster, node.pnn));

@@ -17,7 +17,7 @@ describePeer(
   () => {
     let cluster: CtdbTestCluster;
     const views: CtdbdClusterView[] = [];
-    // Each node's 99.mcc.script posts to its own sink, standing in for that node's mccd.
+    // Each node's 09.mcc.script posts to its own sink, standing in for that node's mccd.
     const sinkDir = mkdtempSync(join(tmpdir(), 'mcc-sinks-'));
     const sinks: { events: PostedEvent[]; close: () => Promise<void> }[] = [];
 
@@ -25,7 +25,7 @@ describePeer(
       for (let pnn = 0; pnn < 3; pnn++) sinks.push(await startEventSink(join(sinkDir, `mccd${pnn}.sock`)));
       cluster = await CtdbTestCluster.start({
         nodes: 3,
-        eventScripts: [join(projectRoot, 'deploy/ctdb/99.mcc.script')],
+        eventScripts: [join(projectRoot, 'deploy/ctdb/09.mcc.script')],
         env: (node) => ({ MCC_SOCKET: join(sinkDir, `mccd${node.pnn}.sock`) }),
       });
       for (const node of cluster.nodes) {
@@ -113,7 +113,7 @@ describePeer(
       await cluster.waitHealthy(60_000);
     });
 
-    it('deploy/ctdb/99.mcc.script runs in every node and forwards releaseip, takeip and ipreallocated', async () => {
+    it('deploy/ctdb/09.mcc.script runs in every node and forwards releaseip, takeip and ipreallocated', async () => {
       // Takeover runs (at start-up and after recoveries) end with ipreallocated on every node.
       for (const sink of sinks) expect(sink.events.some((e) => e.event === 'ipreallocated')).toBe(true);
       await cluster.waitHealthy(60_000);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startEventSink } from '../../harness/event-sink.js';
 import { projectRoot } from '../../helpers/reference.js';
 
-const script = join(projectRoot, 'deploy/ctdb/99.mcc.script');
+const script = join(projectRoot, 'deploy/ctdb/09.mcc.script');
 const dir = mkdtempSync(join(tmpdir(), 'mcc-event-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -21,7 +21,7 @@ function run(args: string[], socket: string): Promise<number | null> {
   });
 }
 
-describe('deploy/ctdb/99.mcc.script', () => {
+describe('deploy/ctdb/09.mcc.script', () => {
   it('exits 0 when mccd is not there, for every event ctdb sends', async () => {
     for (const args of [
       ['releaseip', 'eth0', '10.0.0.1', '24'],
