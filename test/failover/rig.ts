@@ -131,6 +131,17 @@ export class FailoverRig {
     return out;
   }
 
+  /** How many channels each simulated client holds now, by its last bound/torn-down line. */
+  clientChannelCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const l of this.lines) {
+      if (l.kind !== 'client') continue;
+      if (l.event === 'bound') out.set(l.id, l.channels.length);
+      else if (l.event === 'torn-down') out.set(l.id, 0);
+    }
+    return out;
+  }
+
   smbclientsUp(): number {
     const up = new Map<string, boolean>();
     for (const l of this.lines) {

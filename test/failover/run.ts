@@ -50,9 +50,15 @@ async function unsettled(rig: FailoverRig): Promise<string> {
   if (up < rig.smbclients.length) return `${rig.smbclients.length - up} smbclient session(s) down`;
   const { placement, unanswered } = await rig.observer.placement();
   if (unanswered.length > 0) return `mccd on node(s) ${unanswered.join(', ')} not answering`;
+  const holds = rig.clientChannelCounts();
   for (const c of rig.clients) {
     const placed = placement[c.guid] ?? [];
     if (placed.length !== 1) return `client ${c.id} is on ${placed.length} nodes`;
+    // A node cut off by a partition never got the FINs of the channels its clients gave up; each stays
+    // open there until the client's retransmitted FIN lands after the heal (TCP backs off: up to ~13 s
+    // after a 15 s partition). Settling waits for that; a channel that never goes is judged afterwards.
+    if (placed[0]!.channels !== holds.get(c.id))
+      return `client ${c.id} holds ${holds.get(c.id) ?? 0} channel(s), mccd on node ${placed[0]!.node} has ${placed[0]!.channels}`;
   }
   return '';
 }

@@ -52,7 +52,17 @@ export abstract class CtdbQueries<N extends CtdbNodeRef = CtdbNodeRef> {
     if (!this.nodes.some((n) => n.pnn === leader && n.pid !== undefined))
       throw new Error(`ctdb leader names node ${leader}, which is not running`);
     if (!(await this.recoveryNormal(leader))) throw new Error(`recovery in progress on node ${leader}`);
-    return this.ipOwners(leader);
+    const owners = await this.ipOwners(leader);
+    // Right after a partition heals, the node that was alone can still answer as leader with its own
+    // map (every IP its own) before the merged cluster's recovery starts: the map counts only when every
+    // running node gives the same one.
+    const wanted = JSON.stringify(sortedEntries(owners));
+    for (const n of this.nodes)
+      if (n.pid !== undefined && n.pnn !== leader) {
+        const seen = JSON.stringify(sortedEntries(await this.ipOwners(n.pnn)));
+        if (seen !== wanted) throw new Error(`node ${n.pnn} sees ${seen}, leader ${leader} sees ${wanted}`);
+      }
+    return owners;
   }
 
   /** `ctdb -X status` node rows: pnn → all flag columns zero. */
@@ -100,4 +110,8 @@ export abstract class CtdbQueries<N extends CtdbNodeRef = CtdbNodeRef> {
     if (!Number.isInteger(leader)) throw new Error(`ctdb leader printed ${JSON.stringify(out)}`);
     return leader;
   }
+}
+
+function sortedEntries(owners: Record<string, number>): [string, number][] {
+  return Object.entries(owners).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
