@@ -148,18 +148,23 @@ export class SystemdBox {
     return status;
   }
 
-  /** Where the journal ends now: `journal(unit, cursor)` then shows only what came after. */
-  async cursor(): Promise<string> {
-    const out = await this.sh('journalctl -n 1 --show-cursor -o cat --no-pager');
-    const m = /^-- cursor: (.+)$/m.exec(out);
-    if (!m) throw new Error(`no journal cursor in ${JSON.stringify(out.slice(-200))}`);
-    return m[1]!.trim();
+  /**
+   * How many entries a unit's journal holds now: `journal(unit, mark)` then shows only later ones.
+   * (Not a cursor: journalctl 252's --after-cursor with a -u match skips the first matching entry when
+   * the cursor's own entry is another unit's.)
+   */
+  async journalMark(unit: string): Promise<number> {
+    return (await this.journalLines(unit)).length;
   }
 
-  /** A unit's journal, message text only (mccd's JSON lines as it wrote them), after `cursor` if given. */
-  async journal(unit: string, cursor?: string): Promise<string> {
-    const after = cursor === undefined ? '' : ` --after-cursor='${cursor}'`;
-    return this.sh(`journalctl -u ${unit} -o cat --no-pager${after}`);
+  /** A unit's journal, message text only (mccd's JSON lines as it wrote them), after `mark` if given. */
+  async journal(unit: string, mark = 0): Promise<string> {
+    return (await this.journalLines(unit)).slice(mark).join('\n');
+  }
+
+  private async journalLines(unit: string): Promise<string[]> {
+    const out = await this.sh(`journalctl -u ${unit} -o cat --no-pager`);
+    return out.split('\n').filter((l) => l !== '');
   }
 
   async stop(): Promise<void> {

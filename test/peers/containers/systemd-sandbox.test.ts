@@ -134,11 +134,15 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     return events;
   }
 
-  /** Until mccd's journal after `cursor` matches (journald takes the lines from its stdout a little later). */
-  async function journalShows(cursor: string, pattern: RegExp): Promise<void> {
-    await waitFor(`mccd's journal to show ${pattern}`, 10_000, async () =>
-      pattern.test(await box.journal('mccd.service', cursor)) ? true : undefined,
-    );
+  /** Until mccd's journal after `mark` matches (journald takes the lines from its stdout a little later). */
+  async function journalShows(mark: number, pattern: RegExp): Promise<void> {
+    let seen = '';
+    await waitFor(`mccd's journal to show ${pattern}`, 10_000, async () => {
+      seen = await box.journal('mccd.service', mark);
+      return pattern.test(seen) ? true : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; it shows:\n${seen.slice(-3000)}`);
+    });
   }
 
   async function releaseLoopback(): Promise<void> {
@@ -179,24 +183,24 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     expect(
       channels.split('\n').filter((l) => l.includes(GUID) && l.includes('worker:sd-worker')),
     ).toHaveLength(2);
-    const cursor = await box.cursor();
+    const mark = await box.journalMark('mccd.service');
     await box.sh(`${MCC_CLI} teardown ${GUID}`);
     await waitFor('the probe to see both channels close', 10_000, async () =>
       (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
     );
-    await journalShows(cursor, /"reason":\{"kind":"admin".*client torn down: 2 channel\(s\)/);
+    await journalShows(mark, /"reason":\{"kind":"admin".*client torn down: 2 channel\(s\)/);
   });
 
   it('RELEASE_IP resets the channels at once with SOCK_DESTROY (CAP_NET_ADMIN)', async () => {
     const events = await probe('5a4db0c5-0000-4000-8000-00000000a002');
-    const cursor = await box.cursor();
+    const mark = await box.journalMark('mccd.service');
     await releaseLoopback();
     await waitFor('the probe to see both channels close', 10_000, async () =>
       (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
     );
     // The kernel reset them (the worker would have closed them with a FIN).
     expect((await events()).filter((e) => e.code === 'ECONNRESET')).toHaveLength(2);
-    await journalShows(cursor, /SOCK_DESTROY reset 2 channel\(s\) at once/);
+    await journalShows(mark, /SOCK_DESTROY reset 2 channel\(s\) at once/);
   });
 
   it('without CAP_NET_ADMIN in the bounding set SOCK_DESTROY is refused, and the log says so', async () => {
@@ -209,14 +213,14 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
       expect((await box.procStatus(await box.mainPid('mccd.service'))).CapBnd).toBe('0000000000000400');
       await waitWorker();
       const events = await probe('5a4db0c5-0000-4000-8000-00000000a003');
-      const cursor = await box.cursor();
+      const mark = await box.journalMark('mccd.service');
       await releaseLoopback();
       await waitFor('the probe to see both channels close', 10_000, async () =>
         (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
       );
       // The worker closed them on mccd's order instead: a FIN, no reset.
       expect((await events()).filter((e) => e.code === 'ECONNRESET')).toHaveLength(0);
-      await journalShows(cursor, /SOCK_DESTROY refused: errno 1; owners close them/);
+      await journalShows(mark, /SOCK_DESTROY refused: errno 1; owners close them/);
     } finally {
       await box.sh(`rm -f ${DROP_IN_DIR}/no-net-admin.conf`);
       await restartMccd();
@@ -231,9 +235,9 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     );
     await box.writeFile('/etc/mcc/mccd.yaml', smbdConfig);
     await box.sh('systemctl stop mcc-worker.service');
-    const cursor = await box.cursor();
+    const mark = await box.journalMark('mccd.service');
     await restartMccd();
-    await journalShows(cursor, /smbd zygote \d+ exited before it was ready/);
+    await journalShows(mark, /smbd zygote \d+ exited before it was ready/);
     const ls = await box.exec([
       'smbclient',
       '//127.0.0.1/share',
