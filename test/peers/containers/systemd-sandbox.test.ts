@@ -72,6 +72,8 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
 
   beforeAll(async () => {
     box = await SystemdBox.boot();
+    // The image's own Samba units would take port 445 once an smb.conf exists: mccd owns it here.
+    await box.sh('systemctl mask --now smbd.service nmbd.service samba-ad-dc.service winbind.service');
     await box.sh(
       `install -m 0644 ${MCC_DIR}/deploy/systemd/mccd.service ${MCC_DIR}/deploy/systemd/mccd.socket /etc/systemd/system/`,
     );
