@@ -21,6 +21,7 @@ const DROP_IN_DIR = '/etc/systemd/system/mccd.service.d';
 const GUID = '5a4db0c5-0000-4000-8000-00000000a001';
 // CAP_NET_BIND_SERVICE (10) and CAP_NET_ADMIN (12), as /proc/PID/status prints capability sets.
 const NET_CAPS = '0000000000001400';
+const PUBLIC_IP = '10.99.0.1';
 
 const workerConfig = [
   'listen:',
@@ -94,7 +95,12 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     await box?.stop();
   }, 60_000);
 
-  async function status(): Promise<{ backend: { workers?: { id: string }[]; pool?: { ready: number } } }> {
+  async function status(): Promise<{
+    mode: { kind: string };
+    clusterConnected: boolean;
+    publicIps: string[];
+    backend: { workers?: { id: string }[]; pool?: { ready: number } };
+  }> {
     return JSON.parse(await box.sh(`${MCC_CLI} status --json`));
   }
 
@@ -120,10 +126,10 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
   }
 
   /** `mcc probe` in the container (outside the units): two NEGOTIATE-only channels with GUID, held. */
-  async function probe(guid: string): Promise<() => Promise<ProbeEvent[]>> {
+  async function probe(guid: string, server = '127.0.0.1'): Promise<() => Promise<ProbeEvent[]>> {
     const out = `/tmp/probe-${probes++}.out`;
     await box.sh(
-      `setsid timeout 60 ${MCC_CLI} probe --to 127.0.0.1:445,127.0.0.1:445 --guid ${guid} >${out} 2>&1 </dev/null &`,
+      `setsid timeout 60 ${MCC_CLI} probe --to ${server}:445,${server}:445 --guid ${guid} >${out} 2>&1 </dev/null &`,
     );
     const events = async () =>
       (await box.sh(`cat ${out}`))
@@ -230,6 +236,54 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
       await restartMccd();
     }
   }, 90_000);
+
+  it("with ctdbd on the node: mccd reaches ctdbd's socket, knows the public IP, and follows its release", async () => {
+    // Debian's own ctdb.service, one node; the public IP on a veth (this kernel has no dummy links).
+    await box.sh(
+      [
+        'echo 127.0.0.1 > /etc/ctdb/nodes',
+        "printf '[legacy]\\n\\trealtime scheduling = false\\n' >> /etc/ctdb/ctdb.conf",
+        'ip link add mc0 type veth peer name mc1 && ip link set mc0 up && ip link set mc1 up',
+        `echo '${PUBLIC_IP}/24 mc0' > /etc/ctdb/public_addresses`,
+        'systemctl start ctdb.service',
+      ].join(' && '),
+    );
+    try {
+      await waitFor('ctdbd to host the public IP', 90_000, async () =>
+        (await box.sh('ctdb -X ip')).includes(`|${PUBLIC_IP}|0|`) ? true : undefined,
+      );
+      await box.writeFile(
+        '/etc/mcc/mccd.yaml',
+        workerConfig.replace('backend: single-node', 'backend: ctdbd'),
+      );
+      await restartMccd();
+      await waitFor('mccd connected to ctdbd, with its public IP', 20_000, async () => {
+        const s = await status();
+        return s.mode.kind === 'ctdbd' && s.clusterConnected && s.publicIps.includes(PUBLIC_IP)
+          ? true
+          : undefined;
+      });
+      await waitWorker();
+      const guid = '5a4db0c5-0000-4000-8000-00000000a004';
+      const events = await probe(guid, PUBLIC_IP);
+      const rows = (await box.sh(`${MCC_CLI} channels`)).split('\n').filter((l) => l.includes(guid));
+      expect(rows).toHaveLength(2);
+      for (const row of rows) expect(row).toMatch(/\syes\s+worker:sd-worker/);
+      const mark = await box.journalMark('mccd.service');
+      // ctdbd releases every IP of a disabled node: its 10.interface resets the connections, and mccd
+      // gets RELEASE_IP from ctdbd itself (99.mcc.script is not installed here).
+      await box.sh('ctdb disable');
+      await waitFor('the probe to see both channels close', 20_000, async () =>
+        (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
+      );
+      await journalShows(mark, new RegExp(`RELEASE_IP ${PUBLIC_IP.replaceAll('.', '\\.')}`));
+      await waitFor('the client gone from mccd', 20_000, async () =>
+        (await box.sh(`${MCC_CLI} clients --json`)).includes(guid) ? undefined : true,
+      );
+    } finally {
+      await box.sh('systemctl stop ctdb.service; ip link del mc0 2>/dev/null; true', 60_000);
+    }
+  }, 180_000);
 
   it('the smbd backend does not start under the worker sandbox alone', async () => {
     await box.writeFile('/etc/samba/smb.conf', smbConf);
