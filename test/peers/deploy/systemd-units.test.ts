@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { overallExposure } from '../../harness/unit-sandbox.js';
 import { projectRoot } from '../../helpers/reference.js';
 import { describePeer, missingPrograms } from '../../helpers/skip.js';
 
@@ -27,6 +28,43 @@ describePeer(
       expect(service).toMatch(/^Requires=mccd\.socket$/m);
       expect(service).toMatch(/^RuntimeDirectoryPreserve=restart$/m);
       expect(readFileSync(join(dir, 'mccd.socket'), 'utf8')).toMatch(/^ListenStream=/m);
+    });
+
+    function exposure(unitPath: string): number {
+      return overallExposure(
+        execFileSync('sh', ['-c', `systemd-analyze security --offline=true ${unitPath} 2>&1`], {
+          encoding: 'utf8',
+          timeout: 30_000,
+        }),
+      );
+    }
+
+    /** The scores docs/security.md states, in the order it states them (unit alone, with the drop-in). */
+    function documentedScores(): number[] {
+      const doc = readFileSync(join(projectRoot, 'docs/security.md'), 'utf8');
+      return [
+        ...doc.matchAll(/rates?\s+the\s+unit\s+(?:alone|with\s+the\s+drop-in)\s+\*\*(\d+\.\d) OK\*\*/g),
+      ].map((m) => Number(m[1]));
+    }
+
+    it('the worker-backend unit rates at most 3.5 exactly as the repository has it, as docs/security.md says', () => {
+      // The repository's path itself: systemd-analyze also reads any mccd.service.d/ beside the unit.
+      const score = exposure(join(projectRoot, 'deploy/systemd/mccd.service'));
+      expect(score).toBeLessThanOrEqual(3.5);
+      expect(documentedScores()[0]).toBe(score);
+    });
+
+    it('with the smbd-backend drop-in installed beside it, the unit rates as docs/security.md says', () => {
+      const installed = join(dir, 'with-drop-in');
+      mkdirSync(join(installed, 'mccd.service.d'), { recursive: true });
+      copyFileSync(join(projectRoot, 'deploy/systemd/mccd.service'), join(installed, 'mccd.service'));
+      copyFileSync(
+        join(projectRoot, 'deploy/systemd/smbd-backend.conf'),
+        join(installed, 'mccd.service.d', 'smbd-backend.conf'),
+      );
+      const score = exposure(join(installed, 'mccd.service'));
+      expect(score).toBeGreaterThan(exposure(join(projectRoot, 'deploy/systemd/mccd.service')));
+      expect(documentedScores()[1]).toBe(score);
     });
   },
 );
