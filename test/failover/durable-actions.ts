@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { lineSplitter, waitFor } from '../harness/netns.js';
 import { projectRoot } from '../helpers/reference.js';
@@ -26,7 +27,14 @@ interface ProbeLine {
   reason?: string;
 }
 
-function probeArgv(rig: FailoverRig, command: 'open' | 'reconnect', server: string, file: string): string[] {
+/** One client, as Windows is: the reconnect comes with the ClientGUID the open had. */
+function probeArgv(
+  rig: FailoverRig,
+  command: 'open' | 'reconnect',
+  server: string,
+  file: string,
+  clientGuid: string,
+): string[] {
   return [
     '/usr/local/bin/node',
     PROBE,
@@ -41,6 +49,8 @@ function probeArgv(rig: FailoverRig, command: 'open' | 'reconnect', server: stri
     rig.platform.smbPassword,
     '--file',
     file,
+    '--client-guid',
+    clientGuid,
   ];
 }
 
@@ -81,7 +91,9 @@ export async function durableAcrossMoveip(
   if (from === undefined || from < 0) throw new Error(`public IP ${ip} has no owner`);
   const to = (from + 1) % rig.cluster.nodes.length;
   const file = `durable-${Date.now()}.txt`;
-  const holder = share.runOnClient(probeArgv(rig, 'open', ip, file));
+  const clientGuid = randomUUID();
+  // ECHO every 250 ms, as the simulated clients do: a path that died silently is noticed too.
+  const holder = share.runOnClient([...probeArgv(rig, 'open', ip, file, clientGuid), '--echo-ms', '250']);
   const held = follow(holder);
   try {
     const opened = await waitFor('the durable probe to open its file', 30_000, () =>
@@ -112,7 +124,7 @@ export async function durableAcrossMoveip(
       closed ? `closed (${closed.reason ?? 'reset'})` : 'still open 15 s after the move',
     );
     const reconnect = share.runOnClient([
-      ...probeArgv(rig, 'reconnect', ip, file),
+      ...probeArgv(rig, 'reconnect', ip, file, clientGuid),
       '--file-id',
       opened.fileId ?? '',
       '--create-guid',
