@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { isGuid } from '../../../wire/guid.js';
+import { dialectName } from '../../../wire/smb2/dialects.js';
+import { Smb2Client } from './client.js';
+import { Smb2ConnectionError, Smb2StatusError } from './connection.js';
+
+/**
+ * durable-probe: what a client's durable handle does across a failover, as JSON lines on stdout.
+ *
+ *   node dist/test/harness/smb2/durable-probe.js open --server IP --share S --user U --password P
+ *        --file NAME [--timeout-ms N] [--create-guid GUID] [--echo-ms N] [common options]
+ *     opens (creates) NAME with a batch oplock and a durable-v2 request, prints
+ *     {"event":"opened","durable":…,"timeoutMs":…,"fileId":…,"createGuid":…,…} and holds the open
+ *     until the connection ends ({"event":"closed","reason":…}, exit 0) or the process is killed.
+ *     SIGTERM/SIGINT drop the connection without a CLOSE, like a crashed client.
+ *
+ *   node dist/test/harness/smb2/durable-probe.js reconnect --server IP --share S --user U --password P
+ *        --file NAME --file-id HEX --create-guid GUID [--hold] [common options]
+ *     new connection and session, CREATE with DH2C: prints {"event":"reconnected",…} (exit 0; then
+ *     CLOSEs the handle unless --hold) or {"event":"reconnect-failed","status":"NT_STATUS_…"} (exit 2).
+ *
+ *   common options: --port N (445) --domain D ('') --io-timeout-ms N (10000, per request and connect)
+ *   Any other failure prints {"event":"error","message":…[,"status":…]} and exits 1.
+ */
+const USAGE = `usage: durable-probe open|reconnect --server IP --share S --user U --password P --file NAME
+  open:      [--timeout-ms N] [--create-guid GUID] [--echo-ms N]
+  reconnect: --file-id HEX --create-guid GUID [--hold]
+  common:    [--port N] [--domain D] [--io-timeout-ms N]`;
+
+const OPTIONS = {
+  server: { type: 'string' },
+  share: { type: 'string' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  domain: { type: 'string', default: '' },
+  file: { type: 'string' },
+  port: { type: 'string', default: '445' },
+  'timeout-ms': { type: 'string', default: '60000' },
+  'io-timeout-ms': { type: 'string', default: '10000' },
+  'echo-ms': { type: 'string', default: '0' },
+  'create-guid': { type: 'string' },
+  'file-id': { type: 'string' },
+  hold: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+class UsageError extends Error {}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function integer(value: string, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+function fileIdArg(text: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(text))
+    throw new UsageError('--file-id must be 32 hex digits (the 16-byte SMB2_FILEID as "opened" printed it)');
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+function guidArg(text: string): string {
+  if (!isGuid(text)) throw new UsageError(`--create-guid must be a GUID, got ${JSON.stringify(text)}`);
+  return text.toLowerCase();
+}
+
+/** Holds the connection until it ends or a signal asks the probe to drop it without a CLOSE. */
+async function hold(client: Smb2Client, echoMs: number): Promise<never> {
+  const drop = (signal: string) => client.connection.destroy(`${signal}: dropped without CLOSE`);
+  process.once('SIGTERM', () => drop('SIGTERM'));
+  process.once('SIGINT', () => drop('SIGINT'));
+  client.connection.on('unsolicited', (msg) => {
+    emit({ event: 'break', command: msg.header.command, status: msg.header.status });
+  });
+  const timer =
+    echoMs > 0
+      ? setInterval(() => {
+          client.echo().catch(() => undefined);
+        }, echoMs)
+      : undefined;
+  const reason = await client.connection.closed;
+  if (timer) clearInterval(timer);
+  emit({ event: 'closed', reason });
+  process.exit(0);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  const { values } = parseArgs({ args: argv.slice(1), options: OPTIONS, strict: true });
+  if (values.help || (command !== 'open' && command !== 'reconnect')) {
+    process.stderr.write(`${USAGE}\n`);
+    return values.help ? 0 : 64;
+  }
+  const server = required(values.server, 'server');
+  const share = required(values.share, 'share');
+  const file = required(values.file, 'file');
+  const creds = {
+    user: required(values.user, 'user'),
+    password: required(values.password, 'password'),
+    domain: values.domain,
+  };
+  const port = integer(values.port, 'port', 1, 65535);
+  const timeoutMs = integer(values['io-timeout-ms'], 'io-timeout-ms', 1, 600_000);
+  const common = { server, share, file, port };
+  if (command === 'open') {
+    const durableMs = integer(values['timeout-ms'], 'timeout-ms', 0, 0xffffffff);
+    const echoMs = integer(values['echo-ms'], 'echo-ms', 0, 3_600_000);
+    const createGuid = values['create-guid'] ? guidArg(values['create-guid']) : randomUUID();
+    const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs });
+    const open = await client.openDurable(file, durableMs, createGuid);
+    emit({
+      event: 'opened',
+      durable: open.durable !== undefined,
+      timeoutMs: open.durable?.timeoutMs ?? 0,
+      durableFlags: open.durable?.flags ?? 0,
+      fileId: hex(open.fileId),
+      createGuid,
+      oplockLevel: open.oplockLevel,
+      dialect: dialectName(client.dialect),
+      ...common,
+      pid: process.pid,
+    });
+    return hold(client, echoMs);
+  }
+  const fileId = fileIdArg(required(values['file-id'], 'file-id'));
+  const createGuid = guidArg(required(values['create-guid'], 'create-guid'));
+  const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs });
+  try {
+    const open = await client.reconnectDurable(file, fileId, createGuid);
+    emit({
+      event: 'reconnected',
+      fileId: hex(open.fileId),
+      createGuid,
+      oplockLevel: open.oplockLevel,
+      dialect: dialectName(client.dialect),
+      ...common,
+      pid: process.pid,
+    });
+    if (values.hold) return hold(client, 0);
+    await client.close(open.fileId);
+    client.connection.destroy('done');
+    return 0;
+  } catch (error) {
+    if (!(error instanceof Smb2StatusError)) throw error;
+    emit({ event: 'reconnect-failed', status: error.statusName, ...common, pid: process.pid });
+    client.connection.destroy('done');
+    return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`durable-probe: ${(error as Error).message}\n${USAGE}\n`);
+      process.exit(64);
+    }
+    const e = error as Error;
+    const status = error instanceof Smb2StatusError ? { status: error.statusName } : {};
+    const kind = error instanceof Smb2ConnectionError ? 'connection' : e.name;
+    emit({ event: 'error', kind, message: e.message, ...status });
+    process.exit(1);
+  },
+);
