@@ -69,6 +69,7 @@ export const MAX_CREATE_CONTEXTS = 64;
 
 export function createContextsPullFrom(r: ByteReader, start: number, length: number): CreateContext[] {
   r.need(start, length, 'create contexts');
+  if (length === 0) return [];
   const end = start + length;
   const contexts: CreateContext[] = [];
   let at = start;
