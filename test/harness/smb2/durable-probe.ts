@@ -45,8 +45,9 @@ const OPTIONS = {
   help: { type: 'boolean', default: false },
 } as const;
 
+/** One JSON line per event, stamped so a failover harness can line events up with its own timeline. */
 function emit(event: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(event)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
 }
 
 class UsageError extends Error {}
