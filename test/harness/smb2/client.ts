@@ -74,7 +74,7 @@ export class Smb2Client {
     if (!(ok.length > 0 ? ok : [NtStatus.OK]).includes(status)) throw new Smb2StatusError(command, status);
   }
 
-  async negotiate(dialects: number[] = PROBE_DIALECTS, clientGuid = randomUUID()): Promise<number> {
+  async negotiate(dialects: number[] = PROBE_DIALECTS, clientGuid: string = randomUUID()): Promise<number> {
     const reply = await this.connection.request((messageId, credits) => {
       const bytes = buildNegotiateRequest({
         clientGuid,
@@ -224,10 +224,11 @@ export class Smb2Client {
     share: string;
     creds: Credentials;
     timeoutMs: number;
+    clientGuid: string;
   }): Promise<Smb2Client> {
     const client = await Smb2Client.connect(o.server, o.port, o.timeoutMs);
     try {
-      await client.negotiate();
+      await client.negotiate(PROBE_DIALECTS, o.clientGuid);
       await client.sessionSetup(o.creds);
       await client.treeConnect(o.server, o.share);
       return client;

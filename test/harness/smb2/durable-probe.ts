@@ -21,12 +21,14 @@ import { Smb2ConnectionError, Smb2StatusError } from './connection.js';
  *     CLOSEs the handle unless --hold) or {"event":"reconnect-failed","status":"NT_STATUS_…"} (exit 2).
  *
  *   common options: --port N (445) --domain D ('') --io-timeout-ms N (10000, per request and connect)
+ *     --client-guid GUID (random): a real client reconnects with its own ClientGUID, and smbd keeps one
+ *     client (by ClientGUID) on one cluster node, so a failover test may want to pin it.
  *   Any other failure prints {"event":"error","message":…[,"status":…]} and exits 1.
  */
 const USAGE = `usage: durable-probe open|reconnect --server IP --share S --user U --password P --file NAME
   open:      [--timeout-ms N] [--create-guid GUID] [--echo-ms N]
   reconnect: --file-id HEX --create-guid GUID [--hold]
-  common:    [--port N] [--domain D] [--io-timeout-ms N]`;
+  common:    [--port N] [--domain D] [--io-timeout-ms N] [--client-guid GUID]`;
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -40,6 +42,7 @@ const OPTIONS = {
   'io-timeout-ms': { type: 'string', default: '10000' },
   'echo-ms': { type: 'string', default: '0' },
   'create-guid': { type: 'string' },
+  'client-guid': { type: 'string' },
   'file-id': { type: 'string' },
   hold: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -74,8 +77,8 @@ function fileIdArg(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
-function guidArg(text: string): string {
-  if (!isGuid(text)) throw new UsageError(`--create-guid must be a GUID, got ${JSON.stringify(text)}`);
+function guidArg(text: string, name = 'create-guid'): string {
+  if (!isGuid(text)) throw new UsageError(`--${name} must be a GUID, got ${JSON.stringify(text)}`);
   return text.toLowerCase();
 }
 
@@ -116,12 +119,13 @@ async function main(argv: string[]): Promise<number> {
   };
   const port = integer(values.port, 'port', 1, 65535);
   const timeoutMs = integer(values['io-timeout-ms'], 'io-timeout-ms', 1, 600_000);
-  const common = { server, share, file, port };
+  const clientGuid = values['client-guid'] ? guidArg(values['client-guid'], 'client-guid') : randomUUID();
+  const common = { server, share, file, port, clientGuid };
   if (command === 'open') {
     const durableMs = integer(values['timeout-ms'], 'timeout-ms', 0, 0xffffffff);
     const echoMs = integer(values['echo-ms'], 'echo-ms', 0, 3_600_000);
     const createGuid = values['create-guid'] ? guidArg(values['create-guid']) : randomUUID();
-    const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs });
+    const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs, clientGuid });
     const open = await client.openDurable(file, durableMs, createGuid);
     emit({
       event: 'opened',
@@ -139,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const fileId = fileIdArg(required(values['file-id'], 'file-id'));
   const createGuid = guidArg(required(values['create-guid'], 'create-guid'));
-  const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs });
+  const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs, clientGuid });
   try {
     const open = await client.reconnectDurable(file, fileId, createGuid);
     emit({

@@ -63,8 +63,23 @@ describePeer(
       return { line, child };
     }
 
-    function reconnect(file: string, fileId: string, createGuid: string): { line: ProbeEvent; code: number } {
-      const args = ['--share', 'share', '--file', file, '--file-id', fileId, '--create-guid', createGuid];
+    function reconnect(
+      file: string,
+      fileId: string,
+      createGuid: string,
+      more: string[] = [],
+    ): { line: ProbeEvent; code: number } {
+      const args = [
+        '--share',
+        'share',
+        '--file',
+        file,
+        '--file-id',
+        fileId,
+        '--create-guid',
+        createGuid,
+        ...more,
+      ];
       try {
         const out = execFileSync('ip', probeArgs('reconnect', args), { encoding: 'utf8', timeout: 30_000 });
         return { line: JSON.parse(out.trim().split('\n')[0]!) as ProbeEvent, code: 0 };
@@ -166,9 +181,18 @@ describePeer(
         }),
       });
 
-      const right = reconnect('durable.txt', String(line.fileId), String(line.createGuid));
+      // From a fresh process, as a rebooted client would, but with the ClientGUID of the lost one.
+      const right = reconnect('durable.txt', String(line.fileId), String(line.createGuid), [
+        '--client-guid',
+        String(line.clientGuid),
+      ]);
       expect(right.code).toBe(0);
-      expect(right.line).toMatchObject({ event: 'reconnected', createGuid: line.createGuid, oplockLevel: 9 });
+      expect(right.line).toMatchObject({
+        event: 'reconnected',
+        createGuid: line.createGuid,
+        clientGuid: line.clientGuid,
+        oplockLevel: 9,
+      });
       // Same persistent id (first 8 bytes), a new volatile one.
       expect(String(right.line.fileId).slice(0, 16)).toBe(String(line.fileId).slice(0, 16));
 
