@@ -19,11 +19,16 @@ import {
   ShareAccess,
 } from './create.js';
 import {
+  type CreateContext,
   CreateContextName,
   type DurableV2Response,
   dh2cPush,
   dh2qRequestPush,
   dh2qResponsePull,
+  LeaseState,
+  type LeaseV2,
+  leaseV2Pull,
+  leaseV2Push,
 } from './create-contexts.js';
 import { NtStatus } from './nt-status.js';
 import { authenticateFor, CLIENT_NTLM_FLAGS, type Credentials } from './ntlm.js';
@@ -46,6 +51,7 @@ export interface OpenResult {
   oplockLevel: number;
   createAction: number;
   durable: DurableV2Response | undefined;
+  lease: LeaseV2 | undefined;
 }
 
 export class Smb2Client {
@@ -134,67 +140,92 @@ export class Smb2Client {
     this.treeId = reply.header.treeId ?? 0;
   }
 
-  /**
-   * Opens (or creates) `name` for read/write with a batch oplock and a DH2Q context. smbd 4.17 grants
-   * durability only to an open holding handle caching: a batch oplock or a lease with H
-   * (smb2_create.c: `fsp_lease_type(...) & SMB2_LEASE_HANDLE`), so the batch oplock is not optional.
-   */
-  async openDurable(name: string, timeoutMs: number, createGuid: string): Promise<OpenResult> {
+  /** CREATE for read/write, sharing everything, with the given oplock request and contexts. */
+  private async create(
+    command: string,
+    name: string,
+    disposition: number,
+    contexts: CreateContext[],
+    leaseKey: Uint8Array | undefined,
+  ): Promise<OpenResult> {
+    if (leaseKey)
+      contexts.push({
+        name: CreateContextName.LEASE,
+        data: leaseV2Push({
+          leaseKey,
+          leaseState: LeaseState.READ | LeaseState.WRITE | LeaseState.HANDLE,
+          flags: 0,
+          parentLeaseKey: new Uint8Array(16),
+          epoch: 0,
+        }),
+      });
     const reply = await this.connection.request((messageId, credits) =>
       createRequestPush({
         header: this.header(Smb2Command.CREATE, messageId, credits),
-        oplockLevel: OplockLevel.BATCH,
+        oplockLevel: leaseKey ? OplockLevel.LEASE : OplockLevel.BATCH,
         impersonationLevel: IMPERSONATION,
         desiredAccess: FileAccess.GENERIC_READ | FileAccess.GENERIC_WRITE,
         fileAttributes: FILE_ATTRIBUTE_NORMAL,
         shareAccess: ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE,
-        createDisposition: CreateDisposition.OPEN_IF,
+        createDisposition: disposition,
         createOptions: FILE_NON_DIRECTORY_FILE,
         name,
-        contexts: [
-          { name: CreateContextName.DH2Q, data: dh2qRequestPush({ timeoutMs, flags: 0, createGuid }) },
-        ],
+        contexts,
       }),
     );
-    Smb2Client.expect(reply, 'CREATE (DH2Q)');
+    Smb2Client.expect(reply, command);
     const res = unwrap(createResponsePull(reply.bytes));
     const dh2q = res.contexts.find((c) => c.name === CreateContextName.DH2Q);
+    const lease = res.contexts.find((c) => c.name === CreateContextName.LEASE);
     return {
       fileId: res.fileId,
       oplockLevel: res.oplockLevel,
       createAction: res.createAction,
       durable: dh2q ? unwrap(dh2qResponsePull(dh2q.data)) : undefined,
+      lease: lease ? unwrap(leaseV2Pull(lease.data)) : undefined,
     };
   }
 
   /**
-   * Reclaims a durable handle (MS-SMB2 3.2.4.3.5 with DH2C): the same name, the same oplock request,
-   * DH2C as the only context (smbd answers OBJECT_NAME_NOT_FOUND to any other beside it).
-   * Resolves with the open, or rejects with Smb2StatusError carrying smbd's status.
+   * Opens (or creates) `name` with a DH2Q context and a batch oplock, or an RWH lease when `leaseKey`
+   * is given. smbd 4.17 grants durability only to an open holding handle caching (smb2_create.c:
+   * `fsp_lease_type(...) & SMB2_LEASE_HANDLE`), so one of the two is not optional.
    */
-  async reconnectDurable(name: string, fileId: Uint8Array, createGuid: string): Promise<OpenResult> {
-    const reply = await this.connection.request((messageId, credits) =>
-      createRequestPush({
-        header: this.header(Smb2Command.CREATE, messageId, credits),
-        oplockLevel: OplockLevel.BATCH,
-        impersonationLevel: IMPERSONATION,
-        desiredAccess: FileAccess.GENERIC_READ | FileAccess.GENERIC_WRITE,
-        fileAttributes: FILE_ATTRIBUTE_NORMAL,
-        shareAccess: ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE,
-        createDisposition: CreateDisposition.OPEN,
-        createOptions: FILE_NON_DIRECTORY_FILE,
-        name,
-        contexts: [{ name: CreateContextName.DH2C, data: dh2cPush({ fileId, createGuid, flags: 0 }) }],
-      }),
+  async openDurable(
+    name: string,
+    timeoutMs: number,
+    createGuid: string,
+    leaseKey?: Uint8Array,
+  ): Promise<OpenResult> {
+    const dh2q = dh2qRequestPush({ timeoutMs, flags: 0, createGuid });
+    return this.create(
+      'CREATE (DH2Q)',
+      name,
+      CreateDisposition.OPEN_IF,
+      [{ name: CreateContextName.DH2Q, data: dh2q }],
+      leaseKey,
     );
-    Smb2Client.expect(reply, 'CREATE (DH2C)');
-    const res = unwrap(createResponsePull(reply.bytes));
-    return {
-      fileId: res.fileId,
-      oplockLevel: res.oplockLevel,
-      createAction: res.createAction,
-      durable: undefined,
-    };
+  }
+
+  /**
+   * Reclaims a durable handle (MS-SMB2 3.2.4.3.5 with DH2C): the same name, DH2C as the only context
+   * besides the lease the open held (smbd answers OBJECT_NAME_NOT_FOUND to any other, or to a lease key
+   * that differs). Resolves with the open, or rejects with Smb2StatusError carrying smbd's status.
+   */
+  async reconnectDurable(
+    name: string,
+    fileId: Uint8Array,
+    createGuid: string,
+    leaseKey?: Uint8Array,
+  ): Promise<OpenResult> {
+    const dh2c = dh2cPush({ fileId, createGuid, flags: 0 });
+    return this.create(
+      'CREATE (DH2C)',
+      name,
+      CreateDisposition.OPEN,
+      [{ name: CreateContextName.DH2C, data: dh2c }],
+      leaseKey,
+    );
   }
 
   async close(fileId: Uint8Array): Promise<void> {

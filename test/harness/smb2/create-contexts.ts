@@ -181,3 +181,44 @@ export function dh2cPull(bytes: Uint8Array, base = 0): Parsed<DurableV2Reconnect
     };
   });
 }
+
+/** SMB2_LEASE_* states (MS-SMB2 2.2.13.2.8): an RWH lease is what durability needs from a lease. */
+export const LeaseState = { READ: 0x1, HANDLE: 0x2, WRITE: 0x4 } as const;
+
+/**
+ * SMB2_CREATE_REQUEST_LEASE_V2 (2.2.13.2.10) and the response of the same layout (2.2.14.2.11):
+ * LeaseKey, LeaseState, Flags, LeaseDuration (zero), ParentLeaseKey, Epoch, Reserved.
+ */
+export interface LeaseV2 {
+  leaseKey: Uint8Array;
+  leaseState: number;
+  flags: number;
+  parentLeaseKey: Uint8Array;
+  epoch: number;
+}
+
+export const LEASE_V2_LEN = 52;
+
+export function leaseV2Push(lease: LeaseV2): Uint8Array {
+  const w = new ByteWriter(LEASE_V2_LEN);
+  w.set(0, lease.leaseKey.subarray(0, 16));
+  w.u32(16, lease.leaseState);
+  w.u32(20, lease.flags);
+  w.set(32, lease.parentLeaseKey.subarray(0, 16));
+  w.u16(48, lease.epoch);
+  return w.bytes;
+}
+
+export function leaseV2Pull(bytes: Uint8Array, base = 0): Parsed<LeaseV2> {
+  return parse(() => {
+    const r = new ByteReader(bytes, base);
+    exact(r, LEASE_V2_LEN, 'a version 2 lease context');
+    return {
+      leaseKey: r.slice(0, 16).slice(),
+      leaseState: r.u32(16),
+      flags: r.u32(20),
+      parentLeaseKey: r.slice(32, 16).slice(),
+      epoch: r.u16(48),
+    };
+  });
+}

@@ -1,23 +1,27 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { isGuid } from '../../../wire/guid.js';
 import { dialectName } from '../../../wire/smb2/dialects.js';
 import { Smb2Client } from './client.js';
 import { Smb2ConnectionError, Smb2StatusError } from './connection.js';
+import type { LeaseV2 } from './create-contexts.js';
 
 /**
  * durable-probe: what a client's durable handle does across a failover, as JSON lines on stdout.
  *
  *   node dist/test/harness/smb2/durable-probe.js open --server IP --share S --user U --password P
- *        --file NAME [--timeout-ms N] [--create-guid GUID] [--echo-ms N] [common options]
- *     opens (creates) NAME with a batch oplock and a durable-v2 request, prints
+ *        --file NAME [--timeout-ms N] [--create-guid GUID] [--lease [--lease-key HEX]] [--echo-ms N]
+ *        [common options]
+ *     opens (creates) NAME with a batch oplock (or with --lease an RWH lease, key random unless
+ *     given) and a durable-v2 request, prints
  *     {"event":"opened","durable":…,"timeoutMs":…,"fileId":…,"createGuid":…,…} and holds the open
  *     until the connection ends ({"event":"closed","reason":…}, exit 0) or the process is killed.
  *     SIGTERM/SIGINT drop the connection without a CLOSE, like a crashed client.
  *
  *   node dist/test/harness/smb2/durable-probe.js reconnect --server IP --share S --user U --password P
- *        --file NAME --file-id HEX --create-guid GUID [--hold] [common options]
- *     new connection and session, CREATE with DH2C: prints {"event":"reconnected",…} (exit 0; then
+ *        --file NAME --file-id HEX --create-guid GUID [--lease-key HEX] [--hold] [common options]
+ *     new connection and session, CREATE with DH2C (and the lease key the open held, if it held a
+ *     lease): prints {"event":"reconnected",…} (exit 0; then
  *     CLOSEs the handle unless --hold) or {"event":"reconnect-failed","status":"NT_STATUS_…"} (exit 2).
  *
  *   common options: --port N (445) --domain D ('') --io-timeout-ms N (10000, per request and connect)
@@ -26,8 +30,8 @@ import { Smb2ConnectionError, Smb2StatusError } from './connection.js';
  *   Any other failure prints {"event":"error","message":…[,"status":…]} and exits 1.
  */
 const USAGE = `usage: durable-probe open|reconnect --server IP --share S --user U --password P --file NAME
-  open:      [--timeout-ms N] [--create-guid GUID] [--echo-ms N]
-  reconnect: --file-id HEX --create-guid GUID [--hold]
+  open:      [--timeout-ms N] [--create-guid GUID] [--lease [--lease-key HEX]] [--echo-ms N]
+  reconnect: --file-id HEX --create-guid GUID [--lease-key HEX] [--hold]
   common:    [--port N] [--domain D] [--io-timeout-ms N] [--client-guid GUID]`;
 
 const OPTIONS = {
@@ -44,6 +48,8 @@ const OPTIONS = {
   'create-guid': { type: 'string' },
   'client-guid': { type: 'string' },
   'file-id': { type: 'string' },
+  lease: { type: 'boolean', default: false },
+  'lease-key': { type: 'string' },
   hold: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -71,15 +77,19 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-function fileIdArg(text: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{32}$/.test(text))
-    throw new UsageError('--file-id must be 32 hex digits (the 16-byte SMB2_FILEID as "opened" printed it)');
+function hex16Arg(text: string, name: string, what: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new UsageError(`--${name} must be 32 hex digits (${what})`);
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
 function guidArg(text: string, name = 'create-guid'): string {
   if (!isGuid(text)) throw new UsageError(`--${name} must be a GUID, got ${JSON.stringify(text)}`);
   return text.toLowerCase();
+}
+
+/** What the server granted: the lease key and state (7 = RWH), when the open holds a lease. */
+function leaseFields(lease: LeaseV2 | undefined): Record<string, unknown> {
+  return lease ? { leaseKey: hex(lease.leaseKey), leaseState: lease.leaseState } : {};
 }
 
 /** Holds the connection until it ends or a signal asks the probe to drop it without a CLOSE. */
@@ -121,12 +131,17 @@ async function main(argv: string[]): Promise<number> {
   const timeoutMs = integer(values['io-timeout-ms'], 'io-timeout-ms', 1, 600_000);
   const clientGuid = values['client-guid'] ? guidArg(values['client-guid'], 'client-guid') : randomUUID();
   const common = { server, share, file, port, clientGuid };
+  const leaseKeyArg = values['lease-key']
+    ? hex16Arg(values['lease-key'], 'lease-key', 'the lease key "opened" printed')
+    : undefined;
   if (command === 'open') {
     const durableMs = integer(values['timeout-ms'], 'timeout-ms', 0, 0xffffffff);
     const echoMs = integer(values['echo-ms'], 'echo-ms', 0, 3_600_000);
     const createGuid = values['create-guid'] ? guidArg(values['create-guid']) : randomUUID();
+    if (values['lease-key'] && !values.lease) throw new UsageError('--lease-key needs --lease');
+    const leaseKey = values.lease ? (leaseKeyArg ?? new Uint8Array(randomBytes(16))) : undefined;
     const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs, clientGuid });
-    const open = await client.openDurable(file, durableMs, createGuid);
+    const open = await client.openDurable(file, durableMs, createGuid, leaseKey);
     emit({
       event: 'opened',
       durable: open.durable !== undefined,
@@ -135,22 +150,28 @@ async function main(argv: string[]): Promise<number> {
       fileId: hex(open.fileId),
       createGuid,
       oplockLevel: open.oplockLevel,
+      ...leaseFields(open.lease),
       dialect: dialectName(client.dialect),
       ...common,
       pid: process.pid,
     });
     return hold(client, echoMs);
   }
-  const fileId = fileIdArg(required(values['file-id'], 'file-id'));
+  const fileId = hex16Arg(
+    required(values['file-id'], 'file-id'),
+    'file-id',
+    'the 16-byte SMB2_FILEID as "opened" printed it',
+  );
   const createGuid = guidArg(required(values['create-guid'], 'create-guid'));
   const client = await Smb2Client.ready({ server, port, share, creds, timeoutMs, clientGuid });
   try {
-    const open = await client.reconnectDurable(file, fileId, createGuid);
+    const open = await client.reconnectDurable(file, fileId, createGuid, leaseKeyArg);
     emit({
       event: 'reconnected',
       fileId: hex(open.fileId),
       createGuid,
       oplockLevel: open.oplockLevel,
+      ...leaseFields(open.lease),
       dialect: dialectName(client.dialect),
       ...common,
       pid: process.pid,

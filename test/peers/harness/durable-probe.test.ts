@@ -47,8 +47,22 @@ describePeer(
     }
 
     /** Starts `open` and resolves with its first line and the running process. */
-    async function open(share: string, file: string): Promise<{ line: ProbeEvent; child: ChildProcess }> {
-      const args = ['--share', share, '--file', file, '--timeout-ms', '120000', '--io-timeout-ms', '10000'];
+    async function open(
+      share: string,
+      file: string,
+      more: string[] = [],
+    ): Promise<{ line: ProbeEvent; child: ChildProcess }> {
+      const args = [
+        '--share',
+        share,
+        '--file',
+        file,
+        '--timeout-ms',
+        '120000',
+        '--io-timeout-ms',
+        '10000',
+        ...more,
+      ];
       const child = spawn('ip', probeArgs('open', args), { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       const lines: ProbeEvent[] = [];
@@ -181,18 +195,12 @@ describePeer(
         }),
       });
 
-      // From a fresh process, as a rebooted client would, but with the ClientGUID of the lost one.
-      const right = reconnect('durable.txt', String(line.fileId), String(line.createGuid), [
-        '--client-guid',
-        String(line.clientGuid),
-      ]);
+      // From a fresh process with a ClientGUID of its own: for an oplock, smbd checks the CreateGuid and
+      // the user, not the client (smbXsrv_open.c, smb2srv_open_recreate).
+      const right = reconnect('durable.txt', String(line.fileId), String(line.createGuid));
       expect(right.code).toBe(0);
-      expect(right.line).toMatchObject({
-        event: 'reconnected',
-        createGuid: line.createGuid,
-        clientGuid: line.clientGuid,
-        oplockLevel: 9,
-      });
+      expect(right.line).toMatchObject({ event: 'reconnected', createGuid: line.createGuid, oplockLevel: 9 });
+      expect(right.line.clientGuid).not.toBe(line.clientGuid);
       // Same persistent id (first 8 bytes), a new volatile one.
       expect(String(right.line.fileId).slice(0, 16)).toBe(String(line.fileId).slice(0, 16));
 
@@ -201,6 +209,39 @@ describePeer(
       expect(again.line).toMatchObject({
         event: 'reconnect-failed',
         status: 'NT_STATUS_OBJECT_NAME_NOT_FOUND',
+      });
+    });
+
+    it('with an RWH lease instead: granted, reclaimed only by the same ClientGUID with the lease key', async () => {
+      const { line, child } = await open('share', 'leased.txt', ['--lease']);
+      expect(line).toMatchObject({ event: 'opened', durable: true, oplockLevel: 0xff, leaseState: 7 });
+      await waitFor('the connection smbd', 10_000, () => connectionSmbds().length === 1);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      await waitFor('the old connection smbd to exit', 15_000, () => connectionSmbds().length === 0);
+      // A lease belongs to its ClientGUID (durable.c checks the share-mode entry's client_guid): from
+      // another client the reclaim is refused, and the handle stays reclaimable by its own client.
+      const leaseArgs = ['--lease-key', String(line.leaseKey)];
+      const stranger = reconnect('leased.txt', String(line.fileId), String(line.createGuid), leaseArgs);
+      expect(stranger).toEqual({
+        code: 2,
+        line: expect.objectContaining({
+          event: 'reconnect-failed',
+          status: 'NT_STATUS_OBJECT_NAME_NOT_FOUND',
+        }),
+      });
+      const back = reconnect('leased.txt', String(line.fileId), String(line.createGuid), [
+        ...leaseArgs,
+        '--client-guid',
+        String(line.clientGuid),
+      ]);
+      expect(back.code).toBe(0);
+      expect(back.line).toMatchObject({
+        event: 'reconnected',
+        oplockLevel: 0xff,
+        leaseKey: line.leaseKey,
+        leaseState: 7,
+        clientGuid: line.clientGuid,
       });
     });
 
@@ -253,7 +294,7 @@ describePeer(
       expect(req('DH2Q').some((c) => c[4] === '120000' && c[5] === guid)).toBe(true);
       expect(res('DH2Q').some((c) => c[2] === '0x00000000' && c[4] === '120000' && c[6] === fid)).toBe(true);
       // DH2C requests: the wrong GUID, the right one, and the one after the handle was closed.
-      const dh2c = req('DH2C');
+      const dh2c = req('DH2C').filter((c) => c[6] === fid);
       expect(dh2c.map((c) => [c[5], c[6]])).toEqual([
         ['00000000-1111-2222-3333-444444444444', fid],
         [guid, fid],
@@ -261,13 +302,15 @@ describePeer(
       ]);
       const statuses = creates.filter((c) => c[1] === '1').map((c) => c[2]);
       expect(statuses).toContain('0xc0000034');
-      const malformed = execFileSync(
-        'tshark',
-        ['-n', '-r', pcap, '-Y', '_ws.malformed || _ws.expert.severity == error'],
-        {
+      const matching = (filter: string) =>
+        execFileSync('tshark', ['-n', '-r', pcap, '-Y', filter], {
           encoding: 'utf8',
-        },
-      );
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }).trim();
+      // The lease open and its two reclaims, and smbd's answers to the open and the good reclaim.
+      const leases = matching('smb2.tag == "RqLs" && smb2.lease.lease_state == 0x07');
+      expect(leases.split('\n')).toHaveLength(5);
+      const malformed = matching('_ws.malformed || _ws.expert.severity == error');
       expect(malformed.trim()).toBe('');
     });
   },

@@ -27,6 +27,8 @@ import {
   dh2qRequestPush,
   dh2qResponsePull,
   dh2qResponsePush,
+  leaseV2Pull,
+  leaseV2Push,
 } from '../../harness/smb2/create-contexts.js';
 import { errorResponsePull, errorResponsePush } from '../../harness/smb2/message.js';
 import {
@@ -249,6 +251,12 @@ const CODECS: Codec<unknown>[] = [
     arb: fc.record({ fileId: id16, createGuid: guid, flags: u32 }),
     push: dh2cPush,
     pull: dh2cPull,
+  }),
+  codec({
+    name: 'lease v2 (RqLs)',
+    arb: fc.record({ leaseKey: id16, leaseState: u32, flags: u32, parentLeaseKey: id16, epoch: u16 }),
+    push: leaseV2Push,
+    pull: leaseV2Pull,
   }),
   codec({
     name: 'NTLMSSP NEGOTIATE',
