@@ -16,7 +16,9 @@ import type { LeaseV2 } from './create-contexts.js';
  *     given) and a durable-v2 request, prints
  *     {"event":"opened","durable":…,"timeoutMs":…,"fileId":…,"createGuid":…,…} and holds the open
  *     until the connection ends ({"event":"closed","reason":…}, exit 0) or the process is killed.
- *     SIGTERM/SIGINT drop the connection without a CLOSE, like a crashed client.
+ *     SIGTERM/SIGINT drop the connection without a CLOSE, like a crashed client. With --echo-ms N it
+ *     sends an ECHO every N ms and gives the connection up when one goes unanswered (--io-timeout-ms).
+ *     Oplock and lease breaks are printed ({"event":"break",…}) but not acknowledged.
  *
  *   node dist/test/harness/smb2/durable-probe.js reconnect --server IP --share S --user U --password P
  *        --file NAME --file-id HEX --create-guid GUID [--lease-key HEX] [--hold] [common options]
@@ -103,7 +105,9 @@ async function hold(client: Smb2Client, echoMs: number): Promise<never> {
   const timer =
     echoMs > 0
       ? setInterval(() => {
-          client.echo().catch(() => undefined);
+          // A path that silently died (no RST, e.g. a partition) shows only as an unanswered ECHO:
+          // give up on the connection then, as a real client's keep-alive would.
+          client.echo().catch((error: Error) => client.connection.destroy(`ECHO failed: ${error.message}`));
         }, echoMs)
       : undefined;
   const reason = await client.connection.closed;

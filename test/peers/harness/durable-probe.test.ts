@@ -32,7 +32,7 @@ interface ProbeEvent {
 
 describePeer(
   'durable-probe: a durable handle against real smbd 4.17, reclaimed after SIGKILL',
-  firstReason(notRoot(), missingPrograms('ip', 'smbd', 'smbpasswd', 'ss', 'tshark')),
+  firstReason(notRoot(), missingPrograms('ip', 'smbd', 'smbpasswd', 'ss', 'tshark', 'iptables')),
   () => {
     const ns = `mcc${runTag()}dh`;
     const dir = mkdtempSync(join(tmpdir(), 'mcc-durable-'));
@@ -243,6 +243,34 @@ describePeer(
         leaseState: 7,
         clientGuid: line.clientGuid,
       });
+    });
+
+    it('with --echo-ms the probe notices a path that died without a reset, and says so', async () => {
+      const { line, child } = await open('share', 'echo.txt', [
+        '--echo-ms',
+        '200',
+        '--io-timeout-ms',
+        '1000',
+      ]);
+      expect(line).toMatchObject({ event: 'opened', durable: true });
+      const lines: ProbeEvent[] = [];
+      child.stdout!.on(
+        'data',
+        lineSplitter((l) => lines.push(JSON.parse(l) as ProbeEvent)),
+      );
+      // Drop the client's packets to smbd inside the test's namespace: no FIN, no RST, just silence.
+      const rule = ['INPUT', '-p', 'tcp', '--dport', '445', '-j', 'DROP'];
+      execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-A', ...rule]);
+      try {
+        const [code] = await once(child, 'exit');
+        expect(code).toBe(0);
+        expect(lines.at(-1)).toMatchObject({ event: 'closed' });
+        expect(String(lines.at(-1)!.reason)).toMatch(
+          /^ECHO failed: no answer to MessageId \d+ within 1000 ms/,
+        );
+      } finally {
+        execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-D', ...rule]);
+      }
     });
 
     it('with kernel oplocks = yes smbd grants the batch oplock but not durability', async () => {
