@@ -3,7 +3,7 @@ import { unwrap } from '../../../wire/errors.js';
 import { Dialect } from '../../../wire/smb2/dialects.js';
 import { echoRequestPush } from '../../../wire/smb2/echo.js';
 import { requestHeader, Smb2Command, type Smb2Header } from '../../../wire/smb2/header.js';
-import { buildNegotiateRequest } from '../../../wire/smb2/negotiate.js';
+import { negotiateRequestPush } from '../../../wire/smb2/negotiate.js';
 import { negotiateResponsePull } from '../../../wire/smb2/negotiate-response.js';
 import { CLOSE_FLAG_POSTQUERY_ATTRIB, closeRequestPush, closeResponsePull } from './close.js';
 import { Smb2Connection, type Smb2Reply, Smb2StatusError } from './connection.js';
@@ -81,19 +81,18 @@ export class Smb2Client {
   }
 
   async negotiate(dialects: number[] = PROBE_DIALECTS, clientGuid: string = randomUUID()): Promise<number> {
-    const reply = await this.connection.request((messageId, credits) => {
-      const bytes = buildNegotiateRequest({
+    // 3.1.1 needs a preauth-integrity context and hash chain, which this client does not keep.
+    if (dialects.includes(Dialect.SMB3_11)) throw new RangeError('the probe client does not speak SMB 3.1.1');
+    const reply = await this.connection.request((messageId, credits) =>
+      negotiateRequestPush({
+        header: this.header(Smb2Command.NEGOTIATE, messageId, credits),
+        securityMode: SIGNING_ENABLED,
+        capabilities: 0,
         clientGuid,
         dialects,
-        messageId,
-        capabilities: 0,
-        securityMode: SIGNING_ENABLED,
-        negotiateContexts: [],
-      });
-      // buildNegotiateRequest asks for one credit; ask for more like every other request.
-      new DataView(bytes.buffer, bytes.byteOffset).setUint16(14, credits, true);
-      return bytes;
-    });
+        clientStartTime: 0n,
+      }),
+    );
     Smb2Client.expect(reply, 'NEGOTIATE');
     this.dialect = unwrap(negotiateResponsePull(reply.bytes)).dialect;
     return this.dialect;
