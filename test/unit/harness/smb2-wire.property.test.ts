@@ -314,7 +314,7 @@ for (const c of CODECS) {
           if (!back.ok) throw back.error;
           expect(back.value).toEqual(value);
         }),
-        { numRuns: Math.min(RUNS, 2000) },
+        { numRuns: RUNS },
       );
     });
 
@@ -331,7 +331,7 @@ for (const c of CODECS) {
           c.arb.chain((value) => arbMutationOf(c.push(value))),
           (bytes) => typedOrValid(c.pull(bytes)),
         ),
-        { numRuns: Math.min(RUNS, 2000) },
+        { numRuns: RUNS },
       );
     });
 
@@ -345,7 +345,7 @@ for (const c of CODECS) {
           bytes.set(tail, Math.min(keep, valid.byteLength));
           typedOrValid(c.pull(bytes));
         }),
-        { numRuns: Math.min(RUNS, 2000) },
+        { numRuns: RUNS },
       );
     });
   });
