@@ -13,7 +13,7 @@ import type { LeaseV2 } from './create-contexts.js';
  *        --file NAME [--timeout-ms N] [--create-guid GUID] [--lease [--lease-key HEX]] [--echo-ms N]
  *        [common options]
  *     opens (creates) NAME with a batch oplock (or with --lease an RWH lease, key random unless
- *     given) and a durable-v2 request, prints
+ *     given) and a durable-v2 request for --timeout-ms (default 60000; smbd caps it at 300000), prints
  *     {"event":"opened","durable":…,"timeoutMs":…,"fileId":…,"createGuid":…,…} and holds the open
  *     until the connection ends ({"event":"closed","reason":…}, exit 0) or the process is killed.
  *     SIGTERM/SIGINT drop the connection without a CLOSE, like a crashed client. With --echo-ms N it
@@ -23,12 +23,15 @@ import type { LeaseV2 } from './create-contexts.js';
  *   node dist/test/harness/smb2/durable-probe.js reconnect --server IP --share S --user U --password P
  *        --file NAME --file-id HEX --create-guid GUID [--lease-key HEX] [--hold] [common options]
  *     new connection and session, CREATE with DH2C (and the lease key the open held, if it held a
- *     lease): prints {"event":"reconnected",…} (exit 0; then
- *     CLOSEs the handle unless --hold) or {"event":"reconnect-failed","status":"NT_STATUS_…"} (exit 2).
+ *     lease; smbd 4.17 then also wants the open's --client-guid): prints {"event":"reconnected",…}
+ *     (exit 0; then CLOSEs the handle unless --hold) or
+ *     {"event":"reconnect-failed","status":"NT_STATUS_…"} (exit 2).
  *
  *   common options: --port N (445) --domain D ('') --io-timeout-ms N (10000, per request and connect)
- *     --client-guid GUID (random): a real client reconnects with its own ClientGUID, and smbd keeps one
- *     client (by ClientGUID) on one cluster node, so a failover test may want to pin it.
+ *     --client-guid GUID (random): a real client reconnects with its own ClientGUID; smbd reclaims a
+ *     leased durable handle only for the ClientGUID that opened it (durable.c), and keeps one client
+ *     (by ClientGUID) on one cluster node, so a failover test may want to pin it.
+ *   --help (or -h) prints the usage; a usage error exits 64.
  *   Any other failure prints {"event":"error","message":…[,"status":…]} and exits 1.
  */
 const USAGE = `usage: durable-probe open|reconnect --server IP --share S --user U --password P --file NAME
@@ -118,10 +121,15 @@ async function hold(client: Smb2Client, echoMs: number): Promise<never> {
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
-  const { values } = parseArgs({ args: argv.slice(1), options: OPTIONS, strict: true });
-  if (values.help || (command !== 'open' && command !== 'reconnect')) {
+  const { values } = parseArgs({
+    args: command?.startsWith('-') ? [] : argv.slice(1),
+    options: OPTIONS,
+    strict: true,
+  });
+  const help = values.help || command === '--help' || command === '-h';
+  if (help || (command !== 'open' && command !== 'reconnect')) {
     process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 64;
+    return help ? 0 : 64;
   }
   const server = required(values.server, 'server');
   const share = required(values.share, 'share');

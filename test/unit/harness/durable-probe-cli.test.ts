@@ -18,13 +18,16 @@ const LOGIN = ['--server', '127.0.0.1', '--share', 's', '--user', 'u', '--passwo
 
 describe('durable-probe command line', () => {
   it('--help prints the usage and exits 0', () => {
-    const r = probe('open', '--help');
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain('usage: durable-probe open|reconnect');
+    for (const args of [['open', '--help'], ['--help'], ['-h']]) {
+      const r = probe(...args);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('usage: durable-probe open|reconnect');
+    }
   });
 
   it('an unknown command, a missing option or a bad value is a usage error (64)', () => {
     expect(probe('frobnicate').code).toBe(64);
+    expect(probe().code).toBe(64);
     const missing = probe('open', '--server', '127.0.0.1');
     expect(missing.code).toBe(64);
     expect(missing.stderr).toContain('--share is required');
