@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * A private smbd setup (state dirs, smb.conf, root's tdbsam password) for benchmarks and tests: one
  * place, so the daemon-mode and inetd-mode smbd the project drives are configured alike.
  */
-export function smbdConf(dir: string, globals: string[]): string {
+export function smbdConf(dir: string, globals: string[], extraShares: string[] = []): string {
   return [
     '[global]',
     '\tnetbios name = MCTEST',
@@ -44,6 +44,8 @@ export function smbdConf(dir: string, globals: string[]): string {
     '\tread only = no',
     '\tguest ok = no',
     '',
+    // Further share sections, verbatim (a test that compares two shares' settings on one smbd).
+    ...extraShares,
   ].join('\n');
 }
 
@@ -52,6 +54,7 @@ export async function prepareSmbdState(
   dir: string,
   globals: string[],
   password = 'mcc-test-pw',
+  extraShares: string[] = [],
 ): Promise<{ confPath: string; password: string }> {
   for (const d of [
     'state/private',
@@ -65,7 +68,7 @@ export async function prepareSmbdState(
     mkdirSync(join(dir, d), { recursive: true });
   }
   const confPath = join(dir, 'smb.conf');
-  writeFileSync(confPath, smbdConf(dir, globals));
+  writeFileSync(confPath, smbdConf(dir, globals, extraShares));
   await new Promise<void>((resolve, reject) => {
     const p = execFile('smbpasswd', ['-c', confPath, '-a', '-s', 'root'], (error) =>
       error ? reject(error) : resolve(),

@@ -23,6 +23,8 @@ export interface SmbdOptions {
   /** Address to wait on for port 445 (inside the namespace). */
   listenAddress: string;
   password?: string;
+  /** Extra share sections after [share], verbatim lines. */
+  shares?: string[];
 }
 
 export class SmbdInstance {
@@ -40,7 +42,12 @@ export class SmbdInstance {
 
   static async start(options: SmbdOptions): Promise<SmbdInstance> {
     const { dir } = options;
-    const { confPath, password } = await prepareSmbdState(dir, options.globals ?? [], options.password);
+    const { confPath, password } = await prepareSmbdState(
+      dir,
+      options.globals ?? [],
+      options.password,
+      options.shares,
+    );
     const log = openSync(join(dir, 'smbd.out'), 'a');
     const argv = ['smbd', '-F', '--no-process-group', '-s', confPath];
     const child = spawn(
