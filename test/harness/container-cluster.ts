@@ -59,13 +59,6 @@ export interface ExecResult {
 }
 
 const SHARE = '/srv/share';
-/**
- * ctdb's cluster lock (its recovery lock) on the shared filesystem, as production needs it: without one a
- * partitioned node elects itself, and when the link returns it takes every public IP for a few seconds
- * while the others still hold them (seen in the partition scenario: clients' packets landed on it and
- * were reset). With the lock the cut-off node cannot win an election and holds no IP.
- */
-const CLUSTER_LOCK_DIR = '/srv/ctdb-lock';
 export const CLIENT_DIR = '/client';
 
 export class ContainerCluster extends CtdbQueries<ContainerNode> {
@@ -270,7 +263,6 @@ export class ContainerCluster extends CtdbQueries<ContainerNode> {
 
   private async startContainers(nodes: number, clients: number): Promise<void> {
     mkdirSync(this.shareDir, { recursive: true });
-    mkdirSync(join(this.baseDir, 'cluster-lock'), { recursive: true });
     const common = [
       { source: process.execPath, target: '/usr/local/bin/node', mode: 'ro' as const },
       { source: projectRoot, target: projectRoot, mode: 'ro' as const },
@@ -297,7 +289,6 @@ export class ContainerCluster extends CtdbQueries<ContainerNode> {
         { source: join(dir, 'run-mcc'), target: '/run/mcc', mode: 'rw' as const },
         { source: join(dir, 'log'), target: '/var/log/mcc', mode: 'rw' as const },
         { source: this.shareDir, target: SHARE, mode: 'rw' as const },
-        { source: join(this.baseDir, 'cluster-lock'), target: CLUSTER_LOCK_DIR, mode: 'rw' as const },
       ];
     };
     const nodeBoxes = Array.from({ length: nodes }, (_, pnn) => {
@@ -337,7 +328,6 @@ export class ContainerCluster extends CtdbQueries<ContainerNode> {
       publicIps: this.publicIps,
       ...(this.options.tunables ? { tunables: this.options.tunables } : {}),
       logLocation: 'file:/var/log/mcc/log.ctdbd',
-      extraConf: ['[cluster]', `\tcluster lock = ${CLUSTER_LOCK_DIR}/reclock`],
       ...(this.options.eventScripts ? { eventScripts: this.options.eventScripts } : {}),
     });
   }
