@@ -346,7 +346,7 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       );
       return;
     case 'durable-moveip':
-      await durableAcrossMoveip(rig, ctx, step.ip);
+      await durableAcrossMoveip(rig, ctx, step.ip, step.lease);
       return;
     case 'wait':
       await sleep(step.ms);

@@ -25,6 +25,8 @@ interface ProbeLine {
   createGuid?: string;
   status?: string;
   reason?: string;
+  leaseKey?: string;
+  leaseState?: number;
 }
 
 /** One client, as Windows is: the reconnect comes with the ClientGUID the open had. */
@@ -79,10 +81,15 @@ function first(lines: ProbeLine[], events: string[]): ProbeLine | undefined {
   return lines.find((l) => events.includes(l.event));
 }
 
+/**
+ * `lease`: the open holds an RWH lease instead of a batch oplock (smbd 4.17 gives a leased durable handle
+ * back only to the ClientGUID that opened it; the reconnect here comes with it, as Windows does).
+ */
 export async function durableAcrossMoveip(
   rig: FailoverRig,
   ctx: StepContext,
   ipIndex: number,
+  lease: boolean,
 ): Promise<void> {
   const share = shareOf(rig, ctx, 'durable-moveip');
   if (!share) return;
@@ -90,10 +97,16 @@ export async function durableAcrossMoveip(
   const from = (await ctx.owners())[ip];
   if (from === undefined || from < 0) throw new Error(`public IP ${ip} has no owner`);
   const to = (from + 1) % rig.cluster.nodes.length;
-  const file = `durable-${Date.now()}.txt`;
+  const file = `durable-${lease ? 'lease' : 'oplock'}-${Date.now()}.txt`;
+  const holding = lease ? 'an RWH lease' : 'a batch oplock';
   const clientGuid = randomUUID();
   // ECHO every 250 ms, as the simulated clients do: a path that died silently is noticed too.
-  const holder = share.runOnClient([...probeArgv(rig, 'open', ip, file, clientGuid), '--echo-ms', '250']);
+  const holder = share.runOnClient([
+    ...probeArgv(rig, 'open', ip, file, clientGuid),
+    '--echo-ms',
+    '250',
+    ...(lease ? ['--lease'] : []),
+  ]);
   const held = follow(holder);
   try {
     const opened = await waitFor('the durable probe to open its file', 30_000, () =>
@@ -108,7 +121,7 @@ export async function durableAcrossMoveip(
       return;
     }
     ctx.check(
-      `durable v2 handle granted for ${file} through ${ip} (node ${from})`,
+      `durable v2 handle with ${holding} granted for ${file} through ${ip} (node ${from})`,
       opened.durable === true,
       opened.durable ? `granted, timeout ${opened.timeoutMs} ms` : 'smbd granted no durable handle',
     );
@@ -129,6 +142,7 @@ export async function durableAcrossMoveip(
       opened.fileId ?? '',
       '--create-guid',
       opened.createGuid ?? '',
+      ...(opened.leaseKey ? ['--lease-key', opened.leaseKey] : []),
     ]);
     const again = follow(reconnect);
     const answer = await waitFor('the durable reconnect to answer', 30_000, () =>
@@ -136,7 +150,7 @@ export async function durableAcrossMoveip(
     ).catch(() => undefined);
     ctx.mark(`durable reconnect of ${file} through ${ip} (now node ${to})`, to);
     ctx.finding(
-      `Samba 4.17's answer to a durable v2 reconnect through ${ip} after it moved from node ${from} to node ${to}`,
+      `Samba 4.17's answer to a durable v2 reconnect (${holding}) through ${ip} after it moved from node ${from} to node ${to}`,
       answer === undefined
         ? `no answer in 30 s: ${again.stderr()}`
         : answer.event === 'reconnected'

@@ -113,6 +113,8 @@ export const stepSchema = z.discriminatedUnion(
         action: z.literal('durable-moveip'),
         /** Index into the cluster's public IPs: the IP the durable handle is opened through and moved. */
         ip: z.number().int().min(0).max(255).default(0),
+        /** The open holds an RWH lease instead of a batch oplock. */
+        lease: z.boolean().default(false),
       })
       .strict(),
     z.object({ action: z.literal('wait'), ms: ms(600_000) }).strict(),
@@ -275,7 +277,7 @@ export function describeStep(step: Step): string {
     case 'kill-smbd-holding-file':
       return `kill -9 of the smbd holding a file open through node ${step.holder}; node ${step.other} deletes it at once`;
     case 'durable-moveip':
-      return `a durable handle opened through public IP ${step.ip}, the IP moved, the handle reconnected through it`;
+      return `a durable handle (${step.lease ? 'RWH lease' : 'batch oplock'}) opened through public IP ${step.ip}, the IP moved, the handle reconnected through it`;
     case 'wait':
       return `wait ${step.ms} ms`;
     default:
