@@ -21,7 +21,10 @@ type Frame = CpuProfile['nodes'][number]['callFrame'];
 const RULES: [string, (f: Frame) => boolean][] = [
   ['garbage collection', (f) => f.functionName === '(garbage collector)'],
   ['idle', (f) => f.functionName === '(idle)'],
-  ['logging', (f) => /\/(pino|pino-std-serializers|sonic-boom|thread-stream)\//.test(f.url) || /\/log\.js$/.test(f.url)],
+  [
+    'logging',
+    (f) => /\/(pino|pino-std-serializers|sonic-boom|thread-stream)\//.test(f.url) || /\/log\.js$/.test(f.url),
+  ],
   ['metrics', (f) => f.url.includes('/prom-client/') || /coordinator\/metrics\.js$/.test(f.url)],
   [
     'worker messages (encode/decode, checks)',
@@ -30,15 +33,28 @@ const RULES: [string, (f: Frame) => boolean][] = [
       (/worker-backend\.js$/.test(f.url) && f.functionName !== 'handOff') ||
       /backends\/factory\.js$/.test(f.url),
   ],
-  ['worker messages (recvmsg)', (f) => /carrier\.js$/.test(f.url) && /drain|onReady|recv/.test(f.functionName)],
+  [
+    'worker messages (recvmsg)',
+    (f) => /carrier\.js$/.test(f.url) && /drain|onReady|recv/.test(f.functionName),
+  ],
   ['handoff (sendmsg + channel message)', (f) => /carrier\.js$/.test(f.url) || f.functionName === 'handOff'],
   ['registry / statecharts', (f) => f.url.includes('/xstate/') || f.url.includes('/statecharts/')],
   ['parse (NEGOTIATE, frames)', (f) => f.url.includes('/wire/')],
-  ['peek (MSG_PEEK, peek set)', (f) => /native\/sockets\.js$/.test(f.url) && /peek|Peek|look|finish|settled/.test(f.functionName)],
+  [
+    'peek (MSG_PEEK, peek set)',
+    (f) => /native\/sockets\.js$/.test(f.url) && /peek|Peek|look|finish|settled/.test(f.functionName),
+  ],
   ['admission (limits, owner, claim, liveness)', (f) => /coordinator\/admission\.js$/.test(f.url)],
   ['state file', (f) => /state-(writer|file)\.js$/.test(f.url)],
-  ['accept (net.Server, socket object, fd)', (f) => /front-door\.js$/.test(f.url) || f.url === 'node:net' || /fdOf/.test(f.functionName)],
-  ['close (socket destroy)', (f) => f.url === 'node:internal/streams/destroy' || /^(destroy|_destroy|close|onClose)$/.test(f.functionName)],
+  [
+    'accept (net.Server, socket object, fd)',
+    (f) => /front-door\.js$/.test(f.url) || f.url === 'node:net' || /fdOf/.test(f.functionName),
+  ],
+  [
+    'close (socket destroy)',
+    (f) =>
+      f.url === 'node:internal/streams/destroy' || /^(destroy|_destroy|close|onClose)$/.test(f.functionName),
+  ],
   // The worker's own side of the path.
   ['worker: SMB2 answer', (f) => /reference-worker\.js$/.test(f.url)],
   ['worker: channel handling', (f) => /worker\/client\.js$/.test(f.url)],
@@ -55,7 +71,11 @@ export interface Split {
   otherTop: Record<string, number>;
 }
 
-export function perConnection(profile: CpuProfile, connections: number, marker = /^(onConnection|onMessage)$/): Split {
+export function perConnection(
+  profile: CpuProfile,
+  connections: number,
+  marker = /^(onConnection|onMessage)$/,
+): Split {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
