@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CpuProfile, perConnection } from './profile-split.js';
 import { loadInChild, startMccd } from './procs.js';
+import { type CpuProfile, perConnection } from './profile-split.js';
 
 /**
  * `node dist/bench/profile-b1.js [seconds] [outDir]`: B1's closed loop (64 concurrent) through mccd and
