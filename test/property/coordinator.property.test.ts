@@ -6,6 +6,7 @@ import {
   decodeMccdToWorker,
   decodeWorkerToMccd,
   encodeWorkerMessage,
+  MAX_REPORTS,
   type WorkerToMccd,
 } from '../../coordinator/worker/protocol.js';
 import { WireError } from '../../wire/errors.js';
@@ -60,6 +61,35 @@ const arbWorkerMessage: fc.Arbitrary<WorkerToMccd> = fc.oneof(
     ),
   }),
   fc.record({ t: fc.constant('held-done' as const), clients: fc.nat({ max: 10_000_000 }) }),
+  fc.record({
+    t: fc.constant('register' as const),
+    version: fc.constant(2 as const),
+    workerId: fc.string({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    t: fc.constant('reports' as const),
+    reports: fc.array(
+      fc.oneof(
+        fc.record({
+          t: fc.constant('negotiated' as const),
+          clientGuid: fc.uuid(),
+          channelId: fc.integer({ min: 1, max: 0xffffffff }),
+          dialect: fc.integer({ min: 0, max: 0xffff }),
+        }),
+        fc.record({
+          t: fc.constant('bound' as const),
+          clientGuid: fc.uuid(),
+          channelId: fc.integer({ min: 1, max: 0xffffffff }),
+        }),
+        fc.record({
+          t: fc.constant('channel-closed' as const),
+          clientGuid: fc.uuid(),
+          channelId: fc.integer({ min: 1, max: 0xffffffff }),
+        }),
+      ),
+      { minLength: 1, maxLength: MAX_REPORTS },
+    ),
+  }),
 );
 
 describe('worker protocol parsers', () => {
@@ -102,6 +132,31 @@ describe('worker protocol parsers', () => {
         },
       ),
       { numRuns: RUNS },
+    );
+  });
+
+  it('a reports batch is refused whole beyond MAX_REPORTS, empty, or with a message that is not a report', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constant([] as unknown[]),
+          fc.constant(
+            Array.from({ length: MAX_REPORTS + 1 }, (_, i) => ({
+              t: 'bound',
+              clientGuid: '00000000-0000-0000-0000-000000000001',
+              channelId: i + 1,
+            })),
+          ),
+          fc.tuple(fc.uuid(), fc.nat()).map(([clientGuid, seq]) => [{ t: 'teardown-done', clientGuid, seq }]),
+          fc.constant([{ t: 'register', version: 2, workerId: 'w' }]),
+        ),
+        (reports) => {
+          const r = decodeWorkerToMccd(Buffer.from(JSON.stringify({ t: 'reports', reports })));
+          expect(r.ok).toBe(false);
+          typedOrValid(r);
+        },
+      ),
+      { numRuns: Math.min(RUNS, 200) },
     );
   });
 
