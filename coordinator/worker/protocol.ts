@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Parsed, WireError } from '../../wire/errors.js';
 import { decodeJson, encodeJson } from '../../wire/json.js';
+import { fastMccdToWorker, fastWorkerToMccd } from './protocol-fast.js';
 
 /**
  * The worker protocol between mccd and SMB backend processes: one JSON object per SOCK_SEQPACKET datagram,
@@ -137,7 +138,12 @@ export function encodeWorkerMessage(message: WorkerToMccd | MccdToWorker): Uint8
   return bytes;
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, direction: string): Parsed<T> {
+function decodeWith<T>(
+  schema: z.ZodType<T>,
+  bytes: Uint8Array,
+  direction: string,
+  fast: (json: unknown) => T | undefined,
+): Parsed<T> {
   if (bytes.byteLength > MAX_WORKER_MESSAGE) {
     return {
       ok: false,
@@ -148,13 +154,13 @@ function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, direction: strin
       ),
     };
   }
-  return decodeJson(schema, bytes, `${direction} message`);
+  return decodeJson(schema, bytes, `${direction} message`, fast);
 }
 
 export function decodeWorkerToMccd(bytes: Uint8Array): Parsed<WorkerToMccd> {
-  return decodeWith(workerToMccdSchema, bytes, 'worker');
+  return decodeWith(workerToMccdSchema, bytes, 'worker', (j) => fastWorkerToMccd(j, MAX_REPORTS));
 }
 
 export function decodeMccdToWorker(bytes: Uint8Array): Parsed<MccdToWorker> {
-  return decodeWith(mccdToWorkerSchema, bytes, 'mccd');
+  return decodeWith(mccdToWorkerSchema, bytes, 'mccd', (j) => fastMccdToWorker(j, MAX_WORKER_MESSAGE));
 }

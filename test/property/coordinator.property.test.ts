@@ -7,8 +7,12 @@ import {
   decodeWorkerToMccd,
   encodeWorkerMessage,
   MAX_REPORTS,
+  MAX_WORKER_MESSAGE,
+  mccdToWorkerSchema,
   type WorkerToMccd,
+  workerToMccdSchema,
 } from '../../coordinator/worker/protocol.js';
+import { fastMccdToWorker, fastWorkerToMccd } from '../../coordinator/worker/protocol-fast.js';
 import { WireError } from '../../wire/errors.js';
 import { guidFromBytes } from '../../wire/guid.js';
 import { RUNS } from './arbitraries.js';
@@ -157,6 +161,57 @@ describe('worker protocol parsers', () => {
         },
       ),
       { numRuns: Math.min(RUNS, 200) },
+    );
+  });
+
+  it('the hand-written checks accept only what the schema accepts, unchanged, and every valid hot message', () => {
+    const endpoint = fc.record({
+      address: fc.string({ minLength: 1, maxLength: 64 }),
+      port: fc.nat({ max: 65535 }),
+    });
+    const arbChannel = fc.record({
+      t: fc.constant('channel' as const),
+      clientGuid: fc.uuid(),
+      channelId: fc.integer({ min: 1, max: 0xffffffff }),
+      connectTime: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      local: endpoint,
+      remote: endpoint,
+      negotiate: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('base64')),
+    });
+    const json = (v: unknown) => JSON.parse(JSON.stringify(v));
+    const agree = (j: unknown) => {
+      const w = fastWorkerToMccd(j, MAX_REPORTS);
+      if (w !== undefined) expect(workerToMccdSchema.parse(j)).toEqual(w);
+      const m = fastMccdToWorker(j, MAX_WORKER_MESSAGE);
+      if (m !== undefined) expect(mccdToWorkerSchema.parse(j)).toEqual(m);
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(arbWorkerMessage, arbChannel),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        (m, writes) => {
+          const j = json(m);
+          agree(j);
+          if (['negotiated', 'bound', 'channel-closed', 'reports'].includes(m.t))
+            expect(fastWorkerToMccd(j, MAX_REPORTS)).toEqual(j);
+          if (m.t === 'channel') expect(fastMccdToWorker(j, MAX_WORKER_MESSAGE)).toEqual(j);
+          // Byte mutations that still parse as JSON: whatever the fast path takes, the schema takes.
+          const bytes = Buffer.from(JSON.stringify(m));
+          for (const [at, v] of writes) if (bytes.length) bytes[at % bytes.length] = v;
+          let mutated: unknown;
+          try {
+            mutated = JSON.parse(bytes.toString());
+          } catch {
+            return;
+          }
+          agree(mutated);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(fc.json(), (text) => agree(JSON.parse(text))),
+      { numRuns: RUNS },
     );
   });
 
