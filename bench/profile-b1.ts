@@ -13,7 +13,12 @@ const seconds = Number(process.argv[2] ?? '5');
 const out = process.argv[3] ?? join(process.cwd(), 'profile-b1');
 mkdirSync(join(out, 'mccd'), { recursive: true });
 mkdirSync(join(out, 'worker'), { recursive: true });
-const prof = (dir: string) => ['--cpu-prof', `--cpu-prof-dir=${join(out, dir)}`, '--cpu-prof-interval=200'];
+// MCC_NO_PROF=1: CPU per connection only, without the profiler's own cost (to compare two builds).
+const profiling = process.env.MCC_NO_PROF !== '1';
+// MCC_PERF=1 (with MCC_NO_PROF=1): JIT symbols in /tmp/perf-PID.map, for `perf record` beside the run.
+const perfMap = process.env.MCC_PERF === '1' ? ['--perf-basic-prof'] : [];
+const prof = (dir: string) =>
+  profiling ? ['--cpu-prof', `--cpu-prof-dir=${join(out, dir)}`, '--cpu-prof-interval=200'] : perfMap;
 
 /** utime + stime of a process, in ms (/proc/PID/stat; USER_HZ 100). */
 function cpuMs(pid: number): number {
@@ -38,7 +43,7 @@ const newest = async (dir: string): Promise<string> => {
   }
   throw new Error(`no profile written in ${join(out, dir)}`);
 };
-const files = { mccd: await newest('mccd'), worker: await newest('worker') };
+const files = profiling ? { mccd: await newest('mccd'), worker: await newest('worker') } : undefined;
 await new Promise((r) => setTimeout(r, 500)); // the file is complete once the process is gone
 await running.stop();
 
@@ -53,7 +58,7 @@ const report: Record<string, unknown> = {
   },
 };
 for (const who of ['mccd', 'worker'] as const) {
-  if (!existsSync(files[who])) continue;
+  if (!files || !existsSync(files[who])) continue;
   const profile = JSON.parse(readFileSync(files[who], 'utf8')) as CpuProfile;
   const split = perConnection(profile, load.ok);
   // The profile samples wall time, so a process waiting for a core (2 cores, a load generator and
