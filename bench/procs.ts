@@ -79,6 +79,8 @@ export async function startMccd(
     /** More node flags for mccd (e.g. --max-semi-space-size=2) and environment (e.g. MALLOC_ARENA_MAX). */
     nodeFlags?: string[];
     env?: Record<string, string>;
+    /** Node flags for the reference workers (e.g. --cpu-prof for bench/profile-b1.ts). */
+    workerNodeFlags?: string[];
     /** Config keys merged over the defaults below (e.g. { api: { headersTimeoutMs: 1000 } }). */
     extra?: Record<string, unknown>;
   } = {},
@@ -117,7 +119,15 @@ export async function startMccd(
     for (let i = 0; i < (options.workers ?? 1); i++) {
       const w = spawn(
         process.execPath,
-        [join(dist, 'cli/mcc.js'), 'worker', '--worker-socket', workerSocket, '--id', `bench${i}`],
+        [
+          ...(options.workerNodeFlags ?? []),
+          join(dist, 'cli/mcc.js'),
+          'worker',
+          '--worker-socket',
+          workerSocket,
+          '--id',
+          `bench${i}`,
+        ],
         { stdio: ['ignore', 'ignore', 'ignore'] },
       );
       children.push(w);

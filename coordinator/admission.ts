@@ -7,7 +7,6 @@ import type { ClusterView } from '../ctdb/cluster-view.js';
 import type { InterfaceDiscovery, PublicIpTracker } from '../ifdiscovery/index.js';
 import { peerStillThere, socketTuple } from '../native/index.js';
 import type { ClientRegistry } from '../statecharts/registry.js';
-import type { Owner } from '../statecharts/types.js';
 import { type Backend, HandoffRefused } from './backends/backend.js';
 import { EventTally } from './event-tally.js';
 import type { AcceptedConnection, Rejection } from './front-door.js';
@@ -81,18 +80,24 @@ export class Admission {
       .discovery()
       .current()
       .announced.find((a) => a.address === c.local.address)?.interfaceName;
-    const accepted = registry.acceptChannel(guid, {
-      tuple: socketTuple(c.local, c.remote),
-      ...(iface ? { interfaceName: iface } : {}),
-      transport: 'tcp',
-      onPublicIp,
-      createdAt: c.acceptedAt,
-    });
+    // A client without an owner is offered one with its channel: one machine step, not two.
+    const had = registry.view(guid)?.context.owner;
+    const accepted = registry.acceptChannel(
+      guid,
+      {
+        tuple: socketTuple(c.local, c.remote),
+        ...(iface ? { interfaceName: iface } : {}),
+        transport: 'tcp',
+        onPublicIp,
+        createdAt: c.acceptedAt,
+      },
+      had ? undefined : backend.chooseOwner(guid),
+    );
     if (!accepted.accepted) {
       this.refuse(c, accepted.reason, `client ${guid} ${accepted.reason}`);
       return;
     }
-    const owner = this.ownerFor(guid);
+    const owner = had ?? registry.view(guid)?.context.owner;
     if (!owner) {
       registry.send(guid, { type: 'CHANNEL_CLOSED', channelId: accepted.channelId });
       this.refuse(c, 'no-backend', 'no worker registered');
@@ -159,22 +164,6 @@ export class Admission {
         : `closing connection: ${r.detail}`;
     this.refusals.note(r.reason, { remote: r.remote, local: r.local }, message);
     this.deps.rejected(r);
-  }
-
-  /**
-   * The client's owner: the one it has, or on its first channel one the backend chooses, recorded in
-   * the registry. Undefined when the backend has none to offer.
-   */
-  private ownerFor(guid: string): Owner | undefined {
-    const { registry, backend } = this.deps;
-    const current = registry.view(guid)?.context.owner;
-    if (current) return current;
-    const chosen = backend.chooseOwner(guid);
-    if (!chosen) return undefined;
-    // The client was just created or has no owner, so this cannot conflict; if it ever does, the
-    // registry's owner wins: a client never has two.
-    if (!registry.assignOwner(guid, chosen)) return registry.view(guid)?.context.owner;
-    return chosen;
   }
 
   private refuse(c: AcceptedConnection, reason: Rejection['reason'], detail: string): void {

@@ -21,6 +21,7 @@ export interface RawAddon {
   peek(fd: number, maxBytes: number): Buffer | null;
   peerCred(fd: number): { pid: number; uid: number; gid: number };
   tcpInfo(fd: number): Record<string, number>;
+  tcpState(fd: number): number;
   outq(fd: number): number;
   outqNotSent(fd: number): number;
   socketAddresses(fd: number): { local: RawAddress; remote: RawAddress };
@@ -91,7 +92,7 @@ export interface RawPeekSet {
 }
 
 /** Must equal kAbiVersion in native/src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 function findNativeDir(): string {
   // This file lives at native/addon.ts in the source tree and at dist/native/addon.js once built.

@@ -243,7 +243,7 @@ export function tcpInfo(fd: number): TcpInfo {
  */
 export function peerStillThere(fd: number): boolean {
   try {
-    return tcpInfo(fd).state === 1;
+    return addon.tcpState(fd) === 1;
   } catch {
     return false;
   }

@@ -21,9 +21,11 @@ import {
 export type NewChannel = Omit<ChannelRecord, 'id' | 'state'>;
 
 export type ClientEvent =
-  | { type: 'CHANNEL_ACCEPTED'; channel: NewChannel }
+  /** `owner`: the client's owner if it has none yet (its first channel), so one event does both. */
+  | { type: 'CHANNEL_ACCEPTED'; channel: NewChannel; owner?: Owner }
   | { type: 'OWNER_ASSIGNED'; owner: Owner }
-  | { type: 'NEGOTIATED'; dialect: number }
+  /** With `channelId`: that channel answered the NEGOTIATE, i.e. it is ACTIVATED too (one event, not two). */
+  | { type: 'NEGOTIATED'; dialect: number; channelId?: number }
   | { type: 'CHANNEL_EVENT'; channelId: number; event: Exclude<ChannelLifecycleEvent['type'], 'CLOSED'> }
   | ({ type: 'CHANNEL_CLOSED'; channelId: number } & CauseTime)
   | ({ type: 'RELEASE_IP'; ip: string } & CauseTime)
@@ -109,11 +111,27 @@ export const clientMachine = setup({
     addChannel: assign(({ context, event }) => {
       if (event.type !== 'CHANNEL_ACCEPTED') return {};
       const record: ChannelRecord = { ...event.channel, id: context.nextChannelId, state: 'accepted' };
-      return { channels: [...context.channels, record], nextChannelId: context.nextChannelId + 1 };
+      return {
+        channels: [...context.channels, record],
+        nextChannelId: context.nextChannelId + 1,
+        // As OWNER_ASSIGNED would: a client never has two owners, so an offer to a client with one is moot.
+        ...(event.owner && context.owner === undefined ? { owner: event.owner } : {}),
+      };
     }),
     refuseChannel: assign(({ context }) => ({ refusedChannels: context.refusedChannels + 1 })),
     assignOwner: assign(({ event }) => (event.type === 'OWNER_ASSIGNED' ? { owner: event.owner } : {})),
-    recordDialect: assign(({ event }) => (event.type === 'NEGOTIATED' ? { dialect: event.dialect } : {})),
+    recordDialect: assign(({ context, event }) => {
+      if (event.type !== 'NEGOTIATED') return {};
+      const id = event.channelId;
+      if (id === undefined) return { dialect: event.dialect };
+      // The channel's ACTIVATED, where its lifecycle allows it (as CHANNEL_EVENT ACTIVATED's guard says).
+      return {
+        dialect: event.dialect,
+        channels: context.channels.map((c) =>
+          c.id === id ? { ...c, state: nextChannelState(c.state, 'ACTIVATED') ?? c.state } : c,
+        ),
+      };
+    }),
     stepChannel: assign(({ context, event }) => {
       if (event.type !== 'CHANNEL_EVENT') return {};
       return {

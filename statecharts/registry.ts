@@ -120,11 +120,12 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
   /**
    * Records a new channel for `clientGuid`, creating the client on its first channel. A client that is
    * tearing down refuses: its new channel must be closed, and the client reconnects once it is gone.
+   * `owner` becomes the client's owner when it has none (its first channel), in the same event.
    */
-  acceptChannel(clientGuid: string, channel: NewChannel): AcceptResult {
+  acceptChannel(clientGuid: string, channel: NewChannel, owner?: Owner): AcceptResult {
     const actor = this.wake(clientGuid) ?? this.spawn(clientGuid);
     const before = actor.getSnapshot().context.nextChannelId;
-    this.send(clientGuid, { type: 'CHANNEL_ACCEPTED', channel });
+    this.send(clientGuid, { type: 'CHANNEL_ACCEPTED', channel, ...(owner ? { owner } : {}) });
     const after = actor.getSnapshot();
     if (after.context.nextChannelId > before) return { accepted: true, channelId: before };
     return {

@@ -65,10 +65,10 @@ export function adaptBackendEvents(
   const { registry, metrics, log } = to;
   backend.on('accept-error', to.acceptFailed);
   backend.on('send-failed', (e) => to.failed(`sending the ${e.what} to ${e.ownerId ?? 'an owner'}`)(e.error));
-  backend.on('negotiated', (e) => {
-    registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect });
-    registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'ACTIVATED' });
-  });
+  // The dialect and the channel's activation in one event (one machine step per report).
+  backend.on('negotiated', (e) =>
+    registry.send(e.clientGuid, { type: 'NEGOTIATED', dialect: e.dialect, channelId: e.channelId }),
+  );
   backend.on('bound', (e) =>
     registry.send(e.clientGuid, { type: 'CHANNEL_EVENT', channelId: e.channelId, event: 'BOUND' }),
   );

@@ -2,10 +2,15 @@ import { EventEmitter } from 'node:events';
 import { type SeqpacketCarrier, SeqpacketServer, type SocketTuple, socketTuple } from '../../native/index.js';
 import type { ChannelRecord, Owner } from '../../statecharts/types.js';
 import { prepareSocketPath } from '../socket-dir.js';
-import { encodeWorkerMessage, type MccdToWorker, type WorkerToMccd } from '../worker/protocol.js';
+import {
+  type ChannelReport,
+  encodeWorkerMessage,
+  type MccdToWorker,
+  type WorkerToMccd,
+} from '../worker/protocol.js';
 import type { Backend, BackendEvents, HandoffRequest } from './backend.js';
 import { type DestroyOutcome, describeDestroys, destroyChannels } from './destroy.js';
-import { type BadWorkerMessage, owns, rememberLate, teardownSeq } from './worker-conduct.js';
+import { owns, type Refusal, rememberLate, teardownSeq } from './worker-conduct.js';
 import { serveWorkerConnection, type Worker } from './worker-session.js';
 
 export interface WorkerBackendOptions {
@@ -164,10 +169,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   }
 
   /** A resuming worker's report of what it kept while mccd was away (docs/restart.md). */
-  private onHeld(
-    worker: Worker,
-    m: Extract<WorkerToMccd, { t: 'held' | 'held-done' }>,
-  ): [BadWorkerMessage, string] | undefined {
+  private onHeld(worker: Worker, m: Extract<WorkerToMccd, { t: 'held' | 'held-done' }>): Refusal | undefined {
     if (!worker.resuming) return ['not-resuming', `${m.t} from a worker that did not register as resuming`];
     if (m.t === 'held-done') {
       worker.resuming = false;
@@ -223,7 +225,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
   private onWorkerMessage(
     worker: Worker,
     m: Exclude<WorkerToMccd, { t: 'register' }>,
-  ): [BadWorkerMessage, string] | undefined {
+  ): Refusal | Refusal[] | undefined {
     if (m.t === 'interfaces-request') {
       const data = Buffer.from(this.options.interfacesFor(m.localAddress)).toString('base64');
       worker.carrier
@@ -248,6 +250,20 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       ];
     }
     if (m.t === 'held' || m.t === 'held-done') return this.onHeld(worker, m);
+    if (m.t !== 'reports') return this.onReport(worker, m);
+    if (worker.version < 2)
+      return ['malformed', `reports needs protocol version 2; you registered with ${worker.version}`];
+    // Each report is judged as if it had come alone: one refusal each, the rest still acted on.
+    const refusals: Refusal[] = [];
+    for (const r of m.reports) {
+      const refusal = this.onReport(worker, r);
+      if (refusal) refusals.push(refusal);
+    }
+    return refusals;
+  }
+
+  /** A report on one channel: only about a channel this worker was handed. */
+  private onReport(worker: Worker, m: ChannelReport): Refusal | undefined {
     if (!owns(worker, m.clientGuid, m.channelId))
       return ['not-owner', `${m.t}: channel ${m.channelId} of ${m.clientGuid} was not handed to you`];
     if (m.t === 'negotiated')

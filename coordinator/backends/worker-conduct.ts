@@ -21,6 +21,9 @@ export type BadWorkerMessage =
   /** `held`/`held-done` from a worker that did not register as resuming (or already said held-done) */
   | 'not-resuming';
 
+/** Why a message was refused, and what the error reply says. */
+export type Refusal = [BadWorkerMessage, string];
+
 /** Bad messages a connection may send per window before it is disconnected (honest workers send none). */
 export const BAD_MESSAGE_LIMIT = 50;
 const WINDOW_MS = 60_000;

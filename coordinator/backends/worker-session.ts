@@ -8,7 +8,13 @@ import type { EventEmitter } from 'node:events';
 import { closeFd, peerCred, type SeqpacketCarrier } from '../../native/index.js';
 import { decodeWorkerToMccd, encodeWorkerMessage, type WorkerToMccd } from '../worker/protocol.js';
 import type { BackendEvents } from './backend.js';
-import { type BadWorkerMessage, Conduct, emptyHoldings, type WorkerHoldings } from './worker-conduct.js';
+import {
+  type BadWorkerMessage,
+  Conduct,
+  emptyHoldings,
+  type Refusal,
+  type WorkerHoldings,
+} from './worker-conduct.js';
 
 export interface Worker extends WorkerHoldings {
   id: string;
@@ -16,6 +22,8 @@ export interface Worker extends WorkerHoldings {
   carrier: SeqpacketCarrier;
   /** Registered as resuming and has not yet sent `held-done`: `held` reports are accepted. */
   resuming: boolean;
+  /** The protocol version it registered with (docs/worker-protocol.md): 2 may batch its `reports`. */
+  version: 1 | 2;
 }
 
 export interface WorkerSessionDeps {
@@ -27,11 +35,8 @@ export interface WorkerSessionDeps {
   /** The backend, whose events report what happened here. */
   events: Pick<EventEmitter<BackendEvents>, 'emit'>;
   sendFailed: (what: string, ownerId: string | undefined) => (error: Error) => void;
-  /** Acts on a registered worker's message, or says why it is refused. */
-  onMessage: (
-    worker: Worker,
-    m: Exclude<WorkerToMccd, { t: 'register' }>,
-  ) => [BadWorkerMessage, string] | undefined;
+  /** Acts on a registered worker's message, or says why it (or each refused part of a batch) is refused. */
+  onMessage: (worker: Worker, m: Exclude<WorkerToMccd, { t: 'register' }>) => Refusal | Refusal[] | undefined;
 }
 
 export function serveWorkerConnection(carrier: SeqpacketCarrier, deps: WorkerSessionDeps): void {
@@ -100,10 +105,25 @@ export function serveWorkerConnection(carrier: SeqpacketCarrier, deps: WorkerSes
           .finally(() => carrier.close());
         return;
       }
-      worker = { id: m.workerId, pid: cred.pid, carrier, resuming: m.resuming === true, ...emptyHoldings() };
+      worker = {
+        id: m.workerId,
+        pid: cred.pid,
+        carrier,
+        resuming: m.resuming === true,
+        version: m.version,
+        ...emptyHoldings(),
+      };
       deps.workers.set(m.workerId, worker);
+      // A version 1 worker gets exactly version 1's answer (its parser refuses fields it does not know).
       carrier
-        .send(encodeWorkerMessage({ t: 'registered', workerId: m.workerId, pnn: deps.pnn() }))
+        .send(
+          encodeWorkerMessage({
+            t: 'registered',
+            workerId: m.workerId,
+            pnn: deps.pnn(),
+            ...(m.version === 2 ? { version: 2 as const } : {}),
+          }),
+        )
         .catch(deps.sendFailed('registration answer', m.workerId));
       // A worker that kept nothing is back at once; a resuming one once it has said what it kept.
       if (!worker.resuming) deps.events.emit('owner-back', { ownerId: m.workerId, clients: 0 });
@@ -115,7 +135,8 @@ export function serveWorkerConnection(carrier: SeqpacketCarrier, deps: WorkerSes
       return;
     }
     const refusal = deps.onMessage(worker, m);
-    if (refusal) refuse(refusal[0], refusal[1]);
+    if (refusal === undefined) return;
+    for (const [reason, message] of isRefusal(refusal) ? [refusal] : refusal) refuse(reason, message);
   });
   carrier.on('close', () => {
     if (worker && deps.workers.get(worker.id) === worker) {
@@ -126,4 +147,8 @@ export function serveWorkerConnection(carrier: SeqpacketCarrier, deps: WorkerSes
       });
     }
   });
+}
+
+function isRefusal(r: Refusal | Refusal[]): r is Refusal {
+  return typeof r[0] === 'string';
 }

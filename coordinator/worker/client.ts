@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { closeFd, connectCarrier, type SeqpacketCarrier } from '../../native/index.js';
 import {
+  type ChannelReport,
   decodeMccdToWorker,
   encodeWorkerMessage,
   MAX_HELD_CHANNELS,
+  MAX_REPORTS,
   type MccdToWorker,
   WORKER_PROTOCOL_VERSION,
   type WorkerToMccd,
@@ -50,7 +52,14 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   private nextReqId = 1;
   private carrier: SeqpacketCarrier;
   private registeredOn: SeqpacketCarrier | undefined;
+  /** Channel reports of this turn of the event loop, sent as one `reports` message (version 2). */
+  private reports: ChannelReport[] = [];
+  private flushScheduled = false;
+  /** The version offered in the register in flight: a version 1 mccd refuses 2, and 1 is offered next. */
+  private offered: 1 | 2 = WORKER_PROTOCOL_VERSION;
   pnn = -1;
+  /** The protocol version mccd serves this worker (from `registered`). */
+  version: 1 | 2 = 1;
 
   private constructor(
     carrier: SeqpacketCarrier,
@@ -76,6 +85,8 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   async resume(socketPath: string, timeoutMs = 2000): Promise<{ clients: number; channels: number }> {
     const carrier = connectCarrier(socketPath, { maxBytes: 128 * 1024, maxFds: 4 });
     this.carrier = carrier;
+    // Reports meant for the mccd that went away: the next one learns what is still open from `held`.
+    this.reports = [];
     this.attach(carrier);
     await this.register(true, timeoutMs);
     let channels = 0;
@@ -122,16 +133,60 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
       this.once('registered', ok);
       carrier.once('close', closed);
     });
-    return this.send({
-      t: 'register',
-      version: WORKER_PROTOCOL_VERSION,
-      workerId: this.workerId,
-      ...(resuming ? { resuming } : {}),
-    }).then(() => registered);
+    this.offered = WORKER_PROTOCOL_VERSION;
+    this.resumingOffer = resuming;
+    return this.sendRegister().then(() => registered);
   }
 
+  private resumingOffer = false;
+
+  private sendRegister(): Promise<void> {
+    return this.carrier.send(
+      encodeWorkerMessage({
+        t: 'register',
+        version: this.offered,
+        workerId: this.workerId,
+        ...(this.resumingOffer ? { resuming: true } : {}),
+      }),
+    );
+  }
+
+  /** Sends a message after every report queued before it, so mccd sees them in the order they happened. */
   send(message: WorkerToMccd): Promise<void> {
+    this.flushReports();
     return this.carrier.send(encodeWorkerMessage(message));
+  }
+
+  /**
+   * A channel report: alone with protocol version 1; with 2, gathered until the event loop's turn ends
+   * and sent as one `reports` message (one datagram, one wake-up of mccd, for every channel of the turn).
+   */
+  private report(r: ChannelReport): void {
+    // mccd went away: the next one learns from `held` what is still open.
+    if (this.carrier.isClosed) return;
+    if (this.version < 2) {
+      this.sendUnawaited(r.t, r);
+      return;
+    }
+    this.reports.push(r);
+    if (this.reports.length >= MAX_REPORTS) this.flushReports();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushReports();
+      });
+    }
+  }
+
+  private flushReports(): void {
+    if (this.reports.length === 0 || this.carrier.isClosed) return;
+    const batch = this.reports;
+    this.reports = [];
+    const message: WorkerToMccd = batch.length === 1 ? batch[0]! : { t: 'reports', reports: batch };
+    this.carrier
+      .send(encodeWorkerMessage(message))
+      .catch((error: Error) => this.emit('sendFailed', { what: `${batch.length} report(s)`, error }));
   }
 
   private sendUnawaited(what: string, message: WorkerToMccd): void {
@@ -139,11 +194,11 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   }
 
   reportNegotiated(clientGuid: string, channelId: number, dialect: number): void {
-    this.sendUnawaited('negotiated', { t: 'negotiated', clientGuid, channelId, dialect });
+    this.report({ t: 'negotiated', clientGuid, channelId, dialect });
   }
 
   reportBound(clientGuid: string, channelId: number): void {
-    this.sendUnawaited('bound', { t: 'bound', clientGuid, channelId });
+    this.report({ t: 'bound', clientGuid, channelId });
   }
 
   /** Asks mccd for the NETWORK_INTERFACE_INFO answer for a connection arriving on `localAddress`. */
@@ -186,6 +241,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     switch (m.t) {
       case 'registered':
         this.pnn = m.pnn;
+        this.version = m.version ?? 1;
         this.emit('registered');
         break;
       case 'channel': {
@@ -205,9 +261,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
           if (current?.get(m.channelId)?.socket === socket) {
             current.delete(m.channelId);
             if (current.size === 0) this.sockets.delete(m.clientGuid);
-            this.send({ t: 'channel-closed', clientGuid: m.clientGuid, channelId: m.channelId }).catch(
-              () => undefined,
-            );
+            this.report({ t: 'channel-closed', clientGuid: m.clientGuid, channelId: m.channelId });
           }
         });
         this.emit('channel', {
@@ -236,6 +290,13 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
         break;
       }
       case 'error':
+        // A version 1 mccd refuses a register offering 2 (and keeps the connection): offer 1 instead.
+        // (its refusal names the field: "worker message: version: Invalid literal value, expected 1").
+        if (this.registeredOn !== this.carrier && this.offered === 2 && / version: /.test(m.message)) {
+          this.offered = 1;
+          this.sendRegister().catch((error: Error) => this.emit('protocolError', error));
+          break;
+        }
         this.emit('protocolError', new Error(`mccd: ${m.message}`));
         break;
     }

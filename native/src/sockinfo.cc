@@ -96,6 +96,17 @@ Napi::Value TcpInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Only the TCP state (one getsockopt, one number): what a hot path asks before handing a connection on,
+// without building tcpInfo's thirty-field object.
+Napi::Value TcpState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0, "tcpState");
+  tcp_info ti{};
+  socklen_t len = sizeof(ti);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) ThrowErrno(env, "getsockopt(TCP_INFO)", errno);
+  return Napi::Number::New(env, ti.tcpi_state);
+}
+
 Napi::Value QueueIoctl(const Napi::CallbackInfo& info, const char* fn, unsigned long request, const char* syscall) {
   int fd = ArgFd(info, 0, fn);
   int value = 0;
@@ -191,6 +202,7 @@ void InitSockInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("peek", Napi::Function::New(env, Peek));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   exports.Set("tcpInfo", Napi::Function::New(env, TcpInfo));
+  exports.Set("tcpState", Napi::Function::New(env, TcpState));
   exports.Set("outq", Napi::Function::New(env, Outq));
   exports.Set("outqNotSent", Napi::Function::New(env, OutqNotSent));
   exports.Set("socketAddresses", Napi::Function::New(env, SocketAddresses));

@@ -6,8 +6,13 @@ import {
   decodeMccdToWorker,
   decodeWorkerToMccd,
   encodeWorkerMessage,
+  MAX_REPORTS,
+  MAX_WORKER_MESSAGE,
+  mccdToWorkerSchema,
   type WorkerToMccd,
+  workerToMccdSchema,
 } from '../../coordinator/worker/protocol.js';
+import { fastMccdToWorker, fastWorkerToMccd } from '../../coordinator/worker/protocol-fast.js';
 import { WireError } from '../../wire/errors.js';
 import { guidFromBytes } from '../../wire/guid.js';
 import { RUNS } from './arbitraries.js';
@@ -60,6 +65,35 @@ const arbWorkerMessage: fc.Arbitrary<WorkerToMccd> = fc.oneof(
     ),
   }),
   fc.record({ t: fc.constant('held-done' as const), clients: fc.nat({ max: 10_000_000 }) }),
+  fc.record({
+    t: fc.constant('register' as const),
+    version: fc.constant(2 as const),
+    workerId: fc.string({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    t: fc.constant('reports' as const),
+    reports: fc.array(
+      fc.oneof(
+        fc.record({
+          t: fc.constant('negotiated' as const),
+          clientGuid: fc.uuid(),
+          channelId: fc.integer({ min: 1, max: 0xffffffff }),
+          dialect: fc.integer({ min: 0, max: 0xffff }),
+        }),
+        fc.record({
+          t: fc.constant('bound' as const),
+          clientGuid: fc.uuid(),
+          channelId: fc.integer({ min: 1, max: 0xffffffff }),
+        }),
+        fc.record({
+          t: fc.constant('channel-closed' as const),
+          clientGuid: fc.uuid(),
+          channelId: fc.integer({ min: 1, max: 0xffffffff }),
+        }),
+      ),
+      { minLength: 1, maxLength: MAX_REPORTS },
+    ),
+  }),
 );
 
 describe('worker protocol parsers', () => {
@@ -101,6 +135,82 @@ describe('worker protocol parsers', () => {
           typedOrValid(decodeWorkerToMccd(bytes));
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a reports batch is refused whole beyond MAX_REPORTS, empty, or with a message that is not a report', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constant([] as unknown[]),
+          fc.constant(
+            Array.from({ length: MAX_REPORTS + 1 }, (_, i) => ({
+              t: 'bound',
+              clientGuid: '00000000-0000-0000-0000-000000000001',
+              channelId: i + 1,
+            })),
+          ),
+          fc.tuple(fc.uuid(), fc.nat()).map(([clientGuid, seq]) => [{ t: 'teardown-done', clientGuid, seq }]),
+          fc.constant([{ t: 'register', version: 2, workerId: 'w' }]),
+        ),
+        (reports) => {
+          const r = decodeWorkerToMccd(Buffer.from(JSON.stringify({ t: 'reports', reports })));
+          expect(r.ok).toBe(false);
+          typedOrValid(r);
+        },
+      ),
+      { numRuns: Math.min(RUNS, 200) },
+    );
+  });
+
+  it('the hand-written checks accept only what the schema accepts, unchanged, and every valid hot message', () => {
+    const endpoint = fc.record({
+      address: fc.string({ minLength: 1, maxLength: 64 }),
+      port: fc.nat({ max: 65535 }),
+    });
+    const arbChannel = fc.record({
+      t: fc.constant('channel' as const),
+      clientGuid: fc.uuid(),
+      channelId: fc.integer({ min: 1, max: 0xffffffff }),
+      connectTime: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      local: endpoint,
+      remote: endpoint,
+      negotiate: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('base64')),
+    });
+    const json = (v: unknown) => JSON.parse(JSON.stringify(v));
+    const agree = (j: unknown) => {
+      const w = fastWorkerToMccd(j, MAX_REPORTS);
+      if (w !== undefined) expect(workerToMccdSchema.parse(j)).toEqual(w);
+      const m = fastMccdToWorker(j, MAX_WORKER_MESSAGE);
+      if (m !== undefined) expect(mccdToWorkerSchema.parse(j)).toEqual(m);
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(arbWorkerMessage, arbChannel),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        (m, writes) => {
+          const j = json(m);
+          agree(j);
+          if (['negotiated', 'bound', 'channel-closed', 'reports'].includes(m.t))
+            expect(fastWorkerToMccd(j, MAX_REPORTS)).toEqual(j);
+          if (m.t === 'channel') expect(fastMccdToWorker(j, MAX_WORKER_MESSAGE)).toEqual(j);
+          // Byte mutations that still parse as JSON: whatever the fast path takes, the schema takes.
+          const bytes = Buffer.from(JSON.stringify(m));
+          for (const [at, v] of writes) if (bytes.length) bytes[at % bytes.length] = v;
+          let mutated: unknown;
+          try {
+            mutated = JSON.parse(bytes.toString());
+          } catch {
+            return;
+          }
+          agree(mutated);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(fc.json(), (text) => agree(JSON.parse(text))),
       { numRuns: RUNS },
     );
   });

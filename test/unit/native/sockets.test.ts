@@ -14,6 +14,7 @@ import {
   outq,
   outqNotSent,
   peekUntil,
+  peerStillThere,
   rdmaCapableNetifs,
   smbdirectProbe,
   socketAddresses,
@@ -107,6 +108,18 @@ describe('TCP_INFO and queue sizes', () => {
     const later = tcpInfo(fd);
     expect(later.bytesAcked).toBeGreaterThan(0);
     expect(tcpInfo(fdOf(serverSide)).bytesReceived).toBeGreaterThan(0);
+    client.destroy();
+  });
+
+  it('peerStillThere: ESTABLISHED until the peer closes (CLOSE_WAIT), as tcpInfo says', async () => {
+    const { client, serverSide } = await connectPair();
+    const fd = fdOf(serverSide);
+    expect(peerStillThere(fd)).toBe(true);
+    client.end();
+    for (let i = 0; i < 100 && tcpInfo(fd).state === 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(tcpInfo(fd).state).toBe(8);
+    expect(peerStillThere(fd)).toBe(false);
+    expect(peerStillThere(-1)).toBe(false);
     client.destroy();
   });
 

@@ -183,6 +183,36 @@ describe('client rules', () => {
     expect(text).toContain('[and(channelTransitionAllowed, isActivation)]');
   });
 
+  it('folded events: an owner offered with the first channel, NEGOTIATED with a channel activates it', () => {
+    const reg = new ClientRegistry();
+    const w1 = { kind: 'worker' as const, id: 'w1', pid: 1 };
+    reg.acceptChannel(G1, chan(FIXED, 1), w1);
+    // A later offer never replaces the owner (as OWNER_ASSIGNED's guard).
+    reg.acceptChannel(G1, chan(FIXED, 2), { kind: 'worker', id: 'w2', pid: 2 });
+    expect(reg.view(G1)?.context.owner).toEqual(w1);
+    reg.send(G1, { type: 'CHANNEL_EVENT', channelId: 1, event: 'HANDED_OFF' });
+    reg.send(G1, { type: 'NEGOTIATED', dialect: 0x0311, channelId: 1 });
+    // Channel 2 was never handed off: ACTIVATED is not allowed from accepted, so it stays.
+    reg.send(G1, { type: 'NEGOTIATED', dialect: 0x0311, channelId: 2 });
+    const v = reg.view(G1)!;
+    expect(v.state).toBe('active');
+    expect(v.context.dialect).toBe(0x0311);
+    expect(v.context.channels.map((c) => [c.id, c.state])).toEqual([
+      [1, 'active'],
+      [2, 'accepted'],
+    ]);
+    // The same as the two events it replaces.
+    const two = new ClientRegistry();
+    two.acceptChannel(G1, chan(FIXED, 1));
+    two.assignOwner(G1, w1);
+    two.acceptChannel(G1, chan(FIXED, 2));
+    two.send(G1, { type: 'CHANNEL_EVENT', channelId: 1, event: 'HANDED_OFF' });
+    two.send(G1, { type: 'NEGOTIATED', dialect: 0x0311 });
+    two.send(G1, { type: 'CHANNEL_EVENT', channelId: 1, event: 'ACTIVATED' });
+    two.send(G1, { type: 'CHANNEL_EVENT', channelId: 2, event: 'ACTIVATED' });
+    expect({ ...two.view(G1)!.context, createdAt: 0 }).toEqual({ ...v.context, createdAt: 0 });
+  });
+
   it('a client actor can be used on its own (the worker side links the library)', () => {
     const actor = createActor(clientMachine, { input: { clientGuid: G1, createdAt: 0 } }).start();
     actor.send({ type: 'CHANNEL_ACCEPTED', channel: chan(FIXED, 1) });
