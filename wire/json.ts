@@ -8,7 +8,8 @@ import { type Parsed, WireError } from './errors.js';
 export function decodeJson<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string): Parsed<T> {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // A view of the bytes, not a copy: mccd's state file is tens of MB.
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (error) {
     return {
       ok: false,
