@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
+import { killAndWait, NodeMccd, Probe } from '../harness/cluster-mccd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
 import type { CtdbNodeRef, CtdbQueries } from '../harness/ctdb-queries.js';
 import { projectRoot } from '../helpers/reference.js';
@@ -51,6 +51,8 @@ export interface RigPlatform {
   stopAgent(agent: ChildProcess | undefined): Promise<void>;
   /** One smbclient `ls` of the share through `server`, from the clients' side. */
   smbclientLs(server: string): Promise<{ ok: boolean; output: string }>;
+  /** `mcc probe` from the clients' side: one client connecting to `to` (restart-mccd's client arriving mid-restart). */
+  startProbe(guid: string, to: string[]): Probe;
   keepLogs(dir: string): void;
   stop(): Promise<void>;
 }
@@ -113,6 +115,7 @@ export async function startNetnsPlatform(
       );
     },
     stopAgent: (agent) => killAndWait(agent),
+    startProbe: (guid, to) => Probe.start(ns, guid, to),
     smbclientLs(server) {
       return new Promise((resolve) => {
         execFile(

@@ -307,7 +307,10 @@ export async function startNodeMccd(
   return NodeMccd.start(cluster, pnn, options);
 }
 
-/** `mcc probe` in a client namespace: one JSON line per channel event. */
+/**
+ * `mcc probe` on the clients' side: one JSON line per channel event. In a client namespace (start) or
+ * wherever a platform spawns it (attach, with how to stop it: `podman exec` forwards no signal).
+ */
 export class Probe {
   readonly events: {
     event: string;
@@ -316,30 +319,34 @@ export class Probe {
     dialect?: number | null;
     at: number;
   }[] = [];
-  private constructor(readonly child: ChildProcess) {}
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly stopper: () => Promise<void>,
+  ) {}
+
+  /** The arguments of `mcc probe` after the node binary. */
+  static argv(guid: string, to: string[], port = 445): string[] {
+    return [
+      join(projectRoot, 'dist/cli/mcc.js'),
+      'probe',
+      '--guid',
+      guid,
+      '--to',
+      to.join(','),
+      '--port',
+      String(port),
+    ];
+  }
 
   static start(ns: string, guid: string, to: string[], port = 445): Probe {
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        join(projectRoot, 'dist/cli/mcc.js'),
-        'probe',
-        '--guid',
-        guid,
-        '--to',
-        to.join(','),
-        '--port',
-        String(port),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const p = new Probe(child);
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...Probe.argv(guid, to, port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return Probe.attach(child, () => killAndWait(child));
+  }
+
+  static attach(child: ChildProcess, stop: () => Promise<void>): Probe {
+    const p = new Probe(child, stop);
     child.stdout?.on(
       'data',
       lineSplitter((line) => p.events.push(JSON.parse(line))),
@@ -356,6 +363,6 @@ export class Probe {
   }
 
   async stop(): Promise<void> {
-    await killAndWait(this.child);
+    await this.stopper();
   }
 }
