@@ -172,8 +172,12 @@ export class ContainerMccd {
    * time, one connection starts the activation (mccd then closes it: it carries no NEGOTIATE).
    */
   async startProcesses(): Promise<void> {
+    await this.startAfter(this.nsPid());
+  }
+
+  /** As startProcesses, for a new mccd that is not `before` (read before it was signalled). */
+  private async startAfter(before: number | undefined): Promise<void> {
     const node = this.cluster.node(this.pnn);
-    const before = this.nsPid();
     writeFileSync(join(this.runDir, 'mccd.go'), '');
     if (!existsSync(join(this.runDir, 'mccd.run.started')))
       await waitFor(`front door of node ${this.pnn} bound`, 10_000, async () => {
@@ -231,7 +235,8 @@ export class ContainerMccd {
   async restart(): Promise<void> {
     const pid = this.nsPid();
     if (pid !== undefined) await this.cluster.sh(this.pnn, `kill -TERM ${pid} 2>/dev/null; true`);
-    await this.startProcesses();
+    // The old pid, not the pid file after the exec above: the loop may have started the new mccd by then.
+    await this.startAfter(pid);
   }
 
   /** smbd processes of this node holding client connections, by pid inside the container, with their peers. */
