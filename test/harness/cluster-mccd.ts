@@ -131,8 +131,12 @@ export class NodeMccd {
    * time, one connection starts the activation (mccd then closes it: it carries no NEGOTIATE).
    */
   async startProcesses(): Promise<void> {
+    await this.startAfter(this.mccdPid());
+  }
+
+  /** As startProcesses, for a new mccd that is not `before` (read before it was signalled). */
+  private async startAfter(before: number | undefined): Promise<void> {
     const node = this.cluster.node(this.pnn);
-    const before = this.mccdPid();
     writeFileSync(this.goFile, '');
     if (!existsSync(`${this.pidFile}.run.started`)) {
       await waitFor(`front door of node ${this.pnn} bound`, 10_000, () => {
@@ -198,7 +202,7 @@ export class NodeMccd {
   async restart(): Promise<void> {
     const pid = this.mccdPid();
     if (pid !== undefined) process.kill(pid, 'SIGTERM');
-    await this.startProcesses();
+    await this.startAfter(pid);
   }
 
   async killSmbd(pid: number): Promise<void> {
