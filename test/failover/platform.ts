@@ -26,6 +26,8 @@ export interface RigMccd {
   readonly apiSocket: string;
   readonly backend: 'worker' | 'smbd';
   mccdPid(): number | undefined;
+  /** When the running mccd was started (exec'd by its restart loop), ms since the epoch. */
+  startedAt(): number | undefined;
   kill9Mccd(): Promise<void>;
   startProcesses(): Promise<void>;
   restart(): Promise<void>;

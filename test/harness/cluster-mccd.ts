@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareSmbdState } from '../../bench/smbd.js';
@@ -87,6 +87,12 @@ export class NodeMccd {
     if (!existsSync(this.pidFile)) return undefined;
     const pid = Number(readFileSync(this.pidFile, 'utf8'));
     return pid > 0 && pidAlive(pid) ? pid : undefined;
+  }
+
+  /** When the loop last started mccd: its pid file is written just before the exec. */
+  startedAt(): number | undefined {
+    const path = this.pidFile;
+    return existsSync(path) ? statSync(path).mtimeMs : undefined;
   }
 
   log(): string {

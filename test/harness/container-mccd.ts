@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { smbdConf } from '../../bench/smbd.js';
 import { apiGet } from '../../cli/api-client.js';
@@ -109,6 +109,12 @@ export class ContainerMccd {
 
   get backend(): 'smbd' {
     return 'smbd';
+  }
+
+  /** When the loop last started mccd: its pid file is written just before the exec. */
+  startedAt(): number | undefined {
+    const path = join(this.runDir, 'mccd.pid');
+    return existsSync(path) ? statSync(path).mtimeMs : undefined;
   }
 
   log(): string {
