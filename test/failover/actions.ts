@@ -139,7 +139,7 @@ async function restartMccd(
     // From the new mccd's exec: node's start-up, the restore and the reconcile, nothing of the old one.
     const startedAt = m.startedAt();
     const sinceStart =
-      startedAt === undefined ? '' : `, ${answered - startedAt} ms after the new mccd started`;
+      startedAt === undefined ? '' : `, ${Math.round(answered - startedAt)} ms after the new mccd started`;
     ctx.progress(
       `a client that connected while mccd was down was served ${answered - downAt} ms after mccd went down${sinceStart} (mccd was reported up after ${upAt - downAt} ms)`,
     );
