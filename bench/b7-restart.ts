@@ -8,7 +8,7 @@ import { ClientRegistry } from '../statecharts/registry.js';
 /**
  * B7, one repetition: what a restart costs mccd at N clients × 2 channels. `mcc`: the state file as
  * mccd writes it (chunked, fsync, rename) with the longest stall of the event loop meanwhile, then read
- * back (owner/size checks, zod per client) and restored into the registry. `baseline`: the same records
+ * back (owner/size checks, each client checked as the zod schema would) and restored into the registry. `baseline`: the same records
  * as one JSON.stringify + writeFileSync and readFileSync + JSON.parse, no checks: the least any
  * persistence costs. Prints one JSON line.
  */

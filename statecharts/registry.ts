@@ -203,15 +203,21 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
     if (snapshot.version !== SNAPSHOT_VERSION) {
       throw new Error(`client registry snapshot version ${snapshot.version} is not ${SNAPSHOT_VERSION}`);
     }
-    for (const [guid, persisted] of Object.entries(snapshot.clients)) {
-      this.actors.get(guid)?.stop();
-      this.actors.delete(guid);
-      const p = persisted as unknown as PersistedClient;
-      this.dormant.set(guid, p);
-      this.lastState.set(guid, clientStateName(p.value));
-      if (clientStateName(p.value) === 'tearingDown') this.wake(guid);
-    }
+    for (const [guid, persisted] of Object.entries(snapshot.clients))
+      this.restoreOne(guid, persisted as unknown as PersistedClient);
     this.changeCount++;
+  }
+
+  private restoreOne(guid: string, p: PersistedClient): void {
+    const actor = this.actors.get(guid);
+    if (actor) {
+      actor.stop();
+      this.actors.delete(guid);
+    }
+    this.dormant.set(guid, p);
+    const state = clientStateName(p.value);
+    this.lastState.set(guid, state);
+    if (state === 'tearingDown') this.wake(guid);
   }
 
   /** Every client as a plain record (what mccd's state file holds). */
@@ -230,9 +236,10 @@ export class ClientRegistry extends EventEmitter<{ transition: [TransitionRecord
    */
   restoreRecords(records: readonly ClientRecord[]): void {
     const timeout = this.options.teardownTimeoutMs ?? 5000;
-    const clients: Record<string, Snapshot<unknown>> = {};
-    for (const r of records) clients[r.clientGuid] = snapshotOfRecord(r, timeout);
-    this.restore({ version: SNAPSHOT_VERSION, takenAt: this.now(), clients });
+    // Straight into the registry, not through a snapshot object keyed by 100k GUIDs (restore()).
+    for (const r of records)
+      this.restoreOne(r.clientGuid, snapshotOfRecord(r, timeout) as unknown as PersistedClient);
+    this.changeCount++;
     for (const r of records)
       if (r.teardown) this.send(r.clientGuid, { type: 'RESUME_TEARDOWN', reason: r.teardown });
   }

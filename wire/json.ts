@@ -17,7 +17,8 @@ export function decodeJson<T>(
 ): Parsed<T> {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    // A view of the bytes, not a copy: mccd's state file is tens of MB.
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (error) {
     return {
       ok: false,

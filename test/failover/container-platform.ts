@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Probe } from '../harness/cluster-mccd.js';
 import { CLIENT_DIR, ContainerCluster } from '../harness/container-cluster.js';
 import { nodeImage, podman, podmanEnv } from '../harness/container-engine.js';
 import { ContainerMccd, prepareClusteredSmbd, SHARE_PATH, SMB_PASSWORD } from '../harness/container-mccd.js';
@@ -125,6 +126,23 @@ export async function startContainerPlatform(
         () => (agent.exitCode !== null ? true : undefined),
         50,
       ).catch(() => agent.kill('SIGKILL'));
+    },
+    startProbe(guid, to) {
+      const child = spawn('podman', ['exec', client.name, '/usr/local/bin/node', ...Probe.argv(guid, to)], {
+        env: podmanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      return Probe.attach(child, async () => {
+        if (child.exitCode !== null) return;
+        // podman exec forwards no signal: end the probe inside (by its GUID), and the exec ends with it.
+        await cluster.exec(client, ['pkill', '-TERM', '-f', `probe --guid ${guid}`]).catch(() => undefined);
+        await waitFor(
+          'mcc probe to exit',
+          10_000,
+          () => (child.exitCode !== null ? true : undefined),
+          50,
+        ).catch(() => child.kill('SIGKILL'));
+      });
     },
     smbclientLs: (server) => share.batch(server, 'ls'),
     share,

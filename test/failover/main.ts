@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .option(
       '--profile <NAME|FILE>',
-      'profile: short (CI, containers), restart (CI, namespaces: mccd restarts), full, or a profile YAML file',
+      'profile: short (CI, containers), restart (CI, containers: mccd restarts), full, or a profile YAML file',
       'short',
     )
     .option(

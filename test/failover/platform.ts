@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAndWait, NodeMccd } from '../harness/cluster-mccd.js';
+import { killAndWait, NodeMccd, Probe } from '../harness/cluster-mccd.js';
 import { CtdbTestCluster } from '../harness/ctdb-cluster.js';
 import type { CtdbNodeRef, CtdbQueries } from '../harness/ctdb-queries.js';
 import { projectRoot } from '../helpers/reference.js';
@@ -26,6 +26,8 @@ export interface RigMccd {
   readonly apiSocket: string;
   readonly backend: 'worker' | 'smbd';
   mccdPid(): number | undefined;
+  /** When the running mccd was started (exec'd by its restart loop), ms since the epoch. */
+  startedAt(): number | undefined;
   kill9Mccd(): Promise<void>;
   startProcesses(): Promise<void>;
   restart(): Promise<void>;
@@ -88,6 +90,8 @@ export interface RigPlatform {
   stopAgent(agent: ChildProcess | undefined): Promise<void>;
   /** One smbclient `ls` of the share through `server`, from the clients' side. */
   smbclientLs(server: string): Promise<{ ok: boolean; output: string }>;
+  /** `mcc probe` from the clients' side: one client connecting to `to` (restart-mccd's client arriving mid-restart). */
+  startProbe(guid: string, to: string[]): Probe;
   keepLogs(dir: string): void;
   stop(): Promise<void>;
 }
@@ -170,6 +174,7 @@ export async function startNetnsPlatform(
       );
     },
     stopAgent: (agent) => killAndWait(agent),
+    startProbe: (guid, to) => Probe.start(ns, guid, to),
     smbclientLs(server) {
       return new Promise((resolve) => {
         execFile(

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareSmbdState } from '../../bench/smbd.js';
@@ -89,6 +89,12 @@ export class NodeMccd {
     return pid > 0 && pidAlive(pid) ? pid : undefined;
   }
 
+  /** When the loop last started mccd: its pid file is written just before the exec. */
+  startedAt(): number | undefined {
+    const path = this.pidFile;
+    return existsSync(path) ? statSync(path).mtimeMs : undefined;
+  }
+
   log(): string {
     return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8') : '';
   }
@@ -131,8 +137,12 @@ export class NodeMccd {
    * time, one connection starts the activation (mccd then closes it: it carries no NEGOTIATE).
    */
   async startProcesses(): Promise<void> {
+    await this.startAfter(this.mccdPid());
+  }
+
+  /** As startProcesses, for a new mccd that is not `before` (read before it was signalled). */
+  private async startAfter(before: number | undefined): Promise<void> {
     const node = this.cluster.node(this.pnn);
-    const before = this.mccdPid();
     writeFileSync(this.goFile, '');
     if (!existsSync(`${this.pidFile}.run.started`)) {
       await waitFor(`front door of node ${this.pnn} bound`, 10_000, () => {
@@ -198,7 +208,7 @@ export class NodeMccd {
   async restart(): Promise<void> {
     const pid = this.mccdPid();
     if (pid !== undefined) process.kill(pid, 'SIGTERM');
-    await this.startProcesses();
+    await this.startAfter(pid);
   }
 
   async killSmbd(pid: number): Promise<void> {
@@ -307,7 +317,10 @@ export async function startNodeMccd(
   return NodeMccd.start(cluster, pnn, options);
 }
 
-/** `mcc probe` in a client namespace: one JSON line per channel event. */
+/**
+ * `mcc probe` on the clients' side: one JSON line per channel event. In a client namespace (start) or
+ * wherever a platform spawns it (attach, with how to stop it: `podman exec` forwards no signal).
+ */
 export class Probe {
   readonly events: {
     event: string;
@@ -316,30 +329,34 @@ export class Probe {
     dialect?: number | null;
     at: number;
   }[] = [];
-  private constructor(readonly child: ChildProcess) {}
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly stopper: () => Promise<void>,
+  ) {}
+
+  /** The arguments of `mcc probe` after the node binary. */
+  static argv(guid: string, to: string[], port = 445): string[] {
+    return [
+      join(projectRoot, 'dist/cli/mcc.js'),
+      'probe',
+      '--guid',
+      guid,
+      '--to',
+      to.join(','),
+      '--port',
+      String(port),
+    ];
+  }
 
   static start(ns: string, guid: string, to: string[], port = 445): Probe {
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        join(projectRoot, 'dist/cli/mcc.js'),
-        'probe',
-        '--guid',
-        guid,
-        '--to',
-        to.join(','),
-        '--port',
-        String(port),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const p = new Probe(child);
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...Probe.argv(guid, to, port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return Probe.attach(child, () => killAndWait(child));
+  }
+
+  static attach(child: ChildProcess, stop: () => Promise<void>): Probe {
+    const p = new Probe(child, stop);
     child.stdout?.on(
       'data',
       lineSplitter((line) => p.events.push(JSON.parse(line))),
@@ -356,6 +373,6 @@ export class Probe {
   }
 
   async stop(): Promise<void> {
-    await killAndWait(this.child);
+    await this.stopper();
   }
 }

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { smbdConf } from '../../bench/smbd.js';
 import { apiGet } from '../../cli/api-client.js';
 import { projectRoot } from '../helpers/reference.js';
 import type { ContainerCluster } from './container-cluster.js';
-import { waitFor } from './netns.js';
+import { pidAlive, waitFor } from './netns.js';
 
 /**
  * mccd on one node container, handing clients to smbd with `clustering = yes` as deploy/smb.conf.snippet
@@ -25,6 +25,8 @@ const SMBD_STATE = '/srv';
 export const SHARE_PATH = `${SMBD_STATE}/share`;
 const SMBD_LOG = '/var/log/mcc/smbd';
 const MCCD_CONF = '/etc/mcc/mccd.json';
+/** mccd's runtime directory inside a node (the node's run-mcc on the host): API socket, state file. */
+const RUN_MCC = '/run/mcc';
 export const SMB_PASSWORD = 'mcc-test-pw';
 
 /** smb.conf of a clustered node: the project's test smbd settings with clustering and this node's interfaces. */
@@ -67,13 +69,22 @@ export async function prepareClusteredSmbd(cluster: ContainerCluster): Promise<v
   );
 }
 
+/**
+ * mccd on one node container as a node runs it under deploy/systemd's mccd.socket: the real
+ * `systemd-socket-activate` (from the image's systemd) binds the SMB front door and execs a bash loop
+ * that starts mccd with LISTEN_FDS whenever it exits and `mccd.go` exists (Restart=), so clients
+ * connecting while mccd is down wait in the queue, and mccd's state file (/run/mcc/state.json, on the
+ * host in the node's run-mcc) carries its clients across the restart (docs/restart.md). As
+ * cluster-mccd.ts does on network namespaces.
+ */
 export class ContainerMccd {
-  /** mccd's pid inside the container while it runs. */
-  private nsPid: number | undefined;
   private hostPidCache: { ns: number; host: number | undefined } | undefined;
   readonly apiSocket: string;
   readonly pool: number;
   readonly port: number;
+  /** The loop's control files, in /run/mcc (the node's run-mcc on the host): the host reads and writes them directly. */
+  private readonly runDir: string;
+  private supervisorPid: number | undefined;
 
   constructor(
     private readonly cluster: ContainerCluster,
@@ -82,7 +93,8 @@ export class ContainerMccd {
   ) {
     this.pool = options.pool ?? 4;
     this.port = options.port ?? 445;
-    this.apiSocket = join(cluster.node(pnn).dir, 'run-mcc', 'mccd.sock');
+    this.runDir = join(cluster.node(pnn).dir, 'run-mcc');
+    this.apiSocket = join(this.runDir, 'mccd.sock');
   }
 
   static async start(
@@ -92,6 +104,7 @@ export class ContainerMccd {
   ): Promise<ContainerMccd> {
     const m = new ContainerMccd(cluster, pnn, options);
     m.writeConfig();
+    await m.startSupervisor();
     await m.startProcesses();
     return m;
   }
@@ -100,16 +113,32 @@ export class ContainerMccd {
     return 'smbd';
   }
 
+  /** When the loop last started mccd: its pid file is written just before the exec. */
+  startedAt(): number | undefined {
+    const path = join(this.runDir, 'mccd.pid');
+    return existsSync(path) ? statSync(path).mtimeMs : undefined;
+  }
+
   log(): string {
     const path = join(this.cluster.node(this.pnn).dir, 'log', 'mccd.log');
     return existsSync(path) ? readFileSync(path, 'utf8') : '';
   }
 
+  /** mccd's pid inside the container (the loop's subshell writes it before it execs node), undefined while down. */
+  private nsPid(): number | undefined {
+    const path = join(this.runDir, 'mccd.pid');
+    if (!existsSync(path)) return undefined;
+    const pid = Number(readFileSync(path, 'utf8'));
+    return pid > 0 ? pid : undefined;
+  }
+
   /** mccd's pid as the host sees it (the failover observer reads /proc/<pid>/fd), undefined while down. */
   mccdPid(): number | undefined {
-    const ns = this.nsPid;
+    const ns = this.nsPid();
     if (ns === undefined) return undefined;
-    if (this.hostPidCache?.ns !== ns) this.hostPidCache = { ns, host: this.cluster.hostPid(this.pnn, ns) };
+    const cached = this.hostPidCache;
+    if (cached?.ns === ns && cached.host !== undefined && pidAlive(cached.host)) return cached.host;
+    this.hostPidCache = { ns, host: this.cluster.hostPid(this.pnn, ns) };
     return this.hostPidCache.host;
   }
 
@@ -120,26 +149,64 @@ export class ContainerMccd {
         // The wildcard address catches public IPs that arrive on this node later.
         listen: [{ address: '0.0.0.0', port: this.port }],
         cluster: { backend: 'ctdbd', ctdbdSocket: '/run/ctdb/ctdbd.socket' },
-        api: { socket: '/run/mcc/mccd.sock' },
+        api: { socket: `${RUN_MCC}/mccd.sock` },
         backend: { kind: 'smbd', config: SMB_CONF, logDir: SMBD_LOG, pool: { size: this.pool } },
         log: { level: 'info' },
       }),
     );
   }
 
+  /** systemd-socket-activate on the front door, in a session of its own; it execs the loop at the first connection. */
+  private async startSupervisor(): Promise<void> {
+    writeFileSync(join(this.runDir, 'mccd.go'), '');
+    writeFileSync(join(this.runDir, 'mccd.run'), '');
+    // LISTEN_PID names the process the sockets are for: the subshell that execs node keeps its pid.
+    const loop = [
+      `touch ${RUN_MCC}/mccd.run.started`,
+      `while [ -e ${RUN_MCC}/mccd.run ]; do`,
+      `  if [ -e ${RUN_MCC}/mccd.go ]; then`,
+      `    (echo $BASHPID > ${RUN_MCC}/mccd.pid; export LISTEN_PID=$BASHPID;`,
+      `     exec /usr/local/bin/node ${join(projectRoot, 'dist/cli/mccd.js')} -c ${MCCD_CONF}) >>/var/log/mcc/mccd.log 2>&1`,
+      '  else sleep 0.05; fi',
+      'done',
+    ].join('\n');
+    // The loop has no single quote of its own: it goes into the container's sh quoted whole.
+    const script = `setsid systemd-socket-activate -l 0.0.0.0:${this.port} --fdname=smb bash -c '${loop}' >/dev/null 2>&1 </dev/null & echo $!`;
+    this.supervisorPid = Number((await this.cluster.sh(this.pnn, script)).trim());
+  }
+
+  /**
+   * Lets mccd (re)start and waits until it answers, connected to ctdbd, as a new process. The first
+   * time, one connection starts the activation (mccd then closes it: it carries no NEGOTIATE).
+   */
   async startProcesses(): Promise<void> {
-    const out = await this.cluster.sh(
-      this.pnn,
-      `setsid /usr/local/bin/node ${join(projectRoot, 'dist/cli/mccd.js')} -c ${MCCD_CONF} >>/var/log/mcc/mccd.log 2>&1 </dev/null & echo $!`,
-    );
-    const pid = Number(out.trim());
-    this.nsPid = pid;
+    await this.startAfter(this.nsPid());
+  }
+
+  /** As startProcesses, for a new mccd that is not `before` (read before it was signalled). */
+  private async startAfter(before: number | undefined): Promise<void> {
+    const node = this.cluster.node(this.pnn);
+    writeFileSync(join(this.runDir, 'mccd.go'), '');
+    if (!existsSync(join(this.runDir, 'mccd.run.started')))
+      await waitFor(`front door of node ${this.pnn} bound`, 10_000, async () => {
+        const r = await this.cluster.exec(this.pnn, [
+          'bash',
+          '-c',
+          `exec 3<>/dev/tcp/${node.address}/${this.port}`,
+        ]);
+        return r.code === 0 ? true : undefined;
+      });
     await waitFor(`mccd on node ${this.pnn} up and connected to ctdbd`, 30_000, async () => {
-      const alive = await this.cluster.exec(this.pnn, ['kill', '-0', String(pid)]);
-      if (alive.code !== 0) throw new Error(`mccd on node ${this.pnn} exited: ${this.log().slice(-800)}`);
-      if (!existsSync(this.apiSocket)) return undefined;
-      const s = await apiGet<{ clusterConnected: boolean }>({ socketPath: this.apiSocket }, '/v1/status');
-      return s.clusterConnected ? true : undefined;
+      const sup = this.supervisorPid;
+      if (sup !== undefined && (await this.cluster.exec(this.pnn, ['kill', '-0', String(sup)])).code !== 0)
+        throw new Error(`mccd supervisor on node ${this.pnn} exited: ${this.log().slice(-800)}`);
+      const pid = this.nsPid();
+      if (pid === undefined || pid === before || !existsSync(this.apiSocket)) return undefined;
+      const s = await apiGet<{ clusterConnected: boolean; pid: number }>(
+        { socketPath: this.apiSocket },
+        '/v1/status',
+      ).catch(() => undefined);
+      return s?.clusterConnected && s.pid === pid ? true : undefined;
     });
     await this.waitPoolReady();
   }
@@ -156,25 +223,28 @@ export class ContainerMccd {
     });
   }
 
+  /** Signals mccd and waits (bounded, inside the container) until it is gone. */
   private async signal(signal: 'KILL' | 'TERM'): Promise<void> {
-    const pid = this.nsPid;
+    const pid = this.nsPid();
     if (pid === undefined) return;
     await this.cluster.sh(
       this.pnn,
       `kill -${signal} ${pid} 2>/dev/null; i=0; while kill -0 ${pid} 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; kill -KILL ${pid} 2>/dev/null; true`,
     );
-    this.nsPid = undefined;
   }
 
-  /** SIGKILL to mccd (smbd processes serving clients stay, as on a real node). */
+  /** SIGKILL to mccd, not restarted until startProcesses(); smbd processes serving clients stay, as on a real node. */
   async kill9Mccd(): Promise<void> {
+    rmSync(join(this.runDir, 'mccd.go'), { force: true });
     await this.signal('KILL');
   }
 
-  /** SIGTERM and start again, as `systemctl restart mccd` does. */
+  /** SIGTERM, and the loop starts mccd again at once, as `systemctl restart mccd` does. */
   async restart(): Promise<void> {
-    await this.signal('TERM');
-    await this.startProcesses();
+    const pid = this.nsPid();
+    if (pid !== undefined) await this.cluster.sh(this.pnn, `kill -TERM ${pid} 2>/dev/null; true`);
+    // The old pid, not the pid file after the exec above: the loop may have started the new mccd by then.
+    await this.startAfter(pid);
   }
 
   /** smbd processes of this node holding client connections, by pid inside the container, with their peers. */
@@ -196,6 +266,10 @@ export class ContainerMccd {
   }
 
   async stop(): Promise<void> {
+    for (const f of ['mccd.go', 'mccd.run']) rmSync(join(this.runDir, f), { force: true });
     await this.signal('TERM');
+    if (this.supervisorPid !== undefined)
+      await this.cluster.sh(this.pnn, `kill -TERM ${this.supervisorPid} 2>/dev/null; true`);
+    this.supervisorPid = undefined;
   }
 }

@@ -1,83 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseListenFds } from '../../coordinator/listen-fds.js';
-import { decodeStateFile, encodeStateFile, type StateFile } from '../../coordinator/state-file.js';
+import { decodeStateFile, encodeStateFile } from '../../coordinator/state-file.js';
 import { parseTeardownJournal } from '../../coordinator/teardown-journal.js';
 import { ClientRegistry } from '../../statecharts/registry.js';
-import type { ChannelRecord } from '../../statecharts/types.js';
 import { WireError } from '../../wire/errors.js';
-import { arbIpv4, RUNS } from './arbitraries.js';
+import { RUNS } from './arbitraries.js';
+import { arbState } from './state-arbitraries.js';
 
 const MAX = 64 << 20;
-
-const arbTuple = fc.record({
-  localAddress: fc.oneof(arbIpv4, fc.constantFrom('::1', 'fd00::1', '2001:db8::7')),
-  localPort: fc.nat({ max: 65535 }),
-  remoteAddress: fc.oneof(arbIpv4, fc.constantFrom('::1', 'fd00::2')),
-  remotePort: fc.nat({ max: 65535 }),
-});
-
-const arbChannels = fc
-  .uniqueArray(fc.integer({ min: 1, max: 1000 }), { maxLength: 32 })
-  .chain((ids) =>
-    fc.tuple(
-      ...ids.map((id) =>
-        fc.record(
-          {
-            id: fc.constant(id),
-            state: fc.constantFrom('accepted', 'handedOff', 'bound', 'active', 'failing', 'closed' as const),
-            tuple: arbTuple,
-            interfaceName: fc.string({ minLength: 1, maxLength: 15 }),
-            transport: fc.constantFrom('tcp', 'rdma' as const),
-            onPublicIp: fc.boolean(),
-            createdAt: fc.nat(),
-          },
-          { requiredKeys: ['id', 'state', 'tuple', 'transport', 'onPublicIp', 'createdAt'] },
-        ),
-      ),
-    ),
-  )
-  .map((cs) => cs as ChannelRecord[]);
-
-const arbClient = fc
-  .record({
-    clientGuid: fc.uuid(),
-    state: fc.constantFrom('negotiating', 'active', 'tearingDown' as const),
-    owner: fc.option(
-      fc.record(
-        {
-          kind: fc.constantFrom('worker', 'smbd'),
-          id: fc.string({ minLength: 1, maxLength: 64 }),
-          pid: fc.integer({ min: 1, max: 4_000_000 }),
-        },
-        { requiredKeys: ['kind', 'id'] },
-      ),
-      { nil: undefined },
-    ),
-    dialect: fc.option(fc.constantFrom(0x202, 0x210, 0x300, 0x302, 0x311), { nil: undefined }),
-    channels: arbChannels,
-    createdAt: fc.nat(),
-    extraIds: fc.nat({ max: 10 }),
-    lost: fc.array(fc.record({ ip: arbIpv4, at: fc.nat() }), { maxLength: 8 }),
-  })
-  .map(({ extraIds, owner, dialect, state, lost, ...c }) => ({
-    ...c,
-    state,
-    ...(lost.length > 0 && state !== 'tearingDown' ? { lostPublicIps: lost } : {}),
-    ...(owner ? { owner } : {}),
-    ...(dialect !== undefined ? { dialect } : {}),
-    nextChannelId: Math.max(0, ...c.channels.map((ch) => ch.id)) + 1 + extraIds,
-    ...(state === 'tearingDown' ? { teardown: { kind: 'release-ip' as const, ip: '10.0.0.1' } } : {}),
-  }));
-
-const arbState: fc.Arbitrary<StateFile> = fc.record({
-  version: fc.constant(1 as const),
-  writtenAt: fc.nat(),
-  pid: fc.integer({ min: 1, max: 4_000_000 }),
-  pnn: fc.nat({ max: 63 }),
-  backend: fc.constantFrom('worker', 'smbd' as const),
-  clients: fc.uniqueArray(arbClient, { maxLength: 8, selector: (c) => c.clientGuid.toLowerCase() }),
-});
 
 function typedOrValid(r: { ok: boolean; error?: unknown }): void {
   if (!r.ok) expect(r.error).toBeInstanceOf(WireError);

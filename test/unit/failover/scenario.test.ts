@@ -28,9 +28,13 @@ describe('failover scenario files', () => {
     }
     const short = loadProfile(join(dir, 'profiles/short.yaml'));
     expect(short.scenarios).toEqual(['moveip', 'kill-ctdbd-non-leader', 'restart-ctdbd']);
-    // mccd restarts need socket activation, which the namespace cluster's mccd has.
+    // mccd restarts in the production replica: socket-activated mccd in front of clustered smbd.
     const restart = loadProfile(join(dir, 'profiles/restart.yaml'));
-    expect([restart.cluster, restart.scenarios]).toEqual(['netns', ['restart-mccd']]);
+    expect([restart.cluster, restart.backend, restart.scenarios]).toEqual([
+      'containers',
+      'smbd',
+      ['restart-mccd'],
+    ]);
   });
 
   it('fills defaults: moveip to the next node, kill-ctdbd back after 2 s', () => {
