@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
@@ -90,26 +90,40 @@ function alive(pid: number): boolean {
   }
 }
 
-/** utime + stime of a process, in ms (USER_HZ 100). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** mccd's CPU time and the time it waited runnable for a CPU (/proc/PID/schedstat), in ms. */
+function sched(pid: number): { ran: number; waited: number } {
+  const [ran = 0, waited = 0] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { ran: ran / 1e6, waited: waited / 1e6 };
 }
 
-export async function b8(): Promise<Section> {
-  const m = await startMccd({ workers: 1, nofile: B8_NOFILE });
+/** The listener's accept queue right now (ss: Recv-Q of a listening socket). */
+function acceptQueue(port: number): Promise<number | undefined> {
+  return new Promise((resolve) =>
+    execFile('ss', ['-ltnH', `sport = :${port}`], (error, out) =>
+      resolve(error ? undefined : Number(out.trim().split(/\s+/)[1])),
+    ),
+  );
+}
+
+export type B8Run = B8Numbers & { floodErrorKinds: Record<string, number> };
+
+/** One mccd, its baselines and the flood; `deferAccept` is mccd's negotiate.deferAccept. */
+async function floodRun(deferAccept: boolean): Promise<B8Run> {
+  const m = await startMccd({ workers: 1, nofile: B8_NOFILE, extra: { negotiate: { deferAccept } } });
   const pid = m.pids[0]!;
   try {
     const before = await probe(m.port, BASELINE_MS);
     const m0 = await metrics(m.api);
-    const cpu0 = cpuMs(pid);
+    const s0 = sched(pid);
     const fds: number[] = [];
+    const queue: number[] = [];
     const sampler = setInterval(() => {
       try {
         fds.push(readdirSync(`/proc/${pid}/fd`).length);
       } catch {
         // gone: judged below
       }
+      void acceptQueue(m.port).then((q) => q !== undefined && queue.push(q));
     }, 250);
     const perFlooder = SOURCES.length / FLOODERS;
     const t0 = Date.now();
@@ -134,13 +148,22 @@ export async function b8(): Promise<Section> {
     const duringFlood = await during;
     clearInterval(sampler);
     const up = alive(pid);
-    const cpu = up ? cpuMs(pid) - cpu0 : Number.NaN;
+    const s1 = up ? sched(pid) : { ran: Number.NaN, waited: Number.NaN };
     const m1 = up ? await metrics(m.api) : '';
     const after = up ? await probe(m.port, BASELINE_MS) : undefined;
     const shed = (t: string) => sum(t, /mcc_rejected_connections_total\{reason="shed"\} (\d+)/g);
     const timeouts = (t: string) => sum(t, /mcc_rejected_connections_total\{reason="timeout"\} (\d+)/g);
     const acceptErrors = (t: string) => sum(t, /mcc_accept_errors_total\{[^}]*\} (\d+)/g);
-    const n: B8Numbers = {
+    // What mccd took in from accept(): handed on (accepted_total) or closed for any reason (rejected).
+    const accepted = (t: string) =>
+      sum(t, /mcc_connections_accepted_total(?:\{[^}]*\})? (\d+)/g) +
+      sum(t, /mcc_rejected_connections_total\{[^}]*\} (\d+)/g);
+    const floodErrorKinds: Record<string, number> = {};
+    for (const [k, v] of reports.flatMap((r) => Object.entries(r.errors)))
+      floodErrorKinds[k] = (floodErrorKinds[k] ?? 0) + v;
+    const wall = floodSeconds * 1000;
+    return {
+      deferAccept,
       nofile: B8_NOFILE,
       idle: B8_IDLE,
       sources: SOURCES.length,
@@ -148,63 +171,99 @@ export async function b8(): Promise<Section> {
       floodSeconds,
       opened: reports.reduce((a, r) => a + r.opened, 0),
       floodErrors: reports.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0),
+      floodErrorKinds,
       heldMedian: reports.reduce((a, r) => a + r.held.median, 0),
       heldMin: reports.reduce((a, r) => a + r.held.min, 0),
+      accepted: up ? accepted(m1) - accepted(m0) : Number.NaN,
       shed: up ? shed(m1) - shed(m0) : Number.NaN,
       timeouts: up ? timeouts(m1) - timeouts(m0) : Number.NaN,
       acceptErrors: up ? acceptErrors(m1) - acceptErrors(m0) : Number.NaN,
       up,
       fdsMax: Math.max(...fds),
       fdsMedian: percentile(fds, 50),
-      mccdCpuShare: cpu / (floodSeconds * 1000),
+      queueMedian: percentile(queue, 50),
+      queueMax: Math.max(...queue),
+      mccdCpuShare: (s1.ran - s0.ran) / wall,
+      mccdWaitShare: (s1.waited - s0.waited) / wall,
       before,
       during: duringFlood,
       ...(after ? { after } : {}),
       p99TargetMs: B8_P99_TARGET_MS,
     };
-    const row = (label: string, p: B8Probe | undefined) =>
-      p
-        ? `| ${label} | ${fmt(p.answered, 0)} of ${fmt(p.sent, 0)} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${fmt(p.max)} | ${p.over100} | ${Object.entries(
-            p.failures,
-          )
-            .map(([k, v]) => `${k}: ${v}`)
-            .join(', ')} |`
-        : `| ${label} | (mccd was down) | | | | | |`;
-    const floodErrorKinds: Record<string, number> = {};
-    for (const [k, v] of reports.flatMap((r) => Object.entries(r.errors)))
-      floodErrorKinds[k] = (floodErrorKinds[k] ?? 0) + v;
-    const lines = [
-      `| probe (a NEGOTIATE every ${PROBE_INTERVAL_MS} ms) | answered | p50 ms | p99 ms | max ms | ≥ ${B8_P99_TARGET_MS} ms | failures |`,
-      '| --- | --- | --- | --- | --- | --- | --- |',
-      row(`baseline: idle mccd, ${BASELINE_MS / 1000} s before the flood`, before),
-      row(`during the flood (${fmt(floodSeconds, 1)} s)`, duringFlood),
-      row(`baseline: idle mccd, ${BASELINE_MS / 1000} s after the flood`, after),
-      '',
-      '| flood | value |',
-      '| --- | --- |',
-      `| idle connections held by the flooders (median / lowest sample) | ${fmt(n.heldMedian, 0)} / ${fmt(n.heldMin, 0)} of ${fmt(B8_IDLE, 0)} |`,
-      `| connections opened (per second) | ${fmt(n.opened, 0)} (${fmt(n.opened / floodSeconds, 0)}/s) |`,
-      `| closed by mccd: shed / deadline (5 s) | ${fmt(n.shed, 0)} / ${fmt(n.timeouts, 0)} |`,
-      `| accepts that failed | ${fmt(n.acceptErrors, 0)} |`,
-      `| flooders' connect errors | ${fmt(n.floodErrors, 0)}${
-        Object.keys(floodErrorKinds).length
-          ? ` (${Object.entries(floodErrorKinds)
-              .map(([k, v]) => `${k}: ${v}`)
-              .join(', ')})`
-          : ''
-      } |`,
-      `| mccd's fds (/proc, every 250 ms): median / max | ${fmt(n.fdsMedian, 0)} / ${fmt(n.fdsMax, 0)} of ${fmt(B8_NOFILE, 0)} |`,
-      `| mccd's CPU during the flood | ${fmt(n.mccdCpuShare * 100, 0)}% of one core |`,
-      `| mccd alive at the end | ${up ? 'yes' : '**no**'} |`,
-      '',
-      ...b8Prose(n),
-      `mccd (worker backend, one reference worker) runs under \`prlimit --nofile=${B8_NOFILE}\`, the unit's LimitNOFILE, with the default bounds (negotiate.maxPending 10,000, maxPendingPerAddress 1,000, timeoutMs 5,000). ${FLOODERS} flooder processes (each under \`prlimit --nofile=8192\`) hold ${B8_IDLE / SOURCES.length} connections from each of ${SOURCES.length} loopback source addresses (127.0.0.2–127.0.0.${SOURCES.length + 1}): ${fmt(B8_IDLE, 0)} in all, under the per-address bound, so only the overall bound sheds; each connection closed is opened again 2 ms later. The probe (bench/negotiate-probe-child.ts, its own process, from 127.0.0.1, 3 s timeout) starts 1 s into the flood. Flooders, probe, mccd and its worker share the machine's cores.`,
-    ];
-    return {
-      title: `B8 idle flood: ${fmt(B8_IDLE, 0)} idle connections re-opened for ${B8_FLOOD_MS / 1000} s against mccd limited to ${fmt(B8_NOFILE, 0)} fds`,
-      lines,
-    };
   } finally {
     await m.stop();
   }
+}
+
+export async function b8(): Promise<Section> {
+  // Without TCP_DEFER_ACCEPT first (as mccd was before it), then as configured by default.
+  const off = await floodRun(false);
+  const on = await floodRun(true);
+  const runs = [off, on];
+  const name = (r: B8Run) => (r.deferAccept ? 'deferAccept on (default)' : 'deferAccept off');
+  const probeCell = (p: B8Probe | undefined) =>
+    p
+      ? `${fmt(p.answered, 0)} of ${fmt(p.sent, 0)}; ${fmt(p.p50)} / ${fmt(p.p99)} / ${fmt(p.max)} ms${
+          Object.keys(p.failures).length
+            ? `; failed: ${Object.entries(p.failures)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}`
+            : ''
+        }`
+      : '(mccd was down)';
+  const row = (label: string, cell: (r: B8Run) => string) => `| ${label} | ${runs.map(cell).join(' | ')} |`;
+  const lines = [
+    `| measure | ${runs.map(name).join(' | ')} |`,
+    `| --- | ${runs.map(() => '---').join(' | ')} |`,
+    row(`probe, idle mccd ${BASELINE_MS / 1000} s before: answered; p50 / p99 / max`, (r) =>
+      probeCell(r.before),
+    ),
+    row('probe during the flood: answered; p50 / p99 / max', (r) => probeCell(r.during)),
+    row(`probe answered in ${B8_P99_TARGET_MS} ms or more during the flood`, (r) => String(r.during.over100)),
+    row(`probe, idle mccd ${BASELINE_MS / 1000} s after: answered; p50 / p99 / max`, (r) =>
+      probeCell(r.after),
+    ),
+    row(
+      'idle connections the flooders held (median / lowest sample)',
+      (r) => `${fmt(r.heldMedian, 0)} / ${fmt(r.heldMin, 0)} of ${fmt(r.idle, 0)}`,
+    ),
+    row(
+      'connections opened (per second)',
+      (r) => `${fmt(r.opened, 0)} (${fmt(r.opened / r.floodSeconds, 0)}/s)`,
+    ),
+    row('connections mccd accepted (handed on or closed)', (r) => fmt(r.accepted, 0)),
+    row('closed by mccd: shed / deadline', (r) => `${fmt(r.shed, 0)} / ${fmt(r.timeouts, 0)}`),
+    row('accepts that failed', (r) => fmt(r.acceptErrors, 0)),
+    row(
+      "flooders' connect errors",
+      (r) =>
+        `${fmt(r.floodErrors, 0)}${
+          Object.keys(r.floodErrorKinds).length
+            ? ` (${Object.entries(r.floodErrorKinds)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')})`
+            : ''
+        }`,
+    ),
+    row(
+      "mccd's fds (/proc, every 250 ms): median / max",
+      (r) => `${fmt(r.fdsMedian, 0)} / ${fmt(r.fdsMax, 0)} of ${fmt(r.nofile, 0)}`,
+    ),
+    row(
+      'accept queue (ss, every 250 ms): median / max',
+      (r) => `${fmt(r.queueMedian, 0)} / ${fmt(r.queueMax, 0)}`,
+    ),
+    row(
+      'mccd on a CPU / waiting for one (share of the flood)',
+      (r) => `${fmt(r.mccdCpuShare * 100, 0)}% / ${fmt(r.mccdWaitShare * 100, 0)}%`,
+    ),
+    row('mccd alive at the end', (r) => (r.up ? 'yes' : '**no**')),
+    '',
+    ...b8Prose(on, off),
+    `Each column is its own mccd (worker backend, one reference worker) under \`prlimit --nofile=${B8_NOFILE}\`, the unit's LimitNOFILE, with the default bounds (negotiate.maxPending 10,000, maxPendingPerAddress 1,000, timeoutMs 5,000); the columns differ only in negotiate.deferAccept. ${FLOODERS} flooder processes (each under \`prlimit --nofile=8192\`) hold ${B8_IDLE / SOURCES.length} connections from each of ${SOURCES.length} loopback source addresses (127.0.0.2–127.0.0.${SOURCES.length + 1}): ${fmt(B8_IDLE, 0)} in all, under the per-address bound, so that bound sheds none of them by itself; each connection closed is opened again 2 ms later. The probe (bench/negotiate-probe-child.ts, its own process, from 127.0.0.1, a NEGOTIATE every ${PROBE_INTERVAL_MS} ms, 3 s timeout) starts 1 s into the flood; its baselines run against the same mccd before and after. Flooders, probe, mccd and its worker share the machine's cores.`,
+  ];
+  return {
+    title: `B8 idle flood: ${fmt(B8_IDLE, 0)} idle connections re-opened for ${B8_FLOOD_MS / 1000} s against mccd limited to ${fmt(B8_NOFILE, 0)} fds`,
+    lines,
+  };
 }

@@ -13,6 +13,8 @@ export interface B8Probe {
 }
 
 export interface B8Numbers {
+  /** mccd's negotiate.deferAccept (TCP_DEFER_ACCEPT on its listener). */
+  deferAccept: boolean;
   nofile: number;
   idle: number;
   sources: number;
@@ -22,52 +24,78 @@ export interface B8Numbers {
   floodErrors: number;
   heldMedian: number;
   heldMin: number;
+  /** Connections mccd took from accept() during the flood: handed on or closed for any reason. */
+  accepted: number;
   shed: number;
   timeouts: number;
   acceptErrors: number;
   up: boolean;
   fdsMax: number;
   fdsMedian: number;
-  /** mccd's CPU during the flood, as a share of one core. */
+  /** The listener's accept queue (ss), sampled during the flood. */
+  queueMedian: number;
+  queueMax: number;
+  /** mccd on a CPU, and waiting runnable for one (schedstat), as shares of the flood's wall time. */
   mccdCpuShare: number;
+  mccdWaitShare: number;
   before: B8Probe;
   during: B8Probe;
   after?: B8Probe;
   p99TargetMs: number;
 }
 
-export function b8Prose(n: B8Numbers): string[] {
+function targets(n: B8Numbers): { line: string; met: boolean } {
   const d = n.during;
   const allAnswered = d.answered === d.sent && d.sent > 0;
   const underCap = n.fdsMax < n.nofile;
   const fast = allAnswered && d.p99 < n.p99TargetMs;
-  const lines = [
-    `Targets: mccd stays up — ${verdict(n.up)}; its fds stay under its cap — ${verdict(underCap)} (at most ${fmt(n.fdsMax, 0)} of ${fmt(n.nofile, 0)}); a real client's NEGOTIATE is answered every time — ${verdict(allAnswered)} (${fmt(d.answered, 0)} of ${fmt(d.sent, 0)}); p99 < ${n.p99TargetMs} ms — ${verdict(fast)} (p99 ${fmt(d.p99)} ms, against ${fmt(n.before.p99)} ms before the flood).`,
-  ];
+  return {
+    met: n.up && underCap && fast,
+    line: `mccd stays up — ${verdict(n.up)}; its fds stay under its cap — ${verdict(underCap)} (at most ${fmt(n.fdsMax, 0)} of ${fmt(n.nofile, 0)}); a real client's NEGOTIATE is answered every time — ${verdict(allAnswered)} (${fmt(d.answered, 0)} of ${fmt(d.sent, 0)}); p99 < ${n.p99TargetMs} ms — ${verdict(fast)} (p99 ${fmt(d.p99)} ms, against ${fmt(n.before.p99)} ms before the flood)`,
+  };
+}
+
+function slowdown(n: B8Numbers): string {
+  const d = n.during;
   const ratio = d.p50 / n.before.p50;
-  const slower =
+  const median =
     Number.isFinite(ratio) && ratio >= 1.5
-      ? `The flood made the median NEGOTIATE ${fmt(ratio)}× slower (${fmt(n.before.p50)} → ${fmt(d.p50)} ms)`
-      : `The median NEGOTIATE stayed within 1.5× of the baseline (${fmt(n.before.p50)} → ${fmt(d.p50)} ms)`;
+      ? `the median NEGOTIATE ${fmt(ratio)}× slower than before the flood (${fmt(n.before.p50)} → ${fmt(d.p50)} ms)`
+      : `the median NEGOTIATE within 1.5× of the baseline (${fmt(n.before.p50)} → ${fmt(d.p50)} ms)`;
   const tail =
     d.over100 > 0
-      ? `; ${d.over100} of ${fmt(d.answered, 0)} took ${n.p99TargetMs} ms or more, the slowest ${fmt(d.max)} ms.`
-      : `; none took ${n.p99TargetMs} ms or more.`;
-  lines.push(`${slower}${tail}`);
-  const held =
-    n.heldMedian >= n.idle * 0.95
-      ? `The flooders held ${fmt(n.heldMedian, 0)} established connections (median of their samples) of the ${fmt(n.idle, 0)} they asked for`
-      : `The flooders held only ${fmt(n.heldMedian, 0)} established connections (median of their samples) of the ${fmt(n.idle, 0)} they asked for`;
-  lines.push(
-    `${held}, ${fmt(n.opened / n.floodSeconds, 0)} opened a second: mccd shed ${fmt(n.shed, 0)} (the overall bound keeps ${fmt(10_000, 0)} waiting, so every connection past it closes the oldest) and closed ${fmt(n.timeouts, 0)} at their deadline; ${n.acceptErrors === 0 ? 'no accept failed' : `${fmt(n.acceptErrors, 0)} accept(s) failed`}. mccd used ${fmt(n.mccdCpuShare * 100, 0)}% of one core meanwhile.`,
-  );
-  if (n.after) {
-    const back = n.after.answered === n.after.sent && n.after.p99 < n.p99TargetMs;
+      ? `${d.over100} of ${fmt(d.answered, 0)} took ${n.p99TargetMs} ms or more (the slowest ${fmt(d.max)} ms)`
+      : `none took ${n.p99TargetMs} ms or more`;
+  return `${median}; ${tail}`;
+}
+
+/** `on`: mccd as configured by default (deferAccept); `off`: the same without it, as before. */
+export function b8Prose(on: B8Numbers, off: B8Numbers): string[] {
+  const t = targets(on);
+  const lines = [
+    `Targets (default configuration, deferAccept on): ${t.line}. Without deferAccept: ${targets(off).line}.`,
+  ];
+  for (const n of [off, on]) {
+    const label = n.deferAccept ? 'With deferAccept' : 'Without deferAccept';
+    const held =
+      n.heldMedian >= n.idle * 0.95
+        ? `the flooders held ${fmt(n.heldMedian, 0)} established connections (median of their samples)`
+        : `the flooders held only ${fmt(n.heldMedian, 0)} established connections (median of their samples)`;
     lines.push(
-      back
-        ? `After the flood the same probe was answered ${fmt(n.after.answered, 0)} of ${fmt(n.after.sent, 0)} times, p99 ${fmt(n.after.p99)} ms: back to the baseline.`
-        : `After the flood the same probe was answered ${fmt(n.after.answered, 0)} of ${fmt(n.after.sent, 0)} times, p99 ${fmt(n.after.p99)} ms.`,
+      `${label}, ${held} and opened ${fmt(n.opened / n.floodSeconds, 0)} a second; mccd accepted ${fmt(n.accepted, 0)}, shed ${fmt(n.shed, 0)} and closed ${fmt(n.timeouts, 0)} at their deadline, its accept queue at ${fmt(n.queueMedian, 0)} (median; at most ${fmt(n.queueMax, 0)}); mccd ran ${fmt(n.mccdCpuShare * 100, 0)}% of the time and waited for a CPU ${fmt(n.mccdWaitShare * 100, 0)}%. The flood made ${slowdown(n)}.`,
     );
   }
+  const cut = off.accepted > 0 && on.accepted < off.accepted * 0.5;
+  const faster = on.during.p99 < off.during.p99;
+  lines.push(
+    cut
+      ? `TCP_DEFER_ACCEPT kept ${fmt((1 - on.accepted / off.accepted) * 100, 0)}% of the flood out of mccd (${fmt(off.accepted, 0)} → ${fmt(on.accepted, 0)} accepted): a connection that sends nothing waits in the kernel, not in mccd's pending set, so it is not shed and re-opened at once${faster ? `, and the probe's p99 went from ${fmt(off.during.p99)} to ${fmt(on.during.p99)} ms` : `, yet the probe's p99 did not improve (${fmt(off.during.p99)} → ${fmt(on.during.p99)} ms)`}.`
+      : `TCP_DEFER_ACCEPT did not keep most of the flood out of mccd in this run (${fmt(off.accepted, 0)} → ${fmt(on.accepted, 0)} accepted; probe p99 ${fmt(off.during.p99)} → ${fmt(on.during.p99)} ms).`,
+  );
+  for (const n of [off, on])
+    if (n.after)
+      lines.push(
+        `After the flood (${n.deferAccept ? 'deferAccept on' : 'off'}) the probe was answered ${fmt(n.after.answered, 0)} of ${fmt(n.after.sent, 0)} times, p99 ${fmt(n.after.p99)} ms.`,
+      );
   return lines;
 }

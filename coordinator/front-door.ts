@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { fdOf, type PendingPeek, startPeek } from '../native/index.js';
+import { fdOf, type PendingPeek, setDeferAccept, startPeek } from '../native/index.js';
 import type { WireErrorCode } from '../wire/errors.js';
 import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
@@ -66,6 +66,13 @@ export interface FrontDoorOptions {
    * starts failing (libuv then drops connections in the backlog unseen, real clients' among them).
    */
   fdLimit?: number;
+  /**
+   * Set TCP_DEFER_ACCEPT (for timeoutMs, in seconds) on every listener, inherited ones too: connections
+   * are accepted only once they have sent something (see native/src/sockinfo.cc).
+   */
+  deferAccept?: boolean;
+  /** Told when a listener option cannot be set (the listener still serves). */
+  onWarning?: (message: string) => void;
   /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
   inherited?: (l: { address: string; port: number }) => number | undefined;
 }
@@ -137,6 +144,18 @@ export class FrontDoor extends EventEmitter<{
           resolve();
         });
       });
+      if (this.options.deferAccept) {
+        try {
+          setDeferAccept(
+            fdOf(server as unknown as Socket),
+            Math.max(1, Math.ceil(this.options.timeoutMs / 1000)),
+          );
+        } catch (error) {
+          this.options.onWarning?.(
+            `${l.address}:${l.port}: TCP_DEFER_ACCEPT not set (${(error as Error).message}): idle connections are accepted at once`,
+          );
+        }
+      }
       // Once listening, an error is a failed accept (libuv already closed what it could not take): the
       // listener goes on, and pending connections make room for the next one.
       server.on('error', (error: NodeJS.ErrnoException) =>
