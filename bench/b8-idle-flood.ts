@@ -96,6 +96,12 @@ function sched(pid: number): { ran: number; waited: number } {
   return { ran: ran / 1e6, waited: waited / 1e6 };
 }
 
+/** VmRSS of a process, in MiB. */
+function rssMiB(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb ?? Number.NaN) / 1024;
+}
+
 /** The listener's accept queue right now (ss: Recv-Q of a listening socket). */
 function acceptQueue(port: number): Promise<number | undefined> {
   return new Promise((resolve) =>
@@ -117,9 +123,11 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
     const s0 = sched(pid);
     const fds: number[] = [];
     const queue: number[] = [];
+    const rss: number[] = [rssMiB(pid)];
     const sampler = setInterval(() => {
       try {
         fds.push(readdirSync(`/proc/${pid}/fd`).length);
+        rss.push(rssMiB(pid));
       } catch {
         // gone: judged below
       }
@@ -181,6 +189,8 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
       up,
       fdsMax: Math.max(...fds),
       fdsMedian: percentile(fds, 50),
+      rssBefore: rss[0]!,
+      rssMax: Math.max(...rss),
       queueMedian: percentile(queue, 50),
       queueMax: Math.max(...queue),
       mccdCpuShare: (s1.ran - s0.ran) / wall,
@@ -224,7 +234,7 @@ export async function b8(): Promise<Section> {
       probeCell(r.after),
     ),
     row(
-      'idle connections the flooders held (median / lowest sample)',
+      "idle connections the flooders held (median of samples after 3 s / sum of each one's lowest)",
       (r) => `${fmt(r.heldMedian, 0)} / ${fmt(r.heldMin, 0)} of ${fmt(r.idle, 0)}`,
     ),
     row(
@@ -256,6 +266,10 @@ export async function b8(): Promise<Section> {
     row(
       'mccd on a CPU / waiting for one (share of the flood)',
       (r) => `${fmt(r.mccdCpuShare * 100, 0)}% / ${fmt(r.mccdWaitShare * 100, 0)}%`,
+    ),
+    row(
+      "mccd's RSS before / at most during the flood",
+      (r) => `${fmt(r.rssBefore, 1)} / ${fmt(r.rssMax, 1)} MiB`,
     ),
     row('mccd alive at the end', (r) => (r.up ? 'yes' : '**no**')),
     '',

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
  * node dist/bench/idle-flood-child.js '{"port":N,"sources":["127.0.0.2"],"perSource":1000,"durationMs":20000}'
  * → one JSON line: { opened, closedByServer, errors: { code: n }, held: { min, median, max } } where
  * `held` is how many of its connections were established at once, sampled every 250 ms after the first
- * second (the ramp-up).
+ * 3 s (the ramp-up, SYN retransmits at 1 s and 3 s included).
  */
 const args = JSON.parse(process.argv[2] ?? '{}') as {
   host?: string;
@@ -48,7 +48,7 @@ function hold(source: string): void {
 
 for (const source of args.sources) for (let i = 0; i < args.perSource; i++) hold(source);
 const sampler = setInterval(() => {
-  if (Date.now() - start >= 1000) heldSamples.push(established);
+  if (Date.now() - start >= 3000) heldSamples.push(established);
 }, 250);
 setTimeout(() => {
   clearInterval(sampler);

@@ -53,8 +53,8 @@ async function idleFlood(
     .filter(([, owner]) => owner === node)
     .map(([a]) => a)
     .sort();
-  const target = held[0];
-  if (!target) throw new Error(`node ${node} holds no public IP to flood`);
+  if (!held[0]) throw new Error(`node ${node} holds no public IP`);
+  const target = step.target === 'fixed' ? rig.cluster.node(node).address : held[0];
   const side = clientSide(rig);
   const sources = extraSources(side, step.sources);
   for (const a of sources) await side.address_('add', a);

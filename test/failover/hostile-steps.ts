@@ -15,8 +15,14 @@ export const hostileStepSchemas = [
   z
     .object({
       action: z.literal('idle-flood'),
-      /** The flooded node: the flood goes to the first public IP it holds (the one a moveip moves). */
+      /** The flooded node. */
       node: nodeRef,
+      /**
+       * fixed: the node's own address (the node is flooded, the moved IP is not); public-ip: the first
+       * public IP it holds, the one the moveip moves (the flood follows it; ctdb's releaseip must then
+       * kill the flood's connections to it first).
+       */
+      target: z.enum(['fixed', 'public-ip']).default('fixed'),
       /** Connections held open without a byte, re-opened as soon as mccd closes one. */
       connections: z.number().int().min(1).max(20_000).default(4000),
       /** Source addresses of the attacker's own on the clients' side (mccd bounds each one). */
@@ -57,7 +63,7 @@ export type HostileStep = Extract<Step, { action: 'idle-flood' | 'spoof-guid' | 
 export function describeHostileStep(step: HostileStep): string {
   switch (step.action) {
     case 'idle-flood':
-      return `${step.connections} idle connections from ${step.sources} addresses against node ${step.node}'s public IP for ${step.durationMs} ms${step.moveipAfterMs === undefined ? '' : `, that IP moved after ${step.moveipAfterMs} ms`}`;
+      return `${step.connections} idle connections from ${step.sources} addresses against node ${step.node}'s ${step.target === 'fixed' ? 'own address' : 'first public IP'} for ${step.durationMs} ms${step.moveipAfterMs === undefined ? '' : `, its first public IP moved after ${step.moveipAfterMs} ms`}`;
     case 'spoof-guid':
       return `${step.connections} SMB ${step.dialect} NEGOTIATE(s) with client c${step.victim}'s ClientGUID on ${step.where === 'other-node' ? 'another node' : 'its own public IP'}, closed after ${step.holdMs} ms`;
     case 'starved-burst':
