@@ -57,7 +57,7 @@ describe('TCP_DEFER_ACCEPT', () => {
     expect(accepted).toHaveLength(1);
   });
 
-  it('refuses what is not a socket, with a typed error', () => {
+  it('refuses a negative fd with a typed error', () => {
     expect(() => setDeferAccept(-1, 5)).toThrow(
       expect.objectContaining({ name: 'NativeError', code: 'EINVAL' }),
     );
