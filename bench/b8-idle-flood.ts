@@ -159,6 +159,8 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
     const s1 = up ? sched(pid) : { ran: Number.NaN, waited: Number.NaN };
     const m1 = up ? await metrics(m.api) : '';
     const after = up ? await probe(m.port, BASELINE_MS) : undefined;
+    // What the flood left behind once the pending connections were closed (no GC forced).
+    const rssAfter = up ? rssMiB(pid) : Number.NaN;
     const shed = (t: string) => sum(t, /mcc_rejected_connections_total\{reason="shed"\} (\d+)/g);
     const timeouts = (t: string) => sum(t, /mcc_rejected_connections_total\{reason="timeout"\} (\d+)/g);
     const acceptErrors = (t: string) => sum(t, /mcc_accept_errors_total\{[^}]*\} (\d+)/g);
@@ -191,6 +193,7 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
       fdsMedian: percentile(fds, 50),
       rssBefore: rss[0]!,
       rssMax: Math.max(...rss),
+      rssAfter,
       queueMedian: percentile(queue, 50),
       queueMax: Math.max(...queue),
       mccdCpuShare: (s1.ran - s0.ran) / wall,
@@ -268,8 +271,8 @@ export async function b8(): Promise<Section> {
       (r) => `${fmt(r.mccdCpuShare * 100, 0)}% / ${fmt(r.mccdWaitShare * 100, 0)}%`,
     ),
     row(
-      "mccd's RSS before / at most during the flood",
-      (r) => `${fmt(r.rssBefore, 1)} / ${fmt(r.rssMax, 1)} MiB`,
+      "mccd's RSS before / at most during / 10 s after the flood",
+      (r) => `${fmt(r.rssBefore, 1)} / ${fmt(r.rssMax, 1)} / ${fmt(r.rssAfter, 1)} MiB`,
     ),
     row('mccd alive at the end', (r) => (r.up ? 'yes' : '**no**')),
     '',

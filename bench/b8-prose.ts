@@ -35,6 +35,8 @@ export interface B8Numbers {
   /** mccd's VmRSS before the flood and the most seen during it, MiB. */
   rssBefore: number;
   rssMax: number;
+  /** After the post-flood baseline (~10 s after the flood), without a forced collection. */
+  rssAfter: number;
   /** The listener's accept queue (ss), sampled during the flood. */
   queueMedian: number;
   queueMax: number;
@@ -85,7 +87,7 @@ export function b8Prose(on: B8Numbers, off: B8Numbers): string[] {
         ? `the flooders held ${fmt(n.heldMedian, 0)} established connections (median of their samples)`
         : `the flooders held only ${fmt(n.heldMedian, 0)} established connections (median of their samples)`;
     lines.push(
-      `${label}, ${held} and opened ${fmt(n.opened / n.floodSeconds, 0)} a second; mccd accepted ${fmt(n.accepted, 0)}, shed ${fmt(n.shed, 0)} and closed ${fmt(n.timeouts, 0)} at their deadline, its accept queue at ${fmt(n.queueMedian, 0)} (median; at most ${fmt(n.queueMax, 0)}); mccd ran ${fmt(n.mccdCpuShare * 100, 0)}% of the time and waited for a CPU ${fmt(n.mccdWaitShare * 100, 0)}%; its RSS went from ${fmt(n.rssBefore, 1)} to at most ${fmt(n.rssMax, 1)} MiB with up to ${fmt(n.fdsMax, 0)} fds open (${fmt(((n.rssMax - n.rssBefore) * 1024) / Math.max(1, n.fdsMax), 2)} KB per fd at most). The flood made ${slowdown(n)}.`,
+      `${label}, ${held} and opened ${fmt(n.opened / n.floodSeconds, 0)} a second; mccd accepted ${fmt(n.accepted, 0)}, shed ${fmt(n.shed, 0)} and closed ${fmt(n.timeouts, 0)} at their deadline, its accept queue at ${fmt(n.queueMedian, 0)} (median; at most ${fmt(n.queueMax, 0)}); mccd ran ${fmt(n.mccdCpuShare * 100, 0)}% of the time and waited for a CPU ${fmt(n.mccdWaitShare * 100, 0)}%; its RSS went from ${fmt(n.rssBefore, 1)} to at most ${fmt(n.rssMax, 1)} MiB with up to ${fmt(n.fdsMax, 0)} fds open (${fmt(((n.rssMax - n.rssBefore) * 1024) / Math.max(1, n.fdsMax), 2)} KB per fd at most), and was ${fmt(n.rssAfter, 1)} MiB 10 s after the flood. The flood made ${slowdown(n)}.`,
     );
   }
   const cut = off.accepted > 0 && on.accepted < off.accepted * 0.5;
