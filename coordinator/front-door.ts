@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { fdOf, type PendingPeek, queuedNow, setDeferAccept, startPeek } from '../native/index.js';
+import { fdOf, type PendingPeek, setDeferAccept, startPeek } from '../native/index.js';
 import type { WireErrorCode } from '../wire/errors.js';
 import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
@@ -88,11 +88,6 @@ export interface AcceptError {
 const SHED_ON_EMFILE = 32;
 /** How close to the fd limit an accepted fd may be numbered before pending connections are shed. */
 const FD_HEADROOM = 64;
-/** Silent connections set up per turn of the event loop, and how many may wait for it (one fd each). */
-const SILENT_SLICE = 256;
-const SILENT_MAX = 4096;
-/** Connections past their deadline closed per turn of the event loop. */
-const CLOSE_SLICE = 256;
 
 interface Pending {
   socket: Socket;
@@ -126,15 +121,6 @@ export class FrontDoor extends EventEmitter<{
 }> {
   private readonly servers: Server[] = [];
   private readonly pending: PendingPeeks<Pending>;
-  /**
-   * Connections accepted with nothing queued yet, set up after the rest of this accept batch (see
-   * onConnection). At most one batch: they are all set up in the next check phase.
-   */
-  private readonly silent: { socket: Socket; acceptedAt: number }[] = [];
-  private silentScheduled = false;
-  /** Connections past their deadline, closed a slice per turn of the event loop (closeLater). */
-  private readonly closing: (() => void)[] = [];
-  private closingScheduled = false;
 
   constructor(private readonly options: FrontDoorOptions) {
     super();
@@ -143,7 +129,7 @@ export class FrontDoor extends EventEmitter<{
 
   /** Connections accepted and still waiting for their NEGOTIATE (one fd each). */
   pendingCount(): number {
-    return this.pending.size + this.silent.length;
+    return this.pending.size;
   }
 
   async start(): Promise<void> {
@@ -187,8 +173,6 @@ export class FrontDoor extends EventEmitter<{
   }
 
   async stop(): Promise<void> {
-    for (const { socket } of this.silent.splice(0)) socket.destroy();
-    for (const close of this.closing.splice(0)) close();
     for (const p of this.pending.takeOldest(this.pending.size)) {
       p.peek.cancel();
       p.socket.destroy();
@@ -197,74 +181,8 @@ export class FrontDoor extends EventEmitter<{
     this.servers.length = 0;
   }
 
-  /**
-   * libuv accepts a whole batch at once (everything in the listen queue) and calls this for each in turn:
-   * under a flood a real client's connection can sit behind thousands of silent ones in one batch (with
-   * TCP_DEFER_ACCEPT, the kernel releases the silent connections it held in bursts). A real client's
-   * NEGOTIATE comes with its connection, so one peek of a byte sorts them: a connection with something
-   * queued is set up now, a silent one after the batch. What a silent one costs the batch is then the
-   * accept and that peek (no addresses, no peek registration, no deadline timer), and the client behind
-   * it is answered that much sooner.
-   */
   private onConnection(socket: Socket): void {
     const acceptedAt = Date.now();
-    socket.on('error', () => undefined);
-    let fd: number | undefined;
-    try {
-      fd = fdOf(socket);
-    } catch {
-      // setUp reports it
-    }
-    const nearLimit =
-      fd !== undefined && this.options.fdLimit !== undefined && fd >= this.options.fdLimit - FD_HEADROOM;
-    if (fd !== undefined && !nearLimit && queuedNow(fd) === 'none') {
-      this.silent.push({ socket, acceptedAt });
-      if (!this.silentScheduled) {
-        this.silentScheduled = true;
-        setImmediate(() => this.setUpSilent());
-      }
-      return;
-    }
-    // Near the fd limit the silent ones go into the pending set first, where the oldest can be shed.
-    if (nearLimit) this.setUpSilent(true);
-    this.setUp(socket, acceptedAt);
-  }
-
-  /**
-   * Sets up the silent connections, SILENT_SLICE at a time so the poll phase in between can accept and
-   * serve what else arrived; all at once when they are more than SILENT_MAX (their fds are held), or when
-   * `all` (the fd limit is near: only pending connections can be shed).
-   */
-  private setUpSilent(all = false): void {
-    this.silentScheduled = false;
-    const n = all || this.silent.length > SILENT_MAX ? this.silent.length : SILENT_SLICE;
-    for (const { socket, acceptedAt } of this.silent.splice(0, n))
-      if (!socket.destroyed) this.setUp(socket, acceptedAt);
-    if (this.silent.length > 0 && !this.silentScheduled) {
-      this.silentScheduled = true;
-      setImmediate(() => this.setUpSilent());
-    }
-  }
-
-  /**
-   * Connections accepted together reach their deadline together: thousands of silent ones released by
-   * the kernel in one burst all time out in the same turn of the event loop, and closing them in one go
-   * kept a client's NEGOTIATE waiting (~25 µs a close). They are closed CLOSE_SLICE per turn instead,
-   * with the poll phase in between; each is out of the pending set already and holds only its fd.
-   */
-  private closeLater(close: () => void): void {
-    this.closing.push(close);
-    if (this.closingScheduled) return;
-    this.closingScheduled = true;
-    const slice = () => {
-      for (const c of this.closing.splice(0, CLOSE_SLICE)) c();
-      if (this.closing.length > 0) setImmediate(slice);
-      else this.closingScheduled = false;
-    };
-    setImmediate(slice);
-  }
-
-  private setUp(socket: Socket, acceptedAt: number): void {
     const local = { address: plainAddress(socket.localAddress), port: socket.localPort ?? 0 };
     const remote = { address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const reject = (reason: RejectReason, detail: string, code?: WireErrorCode) => {
@@ -277,6 +195,7 @@ export class FrontDoor extends EventEmitter<{
         ...(code ? { code } : {}),
       });
     };
+    socket.on('error', () => undefined);
     let fd: number;
     try {
       fd = fdOf(socket);
@@ -336,11 +255,9 @@ export class FrontDoor extends EventEmitter<{
       if (error) return reject(rejectionFor(error.code), error.message, error.code);
       if (frames.length === 0) {
         if (outcome.kind === 'timeout')
-          return this.closeLater(() =>
-            reject(
-              'timeout',
-              `no complete SMB2 frame within ${this.options.timeoutMs} ms (${bytes.length} bytes)`,
-            ),
+          return reject(
+            'timeout',
+            `no complete SMB2 frame within ${this.options.timeoutMs} ms (${bytes.length} bytes)`,
           );
         return reject(
           outcome.kind === 'eof' ? 'eof' : 'truncated',

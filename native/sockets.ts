@@ -265,20 +265,6 @@ export function socketAddresses(fd: number): { local: RawAddress; remote: RawAdd
 
 /** A descriptor's bound address, whether it is a stream socket and whether it listens (SO_ACCEPTCONN). */
 /**
- * Whether anything is queued on a stream right now, without waiting or consuming it (one MSG_PEEK of a
- * byte): 'data', 'none', or 'eof' (the peer already shut down). An error reads as 'data': the caller's
- * full peek will meet and report it.
- */
-export function queuedNow(fd: number): 'data' | 'none' | 'eof' {
-  try {
-    const b = addon.peek(fd, 1);
-    return b === null ? 'none' : b.length === 0 ? 'eof' : 'data';
-  } catch {
-    return 'data';
-  }
-}
-
-/**
  * TCP_DEFER_ACCEPT on a listening socket: connections are queued for accept only once their first data
  * arrives (or after about `seconds`). See native/src/sockinfo.cc.
  */
