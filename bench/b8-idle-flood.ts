@@ -102,6 +102,15 @@ function rssMiB(pid: number): number {
   return Number(kb ?? Number.NaN) / 1024;
 }
 
+/** TcpExt ListenOverflows + ListenDrops (/proc/net/netstat): connections a full accept queue dropped. */
+function listenDrops(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+  const names = lines[i]?.split(' ') ?? [];
+  const values = lines[i + 1]?.split(' ') ?? [];
+  return Number(values[names.indexOf('ListenDrops')] ?? Number.NaN);
+}
+
 /** The listener's accept queue right now (ss: Recv-Q of a listening socket). */
 function acceptQueue(port: number): Promise<number | undefined> {
   return new Promise((resolve) =>
@@ -121,6 +130,7 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
     const before = await probe(m.port, BASELINE_MS);
     const m0 = await metrics(m.api);
     const s0 = sched(pid);
+    const drops0 = listenDrops();
     const fds: number[] = [];
     const queue: number[] = [];
     const rss: number[] = [rssMiB(pid)];
@@ -155,6 +165,7 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
     const floodSeconds = (Date.now() - t0) / 1000;
     const duringFlood = await during;
     clearInterval(sampler);
+    const drops = listenDrops() - drops0;
     const up = alive(pid);
     const s1 = up ? sched(pid) : { ran: Number.NaN, waited: Number.NaN };
     const m1 = up ? await metrics(m.api) : '';
@@ -194,6 +205,7 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
       rssBefore: rss[0]!,
       rssMax: Math.max(...rss),
       rssAfter,
+      listenDrops: drops,
       queueMedian: percentile(queue, 50),
       queueMax: Math.max(...queue),
       mccdCpuShare: (s1.ran - s0.ran) / wall,
@@ -265,6 +277,9 @@ export async function b8(): Promise<Section> {
     row(
       'accept queue (ss, every 250 ms): median / max',
       (r) => `${fmt(r.queueMedian, 0)} / ${fmt(r.queueMax, 0)}`,
+    ),
+    row('connections dropped at a full accept queue (TcpExt ListenDrops, whole machine)', (r) =>
+      fmt(r.listenDrops, 0),
     ),
     row(
       'mccd on a CPU / waiting for one (share of the flood)',

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fdOf, queuedNow, setDeferAccept } from '../../../native/index.js';
+import { fdOf, setDeferAccept } from '../../../native/index.js';
 
-/** TCP_DEFER_ACCEPT and the one-byte look the front door sorts each accept batch with. */
+/** TCP_DEFER_ACCEPT on a listener (negotiate.deferAccept). */
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
 afterEach(() => {
@@ -61,30 +61,5 @@ describe('TCP_DEFER_ACCEPT', () => {
     expect(() => setDeferAccept(-1, 5)).toThrow(
       expect.objectContaining({ name: 'NativeError', code: 'EINVAL' }),
     );
-  });
-});
-
-describe('queuedNow', () => {
-  it('says none, data, then eof without consuming anything', async () => {
-    const { port, accepted } = await listen(undefined);
-    const c = dial(port);
-    await once(c, 'connect');
-    while (accepted.length === 0) await sleep(5);
-    const fd = fdOf(accepted[0]!);
-    expect(queuedNow(fd)).toBe('none');
-    c.write('ab');
-    await sleep(50);
-    expect(queuedNow(fd)).toBe('data');
-    expect(queuedNow(fd)).toBe('data'); // still there: peeked, not read
-  });
-
-  it('eof once the peer has shut down with nothing sent', async () => {
-    const { port, accepted } = await listen(undefined);
-    const c = dial(port);
-    await once(c, 'connect');
-    while (accepted.length === 0) await sleep(5);
-    c.end();
-    await sleep(50);
-    expect(queuedNow(fdOf(accepted[0]!))).toBe('eof');
   });
 });
