@@ -31,6 +31,8 @@ const only = opt('only', 'all');
 const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
 const sections: Section[] = [];
+// Taken before anything runs: the load average it quotes is the one "at the start", not the benchmarks' own.
+const machine = machineLine();
 
 const benches: Record<string, () => Section | Promise<Section>> = {
   B1: () => b1(repeat),
@@ -55,7 +57,7 @@ const resultsPath = join(here, '..', '..', 'bench', 'RESULTS.md');
 const report = mergeResults(existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '', sections, {
   command,
   date: new Date().toISOString(),
-  machine: machineLine(),
+  machine,
 });
 process.stdout.write(`${report}\n`);
 writeFileSync(resultsPath, `${report}\n`);
