@@ -84,6 +84,13 @@ export interface AcceptError {
   message: string;
 }
 
+/**
+ * The accept queue asked for; the kernel caps it at net.core.somaxconn (4,096 by default). Under an idle
+ * flood with TCP_DEFER_ACCEPT the kernel releases the silent connections it held in bursts that fill a
+ * 4,096 queue, and a client's connection dropped at a full queue waits 200 ms or more for its
+ * retransmission (bench/NOTES.md): raising somaxconn alone is then enough to lengthen it.
+ */
+const LISTEN_BACKLOG = 65535;
 /** Pending connections closed at once when accept runs out of fds, so the next accept has room. */
 const SHED_ON_EMFILE = 32;
 /** How close to the fd limit an accepted fd may be numbered before pending connections are shed. */
@@ -139,7 +146,7 @@ export class FrontDoor extends EventEmitter<{
         server.once('error', reject);
         const fd = this.options.inherited?.(l);
         const where = fd === undefined ? { host: l.address, port: l.port } : { fd };
-        server.listen({ ...where, backlog: 4096 }, () => {
+        server.listen({ ...where, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve();
         });
