@@ -103,6 +103,12 @@ export const configSchema = z
          */
         maxPending: z.number().int().min(16).max(1_000_000).default(10_000),
         maxPendingPerAddress: z.number().int().min(1).max(1_000_000).default(1000),
+        /**
+         * TCP_DEFER_ACCEPT on the SMB listeners (timeoutMs, in whole seconds): the kernel queues a
+         * connection for accept only once its first bytes arrive. SMB clients speak first, so real clients
+         * are accepted as before, and connections that never send a byte cost mccd nothing until then.
+         */
+        deferAccept: z.boolean().default(true),
       })
       .strict()
       .default({}),

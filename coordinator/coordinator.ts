@@ -103,6 +103,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       maxPending: bounds.maxPending,
       maxPendingPerAddress: bounds.maxPendingPerAddress,
       ...(limit === undefined ? {} : { fdLimit: limit }),
+      deferAccept: config.negotiate.deferAccept,
+      onWarning: (message) => log.warn(message),
       inherited: (l) => this.inherited.fdFor(l),
     });
     this.frontDoor.on('accept-error', this.acceptFailed);

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { fdOf, type PendingPeek, startPeek } from '../native/index.js';
+import { fdOf, type PendingPeek, setDeferAccept, startPeek } from '../native/index.js';
 import type { WireErrorCode } from '../wire/errors.js';
 import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
@@ -66,6 +66,13 @@ export interface FrontDoorOptions {
    * starts failing (libuv then drops connections in the backlog unseen, real clients' among them).
    */
   fdLimit?: number;
+  /**
+   * Set TCP_DEFER_ACCEPT (for timeoutMs, in seconds) on every listener, inherited ones too: connections
+   * are accepted only once they have sent something (see native/src/sockinfo.cc).
+   */
+  deferAccept?: boolean;
+  /** Told when a listener option cannot be set (the listener still serves). */
+  onWarning?: (message: string) => void;
   /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
   inherited?: (l: { address: string; port: number }) => number | undefined;
 }
@@ -77,6 +84,13 @@ export interface AcceptError {
   message: string;
 }
 
+/**
+ * The accept queue asked for; the kernel caps it at net.core.somaxconn (4,096 by default). Under an idle
+ * flood with TCP_DEFER_ACCEPT the kernel releases the silent connections it held in bursts that fill a
+ * 4,096 queue, and a client's connection dropped at a full queue waits 200 ms or more for its
+ * retransmission (bench/NOTES.md): raising somaxconn alone is then enough to lengthen it.
+ */
+const LISTEN_BACKLOG = 65535;
 /** Pending connections closed at once when accept runs out of fds, so the next accept has room. */
 const SHED_ON_EMFILE = 32;
 /** How close to the fd limit an accepted fd may be numbered before pending connections are shed. */
@@ -132,11 +146,23 @@ export class FrontDoor extends EventEmitter<{
         server.once('error', reject);
         const fd = this.options.inherited?.(l);
         const where = fd === undefined ? { host: l.address, port: l.port } : { fd };
-        server.listen({ ...where, backlog: 4096 }, () => {
+        server.listen({ ...where, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve();
         });
       });
+      if (this.options.deferAccept) {
+        try {
+          setDeferAccept(
+            fdOf(server as unknown as Socket),
+            Math.max(1, Math.ceil(this.options.timeoutMs / 1000)),
+          );
+        } catch (error) {
+          this.options.onWarning?.(
+            `${l.address}:${l.port}: TCP_DEFER_ACCEPT not set (${(error as Error).message}): idle connections are accepted at once`,
+          );
+        }
+      }
       // Once listening, an error is a failed accept (libuv already closed what it could not take): the
       // listener goes on, and pending connections make room for the next one.
       server.on('error', (error: NodeJS.ErrnoException) =>

@@ -28,6 +28,7 @@ export interface RawAddon {
   listenerInfo(fd: number): { local: RawAddress; stream: boolean; listening: boolean };
   shutdownFd(fd: number): void;
   setRcvLowat(fd: number, bytes: number): void;
+  setDeferAccept(fd: number, seconds: number): void;
   destroySockets(tuples: SocketTuple[]): number[];
   listTcpSockets(
     family: 'ipv4' | 'ipv6',
@@ -92,7 +93,7 @@ export interface RawPeekSet {
 }
 
 /** Must equal kAbiVersion in native/src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;
 
 function findNativeDir(): string {
   // This file lives at native/addon.ts in the source tree and at dist/native/addon.js once built.

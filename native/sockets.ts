@@ -263,6 +263,14 @@ export function socketAddresses(fd: number): { local: RawAddress; remote: RawAdd
   return call(() => addon.socketAddresses(fd));
 }
 
+/**
+ * TCP_DEFER_ACCEPT on a listening socket: connections are queued for accept only once their first data
+ * arrives (or after about `seconds`). See native/src/sockinfo.cc.
+ */
+export function setDeferAccept(fd: number, seconds: number): void {
+  call(() => addon.setDeferAccept(fd, seconds));
+}
+
 /** A descriptor's bound address, whether it is a stream socket and whether it listens (SO_ACCEPTCONN). */
 export function listenerInfo(fd: number): { local: RawAddress; stream: boolean; listening: boolean } {
   return call(() => addon.listenerInfo(fd));

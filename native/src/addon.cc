@@ -83,7 +83,7 @@ void InitSmbDirect(Napi::Env env, Napi::Object exports);
 }  // namespace mcc
 
 // Bumped whenever the exported surface changes; the TypeScript facade refuses a stale build.
-static constexpr int kAbiVersion = 3;
+static constexpr int kAbiVersion = 4;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -177,6 +177,18 @@ Napi::Value SetRcvLowat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setDeferAccept(fd, seconds): on a listening TCP socket, a connection is queued for accept only once
+// its first data arrives (or after about `seconds`, rounded up to the SYN-ACK retransmit schedule).
+// SMB clients speak first, so a real client is accepted as before; one that never sends a byte waits in
+// the kernel as a request socket (no fd, no accept, nothing for mccd to shed) instead of in mccd.
+Napi::Value SetDeferAccept(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0, "setDeferAccept");
+  int seconds = static_cast<int>(ArgUint(info, 1, "setDeferAccept", "seconds", 3600));
+  if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof(seconds)) != 0)
+    ThrowErrno(info.Env(), "setsockopt(TCP_DEFER_ACCEPT)", errno);
+  return info.Env().Undefined();
+}
+
 // listenerInfo(fd) -> {local, stream, listening}: what an inherited (socket-activated) descriptor is,
 // without a peer to ask for and without accepting anything from its queue.
 Napi::Value ListenerInfo(const Napi::CallbackInfo& info) {
@@ -209,6 +221,7 @@ void InitSockInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("shutdownFd", Napi::Function::New(env, ShutdownFd));
   exports.Set("setRcvLowat", Napi::Function::New(env, SetRcvLowat));
   exports.Set("listenerInfo", Napi::Function::New(env, ListenerInfo));
+  exports.Set("setDeferAccept", Napi::Function::New(env, SetDeferAccept));
 }
 
 }  // namespace mcc

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Probe } from '../harness/cluster-mccd.js';
 import { waitFor } from '../harness/netns.js';
 import { durableAcrossMoveip } from './durable-actions.js';
+import { performHostileStep } from './hostile-actions.js';
 import type { Fault } from './record.js';
 import type { FailoverRig } from './rig.js';
 import type { Step } from './scenario.js';
@@ -349,5 +350,9 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
     case 'wait':
       await sleep(step.ms);
       return;
+    case 'idle-flood':
+    case 'spoof-guid':
+    case 'starved-burst':
+      return performHostileStep(rig, step, ctx, { resolveNode, performStep });
   }
 }

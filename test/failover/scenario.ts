@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeIssue } from '../../coordinator/config.js';
+import { describeHostileStep, hostileStepSchemas } from './hostile-steps.js';
 
 /**
  * Failover scenarios and profiles: small declarative YAML files validated here. Errors name the file,
@@ -118,13 +119,15 @@ export const stepSchema = z.discriminatedUnion(
       })
       .strict(),
     z.object({ action: z.literal('wait'), ms: ms(600_000) }).strict(),
+    // idle-flood, spoof-guid, starved-burst (hostile-actions.ts)
+    ...hostileStepSchemas,
   ],
   {
     errorMap: (issue, ctx) =>
       issue.code === 'invalid_union_discriminator'
         ? {
             message:
-              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition, share-mode, notify, kill-smbd-holding-file, durable-moveip or wait',
+              'expected action moveip, moveip-burst, disable, enable, stop, continue, kill-ctdbd, kill-mccd, restart-mccd, kill-backend, rolling-restart, restart-ctdbd, connect-check, partition, share-mode, notify, kill-smbd-holding-file, durable-moveip, idle-flood, spoof-guid, starved-burst or wait',
           }
         : { message: ctx.defaultError },
   },
@@ -280,6 +283,10 @@ export function describeStep(step: Step): string {
       return `a durable handle (${step.lease ? 'RWH lease' : 'batch oplock'}) opened through public IP ${step.ip}, the IP moved, the handle reconnected through it`;
     case 'wait':
       return `wait ${step.ms} ms`;
+    case 'idle-flood':
+    case 'spoof-guid':
+    case 'starved-burst':
+      return describeHostileStep(step);
     default:
       return `ctdb ${step.action} node ${step.node}`;
   }

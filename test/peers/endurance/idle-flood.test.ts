@@ -112,7 +112,9 @@ describePeer('idle flood against mccd under a small open-file limit', missingPro
     m = await startMccd({
       workers: 1,
       nofile: NOFILE,
-      extra: { api: { maxConnections: 16, headersTimeoutMs: 1000 } },
+      // Without TCP_DEFER_ACCEPT: the kernel would hold these silent connections itself (bench B8), and
+      // one byte each defeats it anyway; this test is about mccd's own bounds and accept's EMFILE path.
+      extra: { api: { maxConnections: 16, headersTimeoutMs: 1000 }, negotiate: { deferAccept: false } },
     });
     pid = m.pids[0]!;
   }, 30_000);
