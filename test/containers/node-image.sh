@@ -12,7 +12,7 @@ printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 chmod +x "$dir/usr/sbin/policy-rc.d"
 # ethtool: ctdb's 10.interface needs it (only a Recommends) or nodes stay UNHEALTHY. tini: PID 1 that
 # reaps orphans, so a killed daemon's pid really disappears. libstdc++6: the host's node binary is
-# bind-mounted in and needs it. samba-testsuite: smbtorture for the client containers. curl: deploy/ctdb/99.mcc.script
+# bind-mounted in and needs it. samba-testsuite: smbtorture for the client containers. curl: deploy/ctdb/09.mcc.script
 # posts ctdb's IP events to mccd with it. systemd: systemd-socket-activate holds mccd's front door across
 # restarts as deploy/systemd/mccd.socket does, and a node can boot systemd as PID 1 to run the units themselves.
 chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
