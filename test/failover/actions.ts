@@ -320,13 +320,11 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       return;
     }
     case 'share-mode':
-      await shareModeAcrossNodes(
-        rig,
-        ctx,
-        await resolveNode(rig, step.holder),
-        await resolveNode(rig, step.other),
-      );
+    case 'kill-smbd-holding-file': {
+      const check = step.action === 'share-mode' ? shareModeAcrossNodes : killSmbdHoldingFile;
+      await check(rig, ctx, await resolveNode(rig, step.holder), await resolveNode(rig, step.other));
       return;
+    }
     case 'notify':
       await notifyAcrossNodes(
         rig,
@@ -334,14 +332,6 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
         await resolveNode(rig, step.watcher),
         await resolveNode(rig, step.changer),
         step.delayMs,
-      );
-      return;
-    case 'kill-smbd-holding-file':
-      await killSmbdHoldingFile(
-        rig,
-        ctx,
-        await resolveNode(rig, step.holder),
-        await resolveNode(rig, step.other),
       );
       return;
     case 'durable-moveip':

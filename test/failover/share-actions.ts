@@ -1,6 +1,6 @@
 import { waitFor } from '../harness/netns.js';
 import type { StepContext } from './actions.js';
-import type { RigShare } from './platform.js';
+import type { HeldFile, RigShare } from './platform.js';
 import type { FailoverRig } from './rig.js';
 
 /**
@@ -30,6 +30,34 @@ async function putFile(share: RigShare, server: string, name: string): Promise<v
   if (!put.ok) throw new Error(`smbclient put ${name} through ${server}: ${statusOf(put.output)}`);
 }
 
+/**
+ * A file of its own put through `holder` and held open there by an smbclient session; a delete through
+ * `other` meanwhile must be refused with a sharing violation (checked). The caller ends the session.
+ */
+async function holdWhileOtherIsRefused(
+  rig: FailoverRig,
+  ctx: StepContext,
+  share: RigShare,
+  nodes: { holder: number; other: number },
+  name: string,
+): Promise<{ held: HeldFile; otherIp: string }> {
+  const { holder, other } = nodes;
+  const [holderIp, otherIp] = [rig.cluster.node(holder).address, rig.cluster.node(other).address];
+  await putFile(share, holderIp, name);
+  ctx.mark(`${name} held open through node ${holder}`, holder);
+  const held = await share.holdOpen(holderIp, name);
+  const refused = await share.batch(otherIp, `del ${name}`).catch((error: Error) => {
+    held.end();
+    throw error;
+  });
+  ctx.check(
+    `delete through node ${other} while node ${holder} holds ${name} open`,
+    /NT_STATUS_SHARING_VIOLATION/.test(refused.output),
+    `expected NT_STATUS_SHARING_VIOLATION, got ${statusOf(refused.output)}`,
+  );
+  return { held, otherIp };
+}
+
 /** Open through `holder`; a delete through `other` is refused while it is open and allowed once closed. */
 export async function shareModeAcrossNodes(
   rig: FailoverRig,
@@ -40,17 +68,8 @@ export async function shareModeAcrossNodes(
   const share = shareOf(rig, ctx, 'share-mode');
   if (!share) return;
   const name = `share-mode-${holder}-${other}-${Date.now()}.txt`;
-  const [holderIp, otherIp] = [rig.cluster.node(holder).address, rig.cluster.node(other).address];
-  await putFile(share, holderIp, name);
-  ctx.mark(`${name} held open through node ${holder}`, holder);
-  const held = await share.holdOpen(holderIp, name);
+  const { held, otherIp } = await holdWhileOtherIsRefused(rig, ctx, share, { holder, other }, name);
   try {
-    const refused = await share.batch(otherIp, `del ${name}`);
-    ctx.check(
-      `delete through node ${other} while node ${holder} holds ${name} open`,
-      /NT_STATUS_SHARING_VIOLATION/.test(refused.output),
-      `expected NT_STATUS_SHARING_VIOLATION, got ${statusOf(refused.output)}`,
-    );
     await held.close();
     ctx.mark(`${name} closed through node ${holder}`, holder);
     const allowed = await share.batch(otherIp, `del ${name}`);
@@ -130,16 +149,8 @@ export async function killSmbdHoldingFile(
   const share = shareOf(rig, ctx, 'kill-smbd-holding-file');
   if (!share) return;
   const name = `crash-${holder}-${other}-${Date.now()}.txt`;
-  const [holderIp, otherIp] = [rig.cluster.node(holder).address, rig.cluster.node(other).address];
-  await putFile(share, holderIp, name);
-  const held = await share.holdOpen(holderIp, name);
+  const { held, otherIp } = await holdWhileOtherIsRefused(rig, ctx, share, { holder, other }, name);
   try {
-    const refused = await share.batch(otherIp, `del ${name}`);
-    ctx.check(
-      `delete through node ${other} while node ${holder} holds ${name} open`,
-      /NT_STATUS_SHARING_VIOLATION/.test(refused.output),
-      `expected NT_STATUS_SHARING_VIOLATION, got ${statusOf(refused.output)}`,
-    );
     const pid = await holderPid(share, holder, name);
     const serving = await rig.mccd(holder).smbdServing();
     if (pid === undefined || !serving.has(pid)) {
