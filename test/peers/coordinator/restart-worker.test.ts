@@ -43,8 +43,15 @@ describePeer('a channel a returning worker does not report is closed at restart'
     const register = async () => {
       const carrier = connectCarrier(join(dir, 'workers.sock'), { maxBytes: 128 * 1024, maxFds: 4 });
       carriers.push(carrier);
-      carrier.on('message', (m) => fds.push(...m.fds));
+      let registered = false;
+      carrier.on('message', (m) => {
+        fds.push(...m.fds);
+        if ((JSON.parse(m.data.toString()) as { t?: string }).t === 'registered') registered = true;
+      });
       await carrier.send(Buffer.from(JSON.stringify({ t: 'register', version: 1, workerId: 'w' })));
+      // mccd answers `registered` once it counts the worker: a client sooner than that is refused (no
+      // worker), and with TCP_DEFER_ACCEPT the NEGOTIATE arrives with the accept, so it would be.
+      await waitFor('registered', 5000, () => (registered ? true : undefined), 10);
       return carrier;
     };
     node = new Coordinator(config, createLogger(config.log.level));
