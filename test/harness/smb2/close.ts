@@ -1,7 +1,14 @@
 import { ByteReader } from '../../../wire/cursor.js';
 import { type Parsed, parse } from '../../../wire/errors.js';
 import { SMB2_HEADER_LEN, Smb2Command, type Smb2Header } from '../../../wire/smb2/header.js';
-import { commandHeaderPull, messageWriter, structureSizeCheck } from './message.js';
+import {
+  commandHeaderPull,
+  type FileStat,
+  fileStatPull,
+  fileStatPush,
+  messageWriter,
+  structureSizeCheck,
+} from './message.js';
 
 /** SMB2 CLOSE request (MS-SMB2 2.2.15) and response (2.2.16). */
 export const CLOSE_REQUEST_STRUCTURE_SIZE = 24;
@@ -15,16 +22,9 @@ export interface CloseRequest {
   fileId: Uint8Array;
 }
 
-export interface CloseResponse {
+export interface CloseResponse extends FileStat {
   header: Smb2Header;
   flags: number;
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
-  allocationSize: bigint;
-  endOfFile: bigint;
-  fileAttributes: number;
 }
 
 export function closeRequestLen(): number {
@@ -60,13 +60,7 @@ export function closeResponsePush(res: CloseResponse): Uint8Array {
   const b = SMB2_HEADER_LEN;
   w.u16(b, CLOSE_RESPONSE_STRUCTURE_SIZE);
   w.u16(b + 2, res.flags);
-  w.u64(b + 8, res.creationTime);
-  w.u64(b + 16, res.lastAccessTime);
-  w.u64(b + 24, res.lastWriteTime);
-  w.u64(b + 32, res.changeTime);
-  w.u64(b + 40, res.allocationSize);
-  w.u64(b + 48, res.endOfFile);
-  w.u32(b + 56, res.fileAttributes);
+  fileStatPush(w, b + 8, res);
   return w.bytes;
 }
 
@@ -80,13 +74,7 @@ export function closeResponsePull(bytes: Uint8Array, base = 0): Parsed<CloseResp
     return {
       header,
       flags: r.u16(b + 2),
-      creationTime: r.u64(b + 8),
-      lastAccessTime: r.u64(b + 16),
-      lastWriteTime: r.u64(b + 24),
-      changeTime: r.u64(b + 32),
-      allocationSize: r.u64(b + 40),
-      endOfFile: r.u64(b + 48),
-      fileAttributes: r.u32(b + 56),
+      ...fileStatPull(r, b + 8),
     };
   });
 }

@@ -7,7 +7,15 @@ import {
   createContextsPullFrom,
   createContextsPush,
 } from './create-contexts.js';
-import { bufferPull, commandHeaderPull, messageWriter, structureSizeCheck } from './message.js';
+import {
+  bufferPull,
+  commandHeaderPull,
+  type FileStat,
+  fileStatPull,
+  fileStatPush,
+  messageWriter,
+  structureSizeCheck,
+} from './message.js';
 import { utf16le } from './ntlmssp.js';
 
 /** SMB2 CREATE request (MS-SMB2 2.2.13) and response (2.2.14), with their create-context chains. */
@@ -50,18 +58,11 @@ export interface CreateRequest {
   contexts: CreateContext[];
 }
 
-export interface CreateResponse {
+export interface CreateResponse extends FileStat {
   header: Smb2Header;
   oplockLevel: number;
   flags: number;
   createAction: number;
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
-  allocationSize: bigint;
-  endOfFile: bigint;
-  fileAttributes: number;
   /** SMB2_FILEID: persistent (8 bytes) then volatile (8 bytes), kept as the wire's 16 bytes. */
   fileId: Uint8Array;
   contexts: CreateContext[];
@@ -158,13 +159,7 @@ export function createResponsePush(res: CreateResponse): Uint8Array {
   w.u8(b + 2, res.oplockLevel);
   w.u8(b + 3, res.flags);
   w.u32(b + 4, res.createAction);
-  w.u64(b + 8, res.creationTime);
-  w.u64(b + 16, res.lastAccessTime);
-  w.u64(b + 24, res.lastWriteTime);
-  w.u64(b + 32, res.changeTime);
-  w.u64(b + 40, res.allocationSize);
-  w.u64(b + 48, res.endOfFile);
-  w.u32(b + 56, res.fileAttributes);
+  fileStatPush(w, b + 8, res);
   w.set(b + 64, res.fileId.subarray(0, 16));
   if (res.contexts.length > 0) {
     const chain = createContextsPush(res.contexts);
@@ -187,13 +182,7 @@ export function createResponsePull(bytes: Uint8Array, base = 0): Parsed<CreateRe
       oplockLevel: r.u8(b + 2),
       flags: r.u8(b + 3),
       createAction: r.u32(b + 4),
-      creationTime: r.u64(b + 8),
-      lastAccessTime: r.u64(b + 16),
-      lastWriteTime: r.u64(b + 24),
-      changeTime: r.u64(b + 32),
-      allocationSize: r.u64(b + 40),
-      endOfFile: r.u64(b + 48),
-      fileAttributes: r.u32(b + 56),
+      ...fileStatPull(r, b + 8),
       fileId: r.slice(b + 64, 16).slice(),
       contexts: contextsPull(r, r.u32(b + 80), r.u32(b + 84), b + RESPONSE_FIXED, b + 80),
     };

@@ -39,6 +39,43 @@ export function messageWriter(header: Smb2Header, command: number, bodyLen: numb
   return w;
 }
 
+/**
+ * A file's times, sizes and attributes as the CREATE and CLOSE responses both carry them, at the same
+ * body offsets 8-59 (MS-SMB2 2.2.14, 2.2.16).
+ */
+export interface FileStat {
+  creationTime: bigint;
+  lastAccessTime: bigint;
+  lastWriteTime: bigint;
+  changeTime: bigint;
+  allocationSize: bigint;
+  endOfFile: bigint;
+  fileAttributes: number;
+}
+
+/** Writes `s` at `at` (the response body's offset 8). */
+export function fileStatPush(w: ByteWriter, at: number, s: FileStat): void {
+  w.u64(at, s.creationTime);
+  w.u64(at + 8, s.lastAccessTime);
+  w.u64(at + 16, s.lastWriteTime);
+  w.u64(at + 24, s.changeTime);
+  w.u64(at + 32, s.allocationSize);
+  w.u64(at + 40, s.endOfFile);
+  w.u32(at + 48, s.fileAttributes);
+}
+
+export function fileStatPull(r: ByteReader, at: number): FileStat {
+  return {
+    creationTime: r.u64(at),
+    lastAccessTime: r.u64(at + 8),
+    lastWriteTime: r.u64(at + 16),
+    changeTime: r.u64(at + 24),
+    allocationSize: r.u64(at + 32),
+    endOfFile: r.u64(at + 40),
+    fileAttributes: r.u32(at + 48),
+  };
+}
+
 /** Offset/length of a buffer inside a message (offsets count from the SMB2 header start). */
 export function bufferPull(
   r: ByteReader,
