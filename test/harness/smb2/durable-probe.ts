@@ -93,8 +93,19 @@ function guidArg(text: string, name = 'create-guid'): string {
 }
 
 /** What the server granted: the lease key and state (7 = RWH), when the open holds a lease. */
-function leaseFields(lease: LeaseV2 | undefined): Record<string, unknown> {
-  return lease ? { leaseKey: hex(lease.leaseKey), leaseState: lease.leaseState } : {};
+/** What `opened` and `reconnected` both say of the handle. */
+function openFields(
+  open: { fileId: Uint8Array; oplockLevel: number; lease?: LeaseV2 | undefined },
+  client: Smb2Client,
+  createGuid: string,
+): Record<string, unknown> {
+  return {
+    fileId: hex(open.fileId),
+    createGuid,
+    oplockLevel: open.oplockLevel,
+    ...(open.lease ? { leaseKey: hex(open.lease.leaseKey), leaseState: open.lease.leaseState } : {}),
+    dialect: dialectName(client.dialect),
+  };
 }
 
 /** Holds the connection until it ends or a signal asks the probe to drop it without a CLOSE. */
@@ -159,11 +170,7 @@ async function main(argv: string[]): Promise<number> {
       durable: open.durable !== undefined,
       timeoutMs: open.durable?.timeoutMs ?? 0,
       durableFlags: open.durable?.flags ?? 0,
-      fileId: hex(open.fileId),
-      createGuid,
-      oplockLevel: open.oplockLevel,
-      ...leaseFields(open.lease),
-      dialect: dialectName(client.dialect),
+      ...openFields(open, client, createGuid),
       ...common,
       pid: process.pid,
     });
@@ -180,11 +187,7 @@ async function main(argv: string[]): Promise<number> {
     const open = await client.reconnectDurable(file, fileId, createGuid, leaseKeyArg);
     emit({
       event: 'reconnected',
-      fileId: hex(open.fileId),
-      createGuid,
-      oplockLevel: open.oplockLevel,
-      ...leaseFields(open.lease),
-      dialect: dialectName(client.dialect),
+      ...openFields(open, client, createGuid),
       ...common,
       pid: process.pid,
     });
