@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { type B8Numbers, type B8Probe, b8Prose } from './b8-prose.js';
-import { benchDir, startMccd } from './procs.js';
+import { benchDir, pidAlive, startMccd } from './procs.js';
 import { fmt, percentile, type Section } from './stats.js';
 
 /**
@@ -79,15 +79,6 @@ function sum(text: string, pattern: RegExp): number {
   let n = 0;
   for (const m of text.matchAll(pattern)) n += Number(m[1]);
   return n;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** mccd's CPU time and the time it waited runnable for a CPU (/proc/PID/schedstat), in ms. */
@@ -166,7 +157,7 @@ async function floodRun(deferAccept: boolean): Promise<B8Run> {
     const duringFlood = await during;
     clearInterval(sampler);
     const drops = listenDrops() - drops0;
-    const up = alive(pid);
+    const up = pidAlive(pid);
     const s1 = up ? sched(pid) : { ran: Number.NaN, waited: Number.NaN };
     const m1 = up ? await metrics(m.api) : '';
     const after = up ? await probe(m.port, BASELINE_MS) : undefined;

@@ -61,14 +61,7 @@ export async function deleteNamespace(ns: string): Promise<void> {
   }
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { pidAlive } from '../../bench/procs.js';
 
 export async function waitFor<T>(
   what: string,

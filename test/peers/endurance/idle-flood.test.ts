@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { negotiateOnce } from '../../../bench/loadgen.js';
-import { type Running, startMccd } from '../../../bench/procs.js';
+import { pidAlive, type Running, startMccd } from '../../../bench/procs.js';
 import { apiGet } from '../../../cli/api-client.js';
 import { waitFor } from '../../harness/netns.js';
 import { projectRoot } from '../../helpers/reference.js';
@@ -24,15 +24,6 @@ const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 
 function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function metric(api: string, pattern: RegExp): Promise<number> {
@@ -131,7 +122,7 @@ describePeer('idle flood against mccd under a small open-file limit', missingPro
     const shedBefore = await metric(m.api, /mcc_rejected_connections_total\{reason="shed"\} (\d+)/g);
     const f = flood(m.port, SOURCES, 750, FLOOD_SECONDS);
     const fds: number[] = [];
-    const sampler = setInterval(() => alive(pid) && fds.push(fdCount(pid)), 250);
+    const sampler = setInterval(() => pidAlive(pid) && fds.push(fdCount(pid)), 250);
     const probing = probe(m.port, f.done);
     // A worker connecting in the middle of the flood (the carrier's accept used to die of EMFILE here).
     await new Promise((r) => setTimeout(r, 5000));
@@ -152,7 +143,7 @@ describePeer('idle flood against mccd under a small open-file limit', missingPro
     process.stdout.write(
       `idle flood: ${report.opened} connections opened in ${FLOOD_SECONDS} s (${Math.round(report.opened / FLOOD_SECONDS)}/s), ${shed} shed; mccd fds max ${Math.max(...fds)} of ${NOFILE}; ${probed.ms.length} NEGOTIATEs answered, ${probed.failures.length} failed (${[...new Set(probed.failures)].join(', ')}), p50 ${probed.p50.toFixed(1)} ms, p99 ${probed.p99.toFixed(1)} ms\n`,
     );
-    expect(alive(pid)).toBe(true);
+    expect(pidAlive(pid)).toBe(true);
     expect(Math.max(...fds)).toBeLessThan(NOFILE);
     expect(probed.failures).toEqual([]);
     expect(probed.ms.length).toBeGreaterThan(50);
@@ -172,7 +163,7 @@ describePeer('idle flood against mccd under a small open-file limit', missingPro
       // The worker socket's accept runs out of fds too while the flood holds them.
       extraWorkers.push(startWorker(join(m.dir, 'workers.sock'), 'squeezed'));
       await f.done;
-      expect(alive(pid)).toBe(true);
+      expect(pidAlive(pid)).toBe(true);
       const emfile = await metric(
         m.api,
         /mcc_accept_errors_total\{listener="(?:smb|worker)",code="EMFILE"\} (\d+)/g,
