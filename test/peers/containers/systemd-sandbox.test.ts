@@ -142,6 +142,13 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     return events;
   }
 
+  /** Until the probe has seen both its channels closed. */
+  async function allClosed(events: () => Promise<ProbeEvent[]>, timeoutMs = 10_000): Promise<void> {
+    await waitFor('the probe to see both channels close', timeoutMs, async () =>
+      (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
+    );
+  }
+
   /** Until mccd's journal after `mark` matches (journald takes the lines from its stdout a little later). */
   async function journalShows(mark: number, pattern: RegExp): Promise<void> {
     let seen = '';
@@ -193,9 +200,7 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     ).toHaveLength(2);
     const mark = await box.journalMark('mccd.service');
     await box.sh(`${MCC_CLI} teardown ${GUID}`);
-    await waitFor('the probe to see both channels close', 10_000, async () =>
-      (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
-    );
+    await allClosed(events);
     await journalShows(mark, /"reason":\{"kind":"admin".*client torn down: 2 channel\(s\)/);
   });
 
@@ -203,9 +208,7 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
     const events = await probe('5a4db0c5-0000-4000-8000-00000000a002');
     const mark = await box.journalMark('mccd.service');
     await releaseLoopback();
-    await waitFor('the probe to see both channels close', 10_000, async () =>
-      (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
-    );
+    await allClosed(events);
     // The kernel reset them (the worker would have closed them with a FIN).
     expect((await events()).filter((e) => e.code === 'ECONNRESET')).toHaveLength(2);
     await journalShows(mark, /SOCK_DESTROY reset 2 channel\(s\) at once/);
@@ -225,9 +228,7 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
       const events = await probe('5a4db0c5-0000-4000-8000-00000000a003');
       const mark = await box.journalMark('mccd.service');
       await releaseLoopback();
-      await waitFor('the probe to see both channels close', 10_000, async () =>
-        (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
-      );
+      await allClosed(events);
       // The worker closed them on mccd's order instead: a FIN, no reset.
       expect((await events()).filter((e) => e.code === 'ECONNRESET')).toHaveLength(0);
       await journalShows(mark, /SOCK_DESTROY refused: errno 1; owners close them/);
@@ -273,9 +274,7 @@ describePeer('systemd sandbox: deploy/systemd units under systemd as PID 1', con
       // ctdbd releases every IP of a disabled node: its 10.interface resets the connections, and mccd
       // gets RELEASE_IP from ctdbd itself (09.mcc.script is not installed here).
       await box.sh('ctdb disable');
-      await waitFor('the probe to see both channels close', 20_000, async () =>
-        (await events()).some((e) => e.event === 'all-closed') ? true : undefined,
-      );
+      await allClosed(events, 20_000);
       await journalShows(mark, new RegExp(`RELEASE_IP ${PUBLIC_IP.replaceAll('.', '\\.')}`));
       await waitFor('the client gone from mccd', 20_000, async () =>
         (await box.sh(`${MCC_CLI} clients --json`)).includes(guid) ? undefined : true,
