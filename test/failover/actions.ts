@@ -6,7 +6,7 @@ import { performHostileStep } from './hostile-actions.js';
 import type { Fault } from './record.js';
 import type { FailoverRig } from './rig.js';
 import type { Step } from './scenario.js';
-import { killSmbdHoldingFile, notifyAcrossNodes, shareModeAcrossNodes } from './share-actions.js';
+import { killSmbdHoldingFile, notifyAcrossNodes, shareModeAcrossNodes, statusOf } from './share-actions.js';
 
 /** What a step tells the run: action markers (for the plot, and as causes) and the faults it makes. */
 export interface StepContext {
@@ -312,10 +312,11 @@ export async function performStep(rig: FailoverRig, step: Step, ctx: StepContext
       ctx.progress(`${step.count} fresh smbclient connections to node ${pnn} (${server}), one after another`);
       for (let i = 0; i < step.count; i++) {
         const { ok, output } = await rig.platform.smbclientLs(server);
-        const detail = ok
-          ? 'listed the share'
-          : (output.match(/NT_STATUS_[A-Z_]+/)?.[0] ?? output.trim().slice(-200));
-        ctx.check(`smbclient ${i + 1}/${step.count} to node ${pnn} (${server})`, ok, detail);
+        ctx.check(
+          `smbclient ${i + 1}/${step.count} to node ${pnn} (${server})`,
+          ok,
+          ok ? 'listed the share' : statusOf(output),
+        );
       }
       return;
     }
