@@ -40,15 +40,11 @@ const RULES: [string, (f: Frame) => boolean][] = [
   ['handoff (sendmsg + channel message)', (f) => /carrier\.js$/.test(f.url) || f.functionName === 'handOff'],
   ['registry / statecharts', (f) => f.url.includes('/xstate/') || f.url.includes('/statecharts/')],
   ['parse (NEGOTIATE, frames)', (f) => f.url.includes('/wire/')],
-  [
-    'peek (MSG_PEEK, peek set)',
-    (f) => /native\/sockets\.js$/.test(f.url) && /peek|Peek|look|finish|settled/.test(f.functionName),
-  ],
   ['admission (limits, owner, claim, liveness)', (f) => /coordinator\/admission\.js$/.test(f.url)],
   ['state file', (f) => /state-(writer|file)\.js$/.test(f.url)],
   [
-    'accept (net.Server, socket object, fd)',
-    (f) => /front-door\.js$/.test(f.url) || f.url === 'node:net' || /fdOf/.test(f.functionName),
+    'accept and peek (native acceptor and its reports)',
+    (f) => /front-door\.js$/.test(f.url) || /native\/acceptor\.js$/.test(f.url) || f.url === 'node:net',
   ],
   [
     'close (socket destroy)',

@@ -167,7 +167,7 @@ export class Admission {
   }
 
   private refuse(c: AcceptedConnection, reason: Rejection['reason'], detail: string): void {
-    c.socket.destroy();
+    c.close();
     this.reject({
       reason,
       detail,

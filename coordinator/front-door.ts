@@ -1,20 +1,29 @@
 /**
- * The SMB front door: accepts with pauseOnConnect (libuv never reads), peeks the first PDU with MSG_PEEK
- * under a deadline and a size cap, and hands on only connections whose first PDU is an SMB2 NEGOTIATE.
- * The bytes stay in the socket for whoever owns it next.
+ * The SMB front door: the native acceptor (native/src/acceptor.cc) accepts, peeks the first PDU with
+ * MSG_PEEK under a deadline and a size cap, and keeps the pending bounds, all without a JavaScript
+ * socket; this module judges each first frame and hands on only SMB2 NEGOTIATEs. The bytes stay in the
+ * socket for whoever owns it next.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
-import { fdOf, type PendingPeek, setDeferAccept, startPeek } from '../native/index.js';
+import {
+  Acceptor,
+  type AcceptReport,
+  closeFd,
+  listenerInfo,
+  listenTcp,
+  relisten,
+  setDeferAccept,
+} from '../native/index.js';
 import type { WireErrorCode } from '../wire/errors.js';
 import { plainIp } from '../wire/ip.js';
 import { type NegotiateRequest, negotiateRequestPull } from '../wire/smb2/negotiate.js';
 import { FrameReader, TRANSPORT_HEADER_LEN } from '../wire/smb2/transport.js';
-import { PendingPeeks } from './pending-peeks.js';
 
 export interface AcceptedConnection {
-  socket: Socket;
+  /** mccd's copy of the connection, open until close(): handed on by SCM_RIGHTS or inherited by smbd. */
   fd: number;
+  /** Closes mccd's copy (once; later calls do nothing). */
+  close(): void;
   local: { address: string; port: number };
   remote: { address: string; port: number };
   /** The NEGOTIATE as peeked, transport header included. */
@@ -63,7 +72,7 @@ export interface FrontDoorOptions {
   /**
    * The open-file limit mccd started under. fds are allocated lowest first, so an accepted fd numbered
    * near it means the process is nearly out: the oldest pending connections are closed before accept
-   * starts failing (libuv then drops connections in the backlog unseen, real clients' among them).
+   * starts failing (the kernel then drops connections in the backlog, real clients' among them).
    */
   fdLimit?: number;
   /**
@@ -91,20 +100,6 @@ export interface AcceptError {
  * retransmission (bench/NOTES.md): raising somaxconn alone is then enough to lengthen it.
  */
 const LISTEN_BACKLOG = 65535;
-/** Pending connections closed at once when accept runs out of fds, so the next accept has room. */
-const SHED_ON_EMFILE = 32;
-/** How close to the fd limit an accepted fd may be numbered before pending connections are shed. */
-const FD_HEADROOM = 64;
-
-interface Pending {
-  socket: Socket;
-  peek: PendingPeek;
-  close: (reason: RejectReason, detail: string) => void;
-}
-
-function plainAddress(address: string | undefined): string {
-  return address ? plainIp(address) : '';
-}
 
 function rejectionFor(code: WireErrorCode): RejectReason {
   switch (code) {
@@ -121,179 +116,143 @@ function rejectionFor(code: WireErrorCode): RejectReason {
   }
 }
 
+type Verdict =
+  | { negotiateBytes: Buffer; request: NegotiateRequest }
+  | { reason: RejectReason; detail: string; code?: WireErrorCode };
+
+function closeOnce(fd: number): () => void {
+  let open = true;
+  return () => {
+    if (!open) return;
+    open = false;
+    try {
+      closeFd(fd);
+    } catch {
+      // Already gone (EBADF): nothing left to close.
+    }
+  };
+}
+
 export class FrontDoor extends EventEmitter<{
   connection: [AcceptedConnection];
   rejected: [Rejection];
   'accept-error': [AcceptError];
 }> {
-  private readonly servers: Server[] = [];
-  private readonly pending: PendingPeeks<Pending>;
+  private acceptor: Acceptor | undefined;
+  private readonly listening: { fd: number; address: string; port: number }[] = [];
 
   constructor(private readonly options: FrontDoorOptions) {
     super();
-    this.pending = new PendingPeeks(options.maxPending, options.maxPendingPerAddress);
   }
 
   /** Connections accepted and still waiting for their NEGOTIATE (one fd each). */
   pendingCount(): number {
-    return this.pending.size;
+    return this.acceptor?.pending() ?? 0;
   }
 
   async start(): Promise<void> {
+    const acceptor = new Acceptor(
+      {
+        maxBytes: this.options.maxBytes,
+        deadlineMs: this.options.timeoutMs,
+        maxPending: this.options.maxPending,
+        maxPendingPerAddress: this.options.maxPendingPerAddress,
+        ...(this.options.fdLimit === undefined ? {} : { fdLimit: this.options.fdLimit }),
+      },
+      (reports) => {
+        for (const r of reports) this.onReport(r);
+      },
+    );
+    this.acceptor = acceptor;
     for (const l of this.options.listen) {
-      const server = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        const fd = this.options.inherited?.(l);
-        const where = fd === undefined ? { host: l.address, port: l.port } : { fd };
-        server.listen({ ...where, backlog: LISTEN_BACKLOG }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const inherited = this.options.inherited?.(l);
+      let fd: number;
+      if (inherited === undefined) fd = listenTcp(l.address, l.port, LISTEN_BACKLOG);
+      else {
+        fd = inherited;
+        relisten(fd, LISTEN_BACKLOG);
+      }
+      const local = listenerInfo(fd).local;
+      this.listening.push({ fd, address: plainIp(local.address), port: local.port });
       if (this.options.deferAccept) {
         try {
-          setDeferAccept(
-            fdOf(server as unknown as Socket),
-            Math.max(1, Math.ceil(this.options.timeoutMs / 1000)),
-          );
+          setDeferAccept(fd, Math.max(1, Math.ceil(this.options.timeoutMs / 1000)));
         } catch (error) {
           this.options.onWarning?.(
             `${l.address}:${l.port}: TCP_DEFER_ACCEPT not set (${(error as Error).message}): idle connections are accepted at once`,
           );
         }
       }
-      // Once listening, an error is a failed accept (libuv already closed what it could not take): the
-      // listener goes on, and pending connections make room for the next one.
-      server.on('error', (error: NodeJS.ErrnoException) =>
-        this.acceptFailed(`${l.address}:${l.port}`, error),
-      );
-      this.servers.push(server);
+      acceptor.listen(fd, `${l.address}:${l.port}`);
     }
   }
 
   addresses(): { address: string; port: number }[] {
-    return this.servers.map((s) => {
-      const a = s.address() as { address: string; port: number };
-      return { address: a.address, port: a.port };
-    });
+    return this.listening.map(({ address, port }) => ({ address, port }));
   }
 
   async stop(): Promise<void> {
-    for (const p of this.pending.takeOldest(this.pending.size)) {
-      p.peek.cancel();
-      p.socket.destroy();
-    }
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    this.servers.length = 0;
+    this.acceptor?.close();
+    this.acceptor = undefined;
+    for (const l of this.listening) closeOnce(l.fd)();
+    this.listening.length = 0;
   }
 
-  private onConnection(socket: Socket): void {
-    const acceptedAt = Date.now();
-    const local = { address: plainAddress(socket.localAddress), port: socket.localPort ?? 0 };
-    const remote = { address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
-    const reject = (reason: RejectReason, detail: string, code?: WireErrorCode) => {
-      socket.destroy();
-      this.emit('rejected', {
-        reason,
-        detail,
-        remote: `${remote.address}:${remote.port}`,
-        local: `${local.address}:${local.port}`,
-        ...(code ? { code } : {}),
-      });
-    };
-    socket.on('error', () => undefined);
-    let fd: number;
-    try {
-      fd = fdOf(socket);
-    } catch (error) {
-      reject('error', (error as Error).message);
+  private onReport(r: AcceptReport): void {
+    if (r.kind === 'accept-error') {
+      this.emit('accept-error', { listener: 'smb', code: r.code, message: r.detail });
       return;
     }
-    if (this.options.fdLimit !== undefined && fd >= this.options.fdLimit - FD_HEADROOM)
-      for (const p of this.pending.takeOldest(SHED_ON_EMFILE))
-        p.close(
-          'shed',
-          `fd ${fd} is near the open-file limit ${this.options.fdLimit}: closing the oldest connections still waiting for their NEGOTIATE`,
-        );
-    const max = this.options.maxBytes;
-    const peek = startPeek(fd, {
-      maxBytes: max,
-      deadlineMs: this.options.timeoutMs,
-      // Enough to judge the header, then the whole first frame (the cap makes oversized frames 'done').
-      decide: (b) => {
-        if (b.length < TRANSPORT_HEADER_LEN + 4) return TRANSPORT_HEADER_LEN + 4;
-        if (b[0] !== 0) return 'done';
-        const length = b.readUIntBE(1, 3);
-        return length + TRANSPORT_HEADER_LEN > max
-          ? 'done'
-          : b.length >= length + TRANSPORT_HEADER_LEN
-            ? 'done'
-            : length + TRANSPORT_HEADER_LEN;
-      },
-    });
-    let entry: Pending | undefined;
-    if (peek.waiting) {
-      entry = {
-        socket,
-        peek,
-        close: (reason, detail) => {
-          // Out of the epoll set before the fd is closed: a reused fd number must never meet this peek.
-          peek.cancel();
-          reject(reason, detail);
-        },
-      };
-      for (const { evicted, why } of this.pending.add(remote.address, entry))
-        evicted.close(
-          'shed',
-          why === 'per-address'
-            ? `${this.options.maxPendingPerAddress} connections from this address already waiting for their NEGOTIATE; closing the oldest`
-            : `${this.options.maxPending} connections already waiting for their NEGOTIATE; closing the oldest`,
-        );
-    }
-    peek.done.then((outcome) => {
-      if (entry) this.pending.delete(entry);
-      if (socket.destroyed || outcome.kind === 'cancelled') return;
-      if (outcome.kind === 'error') return reject('error', outcome.error.message);
-      const bytes = outcome.bytes;
-      // Judge what arrived even when the stream ended or the deadline passed: garbage is garbage.
-      const reader = new FrameReader({ maxFrame: max - TRANSPORT_HEADER_LEN, allowTransform: false });
-      const { frames, error } = reader.push(bytes);
-      if (error) return reject(rejectionFor(error.code), error.message, error.code);
-      if (frames.length === 0) {
-        if (outcome.kind === 'timeout')
-          return reject(
-            'timeout',
-            `no complete SMB2 frame within ${this.options.timeoutMs} ms (${bytes.length} bytes)`,
-          );
-        return reject(
-          outcome.kind === 'eof' ? 'eof' : 'truncated',
-          `connection ended after ${bytes.length} bytes`,
-        );
-      }
-      const first = frames[0]!;
-      const parsed = negotiateRequestPull(first, TRANSPORT_HEADER_LEN);
-      if (!parsed.ok) return reject(rejectionFor(parsed.error.code), parsed.error.message, parsed.error.code);
+    const close = r.kind === 'ready' ? closeOnce(r.fd) : () => undefined;
+    const verdict: Verdict = 'bytes' in r ? this.judge(r) : { reason: r.kind, detail: r.detail };
+    if ('request' in verdict) {
       this.emit('connection', {
-        socket,
-        fd,
-        local,
-        remote,
-        negotiateBytes: bytes.subarray(0, TRANSPORT_HEADER_LEN + first.byteLength),
-        request: parsed.value,
-        acceptedAt,
+        fd: (r as { fd: number }).fd,
+        close,
+        local: r.local,
+        remote: r.remote,
+        negotiateBytes: verdict.negotiateBytes,
+        request: verdict.request,
+        acceptedAt: r.acceptedAt,
       });
+      return;
+    }
+    close();
+    this.emit('rejected', {
+      reason: verdict.reason,
+      detail: verdict.detail,
+      remote: `${r.remote.address}:${r.remote.port}`,
+      local: `${r.local.address}:${r.local.port}`,
+      ...(verdict.code ? { code: verdict.code } : {}),
     });
   }
 
-  private acceptFailed(listener: string, error: NodeJS.ErrnoException): void {
-    const code = error.code ?? 'EUNKNOWN';
-    if (code === 'EMFILE' || code === 'ENFILE')
-      for (const p of this.pending.takeOldest(SHED_ON_EMFILE))
-        p.close(
-          'shed',
-          `accept failed with ${code}: closing the oldest connections still waiting for their NEGOTIATE`,
-        );
-    this.emit('accept-error', { listener: 'smb', code, message: `${listener}: ${error.message}` });
+  /** A NEGOTIATE to hand on, or why not. What arrived is judged even after an end or the deadline. */
+  private judge(r: Extract<AcceptReport, { bytes: Buffer }>): Verdict {
+    const reader = new FrameReader({
+      maxFrame: this.options.maxBytes - TRANSPORT_HEADER_LEN,
+      allowTransform: false,
+    });
+    const { frames, error } = reader.push(r.bytes);
+    if (error) return { reason: rejectionFor(error.code), detail: error.message, code: error.code };
+    const first = frames[0];
+    if (first === undefined || r.kind !== 'ready') {
+      if (r.kind === 'timeout') return { reason: 'timeout', detail: r.detail };
+      return {
+        reason: r.kind === 'eof' ? 'eof' : 'truncated',
+        detail: `connection ended after ${r.bytes.length} bytes`,
+      };
+    }
+    const parsed = negotiateRequestPull(first, TRANSPORT_HEADER_LEN);
+    if (!parsed.ok)
+      return {
+        reason: rejectionFor(parsed.error.code),
+        detail: parsed.error.message,
+        code: parsed.error.code,
+      };
+    return {
+      negotiateBytes: r.bytes.subarray(0, TRANSPORT_HEADER_LEN + first.byteLength),
+      request: parsed.value,
+    };
   }
 }

@@ -1,86 +1,9 @@
 /**
- * The connections the front door is still peeking at (waiting for their NEGOTIATE), bounded overall and
- * per source address. Each holds one fd and a few hundred bytes, and anyone who can reach the SMB port can
- * open them without sending a byte, so the bounds are what stops an idle flood from exhausting mccd's fds.
- *
- * At a bound the OLDEST pending connection goes, not the new one: a real client sends its NEGOTIATE
- * with its first segment and is pending for one round trip, so the oldest pending connection is the one
- * least likely to be a client. Refusing the newest instead would let a flooder that keeps the set full
- * lock every real client out.
+ * The pending-peek bounds against the open-file limit: each connection waiting for its NEGOTIATE holds
+ * one fd (native/src/acceptor.cc keeps the bounds and sheds the oldest), so the bounds must fit the
+ * limit mccd actually runs under, with room left for everything else.
  */
 import { readFileSync } from 'node:fs';
-
-export class PendingPeeks<T> {
-  /** Insertion order is age order: the first key is the oldest. */
-  private readonly all = new Map<T, string>();
-  private readonly byAddress = new Map<string, Set<T>>();
-
-  constructor(
-    readonly max: number,
-    readonly maxPerAddress: number,
-  ) {}
-
-  get size(): number {
-    return this.all.size;
-  }
-
-  /** Pending connections from `address` right now. */
-  from(address: string): number {
-    return this.byAddress.get(address)?.size ?? 0;
-  }
-
-  /**
-   * Adds `item` from `address`; returns what must be closed to stay within the bounds (its own address's
-   * oldest when that address is at its bound, else the oldest overall), already removed from the set.
-   */
-  add(address: string, item: T): { evicted: T; why: 'per-address' | 'overall' }[] {
-    const out: { evicted: T; why: 'per-address' | 'overall' }[] = [];
-    let own = this.byAddress.get(address);
-    while (own && own.size >= this.maxPerAddress) {
-      const oldest = own.values().next().value as T;
-      this.delete(oldest);
-      out.push({ evicted: oldest, why: 'per-address' });
-      own = this.byAddress.get(address);
-    }
-    while (this.all.size >= this.max) {
-      const oldest = this.all.keys().next().value as T;
-      this.delete(oldest);
-      out.push({ evicted: oldest, why: 'overall' });
-    }
-    this.all.set(item, address);
-    if (!own) {
-      own = new Set();
-      this.byAddress.set(address, own);
-    }
-    own.add(item);
-    return out;
-  }
-
-  delete(item: T): boolean {
-    const address = this.all.get(item);
-    if (address === undefined) return false;
-    this.all.delete(item);
-    const own = this.byAddress.get(address);
-    own?.delete(item);
-    if (own?.size === 0) this.byAddress.delete(address);
-    return true;
-  }
-
-  /** Up to `n` of the oldest, removed from the set (shedding when the process runs out of fds). */
-  takeOldest(n: number): T[] {
-    const out: T[] = [];
-    for (const item of this.all.keys()) {
-      if (out.length >= n) break;
-      out.push(item);
-    }
-    for (const item of out) this.delete(item);
-    return out;
-  }
-
-  *items(): IterableIterator<T> {
-    yield* this.all.keys();
-  }
-}
 
 export class LimitsParseError extends Error {
   override readonly name = 'LimitsParseError';

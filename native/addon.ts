@@ -27,7 +27,6 @@ export interface RawAddon {
   socketAddresses(fd: number): { local: RawAddress; remote: RawAddress };
   listenerInfo(fd: number): { local: RawAddress; stream: boolean; listening: boolean };
   shutdownFd(fd: number): void;
-  setRcvLowat(fd: number, bytes: number): void;
   setDeferAccept(fd: number, seconds: number): void;
   destroySockets(tuples: SocketTuple[]): number[];
   listTcpSockets(
@@ -40,7 +39,9 @@ export interface RawAddon {
     fd: number,
     callback: (error: string | null, readable: boolean, writable: boolean) => void,
   ) => RawFdWatcher;
-  PeekSet: new (callback: (fds: number[]) => void) => RawPeekSet;
+  Acceptor: new (options: RawAcceptorOptions, callback: (reports: RawAcceptReport[]) => void) => RawAcceptor;
+  listenTcp(address: string, port: number, backlog: number): number;
+  relisten(fd: number, backlog: number): void;
   memfdCreate(name: string, size: number): number;
   mapShared(fd: number): ArrayBuffer;
   fdSize(fd: number): number;
@@ -86,14 +87,38 @@ export interface RawFdWatcher {
   unref(): void;
 }
 
-export interface RawPeekSet {
-  add(fd: number): void;
-  remove(fd: number): void;
+export interface RawAcceptorOptions {
+  maxBytes: number;
+  deadlineMs: number;
+  maxPending: number;
+  maxPendingPerAddress: number;
+  /** 0: no limit known. */
+  fdLimit: number;
+}
+
+/** kind: 0 ready, 1 eof, 2 timeout, 3 shed, 4 error, 5 accept-error (see native/src/acceptor.cc). */
+export interface RawAcceptReport {
+  kind: 0 | 1 | 2 | 3 | 4 | 5;
+  /** Open and the caller's for kind 0 (ready); already closed (its old number) otherwise. */
+  fd: number;
+  acceptedAt: number;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  bytes: Buffer;
+  detail?: string;
+  code?: string;
+}
+
+export interface RawAcceptor {
+  listen(fd: number, label: string): void;
+  pending(): number;
   close(): void;
 }
 
 /** Must equal kAbiVersion in native/src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;
 
 function findNativeDir(): string {
   // This file lives at native/addon.ts in the source tree and at dist/native/addon.js once built.
@@ -124,7 +149,7 @@ function load(): RawAddon {
     'sockinfo.cc',
     'diag.cc',
     'poll.cc',
-    'peekset.cc',
+    'acceptor.cc',
     'memory.cc',
     'smbdirect.cc',
     'common.h',

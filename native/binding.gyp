@@ -8,9 +8,9 @@
         "src/sockinfo.cc",
         "src/diag.cc",
         "src/poll.cc",
-        "src/peekset.cc",
         "src/memory.cc",
-        "src/smbdirect.cc"
+        "src/smbdirect.cc",
+        "src/acceptor.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

@@ -4,6 +4,7 @@
  * probes. Importing this module fails with a clear message when the addon is missing or stale.
  */
 
+export * from './acceptor.js';
 export {
   type CarrierMessage,
   carrierPair,

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { plainIp } from '../wire/ip.js';
-import { addon, type RawAddress, type RawDiagSocket, type RawPeekSet, type SocketTuple } from './addon.js';
+import { addon, type RawAddress, type RawDiagSocket, type SocketTuple } from './addon.js';
 import { call, NativeError } from './errors.js';
 
 export type { RawAddress, SocketTuple };
@@ -14,163 +14,9 @@ export function fdOf(socket: Socket): number {
   return fd;
 }
 
-export type PeekOutcome =
-  | { kind: 'ready'; bytes: Buffer }
-  | { kind: 'eof'; bytes: Buffer }
-  | { kind: 'timeout'; bytes: Buffer }
-  | { kind: 'cancelled'; bytes: Buffer }
-  | { kind: 'error'; error: Error };
-
-export interface PeekOptions {
-  /** Most bytes to look at. */
-  maxBytes: number;
-  /** Give up after this long (the front door's NEGOTIATE deadline). */
-  deadlineMs: number;
-  /**
-   * Decides from the bytes so far: 'done' to stop, or how many bytes are needed in total before it is
-   * worth looking again (the watcher sleeps until then, via SO_RCVLOWAT).
-   */
-  decide: (bytes: Buffer) => 'done' | number;
-}
-
-/** A peek under way: its outcome, and cancel() which must be called before the fd is closed early. */
-export interface PendingPeek {
-  done: Promise<PeekOutcome>;
-  /** False when the outcome was known at once (the usual case: the NEGOTIATE came with the connection). */
-  waiting: boolean;
-  /** Ends the peek now with kind 'cancelled' (no-op once it has ended). */
-  cancel(): void;
-}
-
-/** What to call when a watched fd turns readable (or shut down); keyed by fd while its peek waits. */
-const watched = new Map<number, () => void>();
-let peekSet: RawPeekSet | undefined;
-
-/**
- * One epoll set for every pending peek (native/src/peekset.cc): each silent connection costs its own fd
- * and nothing more, where a uv_poll per connection needed a dup of each.
- */
-function sharedPeekSet(): RawPeekSet {
-  peekSet ??= call(
-    () =>
-      new addon.PeekSet((fds) => {
-        for (const fd of fds) watched.get(fd)?.();
-      }),
-  );
-  return peekSet;
-}
-
-/** Pending peeks right now (each holds one fd: the connection's own). */
-export function pendingPeeks(): number {
-  return watched.size;
-}
-
-/**
- * Peeks at the start of a TCP stream without consuming it (MSG_PEEK), waiting for readiness through a
- * shared epoll set so libuv's own watcher slot for the fd is left alone. SO_RCVLOWAT is reset to 1
- * afterwards. The caller must cancel() before closing the fd while the peek is pending.
- */
-export function startPeek(fd: number, options: PeekOptions): PendingPeek {
-  // Usually the whole first PDU is already queued when the connection is accepted: one non-blocking peek
-  // then decides, with no registration or timer.
-  let first: Buffer | null;
-  try {
-    first = call(() => addon.peek(fd, options.maxBytes));
-  } catch (error) {
-    return settled({ kind: 'error', error: error as Error });
-  }
-  if (
-    first !== null &&
-    first.length > 0 &&
-    (options.decide(first) === 'done' || first.length >= options.maxBytes)
-  )
-    return settled({ kind: 'ready', bytes: first });
-  if (first !== null && first.length === 0) return settled({ kind: 'eof', bytes: Buffer.alloc(0) });
-  if (watched.has(fd))
-    return settled({
-      kind: 'error',
-      error: new NativeError('fd is already being peeked', 16, 'EBUSY', 'peek'),
-    });
-  let resolveOutcome!: (o: PeekOutcome) => void;
-  const done = new Promise<PeekOutcome>((resolve) => {
-    resolveOutcome = resolve;
-  });
-  let last: Buffer = first ?? Buffer.alloc(0);
-  /** The SO_RCVLOWAT in force: readiness below it can only mean the peer shut down (or an error). */
-  let lowWater = 1;
-  let finished = false;
-  const set = sharedPeekSet();
-  const finish = (outcome: PeekOutcome) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    watched.delete(fd);
-    set.remove(fd);
-    if (lowWater !== 1) {
-      try {
-        addon.setRcvLowat(fd, 1);
-      } catch {
-        // The peer may already be gone; nothing to reset then.
-      }
-    }
-    resolveOutcome(outcome);
-  };
-  const look = (fromEvent: boolean) => {
-    let bytes: Buffer | null;
-    try {
-      bytes = call(() => addon.peek(fd, options.maxBytes));
-    } catch (error) {
-      finish({ kind: 'error', error: error as Error });
-      return;
-    }
-    if (bytes === null) return;
-    // Peeked bytes stay queued, so after a FIN the fd stays readable with the same short data:
-    // readiness below the low-water mark is end of stream, not news.
-    if (bytes.length === 0 || (fromEvent && bytes.length < lowWater)) {
-      finish({ kind: 'eof', bytes: bytes.length > 0 ? bytes : last });
-      return;
-    }
-    last = bytes;
-    const verdict = options.decide(bytes);
-    if (verdict === 'done' || bytes.length >= options.maxBytes) {
-      finish({ kind: 'ready', bytes });
-      return;
-    }
-    const want = Math.min(Math.max(verdict, bytes.length + 1), options.maxBytes);
-    try {
-      call(() => addon.setRcvLowat(fd, want));
-      lowWater = want;
-    } catch (error) {
-      finish({ kind: 'error', error: error as Error });
-    }
-  };
-  const timer = setTimeout(() => finish({ kind: 'timeout', bytes: last }), options.deadlineMs);
-  try {
-    call(() => set.add(fd));
-  } catch (error) {
-    clearTimeout(timer);
-    return settled({ kind: 'error', error: error as Error });
-  }
-  watched.set(fd, () => look(true));
-  // A peer that shut down its write side with fewer bytes than SO_RCVLOWAT still reads as readable,
-  // so the set cannot sleep on it forever; the deadline bounds everything else.
-  if (first !== null) look(false);
-  return {
-    done,
-    get waiting() {
-      return !finished;
-    },
-    cancel: () => finish({ kind: 'cancelled', bytes: last }),
-  };
-}
-
-function settled(outcome: PeekOutcome): PendingPeek {
-  return { done: Promise.resolve(outcome), waiting: false, cancel: () => undefined };
-}
-
-/** startPeek for callers that never close the fd early. */
-export function peekUntil(fd: number, options: PeekOptions): Promise<PeekOutcome> {
-  return startPeek(fd, options).done;
+/** The bytes queued on a socket, up to maxBytes, left there (MSG_PEEK); null when none are yet. */
+export function peek(fd: number, maxBytes: number): Buffer | null {
+  return call(() => addon.peek(fd, maxBytes));
 }
 
 export function peerCred(fd: number): { pid: number; uid: number; gid: number } {

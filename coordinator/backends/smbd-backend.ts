@@ -165,13 +165,13 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     if (this.pool && this.pool.size > 0) {
       const outcome = await this.pool.handOff(c.fd, () => peerStillThere(c.fd));
       if (outcome.kind === 'gone' || outcome.kind === 'shed') {
-        c.socket.destroy();
+        c.close();
         throw outcome.kind === 'gone'
           ? new HandoffRefused('client-gone', 'the client left while it waited for an smbd pool member')
           : new HandoffRefused('overloaded', 'shed: the oldest of too many connections waiting for an smbd');
       }
       if (outcome.kind === 'taken') {
-        c.socket.destroy();
+        c.close();
         this.pooled++;
         this.tracked.set(tupleKey, {
           clientGuid: request.clientGuid,
@@ -203,7 +203,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
-    }).finally(() => c.socket.destroy());
+    }).finally(() => c.close());
     this.spawned++;
     const pid = child.pid!;
     this.children.set(pid, child);

@@ -129,7 +129,7 @@ export class WorkerBackend extends EventEmitter<BackendEvents> implements Backen
       throw error;
     } finally {
       // The worker has its own copy now (or the send failed): ours goes either way.
-      c.socket.destroy();
+      c.close();
     }
   }
 

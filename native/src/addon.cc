@@ -76,14 +76,14 @@ void InitFdPass(Napi::Env env, Napi::Object exports);
 void InitSockInfo(Napi::Env env, Napi::Object exports);
 void InitDiag(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
-void InitPeekSet(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitSmbDirect(Napi::Env env, Napi::Object exports);
+void InitAcceptor(Napi::Env env, Napi::Object exports);
 
 }  // namespace mcc
 
 // Bumped whenever the exported surface changes; the TypeScript facade refuses a stale build.
-static constexpr int kAbiVersion = 4;
+static constexpr int kAbiVersion = 5;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
@@ -91,9 +91,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mcc::InitSockInfo(env, exports);
   mcc::InitDiag(env, exports);
   mcc::InitPoll(env, exports);
-  mcc::InitPeekSet(env, exports);
   mcc::InitMemory(env, exports);
   mcc::InitSmbDirect(env, exports);
+  mcc::InitAcceptor(env, exports);
   return exports;
 }
 

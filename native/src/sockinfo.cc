@@ -166,17 +166,6 @@ Napi::Value ShutdownFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setRcvLowat(fd, bytes): readiness (poll/epoll) only once this many bytes are queued. Peeking leaves
-// bytes in the queue, so a level-triggered watcher would fire forever without it. Reset to 1 before
-// the fd is handed on: the option belongs to the socket and travels with it.
-Napi::Value SetRcvLowat(const Napi::CallbackInfo& info) {
-  int fd = ArgFd(info, 0, "setRcvLowat");
-  int bytes = static_cast<int>(ArgUint(info, 1, "setRcvLowat", "bytes", 1 << 24));
-  if (bytes < 1) ThrowArg(info.Env(), "setRcvLowat", "bytes must be at least 1");
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes)) != 0) ThrowErrno(info.Env(), "setsockopt(SO_RCVLOWAT)", errno);
-  return info.Env().Undefined();
-}
-
 // setDeferAccept(fd, seconds): on a listening TCP socket, a connection is queued for accept only once
 // its first data arrives (or after about `seconds`, rounded up to the SYN-ACK retransmit schedule).
 // SMB clients speak first, so a real client is accepted as before; one that never sends a byte waits in
@@ -219,7 +208,6 @@ void InitSockInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("outqNotSent", Napi::Function::New(env, OutqNotSent));
   exports.Set("socketAddresses", Napi::Function::New(env, SocketAddresses));
   exports.Set("shutdownFd", Napi::Function::New(env, ShutdownFd));
-  exports.Set("setRcvLowat", Napi::Function::New(env, SetRcvLowat));
   exports.Set("listenerInfo", Napi::Function::New(env, ListenerInfo));
   exports.Set("setDeferAccept", Napi::Function::New(env, SetDeferAccept));
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeClusterMessage, encodeClusterMessage } from '../../coordinator/cluster-messages.js';
-import { LimitsParseError, PendingPeeks, parseOpenFileLimit } from '../../coordinator/pending-peeks.js';
+import { LimitsParseError, parseOpenFileLimit } from '../../coordinator/pending-peeks.js';
 import {
   decodeMccdToWorker,
   decodeWorkerToMccd,
@@ -251,36 +251,6 @@ describe('open-file limit parser', () => {
           const text = [...lines, `Max open files            ${soft}   ${soft + 1}   files     `].join('\n');
           const r = parseOpenFileLimit(text);
           expect(r).toEqual({ ok: true, limit: soft });
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  });
-});
-
-describe('PendingPeeks bounds', () => {
-  it('never holds more than max overall or maxPerAddress from one address, whatever arrives', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 20 }),
-        fc.integer({ min: 1, max: 20 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.boolean()), { maxLength: 200 }),
-        (max, perAddress, ops) => {
-          const p = new PendingPeeks<number>(max, perAddress);
-          const live = new Set<number>();
-          ops.forEach(([address, remove], i) => {
-            if (remove && live.size > 0) {
-              const first = live.values().next().value as number;
-              expect(p.delete(first)).toBe(true);
-              live.delete(first);
-              return;
-            }
-            for (const e of p.add(String(address), i)) live.delete(e.evicted);
-            live.add(i);
-            expect(p.size).toBe(live.size);
-            expect(p.size).toBeLessThanOrEqual(max);
-            expect(p.from(String(address))).toBeLessThanOrEqual(perAddress);
-          });
         },
       ),
       { numRuns: RUNS },

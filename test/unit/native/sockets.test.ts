@@ -13,7 +13,6 @@ import {
   memfdCreate,
   outq,
   outqNotSent,
-  peekUntil,
   peerStillThere,
   rdmaCapableNetifs,
   smbdirectProbe,
@@ -49,45 +48,6 @@ async function connectPair(): Promise<{ client: net.Socket; serverSide: net.Sock
   for (let i = 0; i < 100 && accepted.length === before; i++) await new Promise((r) => setTimeout(r, 5));
   return { client, serverSide: accepted[accepted.length - 1]! };
 }
-
-describe('peekUntil', () => {
-  it('waits for a frame that arrives in pieces and leaves every byte in the socket', async () => {
-    const { client, serverSide } = await connectPair();
-    const fd = fdOf(serverSide);
-    const peeking = peekUntil(fd, {
-      maxBytes: 4096,
-      deadlineMs: 5000,
-      decide: (b) =>
-        b.length >= 4 ? (b.length >= 4 + b.readUIntBE(1, 3) ? 'done' : 4 + b.readUIntBE(1, 3)) : 4,
-    });
-    client.write(Buffer.from([0, 0, 0, 10]));
-    await new Promise((r) => setTimeout(r, 30));
-    client.write(Buffer.from('01234'));
-    await new Promise((r) => setTimeout(r, 30));
-    client.write(Buffer.from('56789'));
-    const result = await peeking;
-    expect(result.kind).toBe('ready');
-    if (result.kind === 'ready') expect(result.bytes.subarray(4).toString()).toBe('0123456789');
-    // The bytes are still there for whoever reads the socket next.
-    serverSide.resume();
-    const [data] = (await once(serverSide, 'data')) as [Buffer];
-    expect(data.subarray(4).toString()).toBe('0123456789');
-    client.destroy();
-  });
-
-  it('times out on a client that sends nothing, and reports EOF on one that closes', async () => {
-    const silent = await connectPair();
-    const t = await peekUntil(fdOf(silent.serverSide), { maxBytes: 64, deadlineMs: 100, decide: () => 8 });
-    expect(t.kind).toBe('timeout');
-    silent.client.destroy();
-
-    const closing = await connectPair();
-    const peek = peekUntil(fdOf(closing.serverSide), { maxBytes: 64, deadlineMs: 5000, decide: () => 8 });
-    closing.client.end(Buffer.from('abc'));
-    const e = await peek;
-    expect(e.kind).toBe('eof');
-  });
-});
 
 describe('TCP_INFO and queue sizes', () => {
   it('show unacknowledged and unsent data when the peer stops reading', async () => {
