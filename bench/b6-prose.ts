@@ -96,9 +96,17 @@ export function b6Prose(n: B6Numbers): string[] {
     `With 64 clients back to back the mean latency is 64 ÷ the rate (Little's law), so p99 < 100 ms needs more than 640 conn/s, i.e. under ${fmt(cpuBudget)} ms of CPU per connection on this machine's ${n.cores} core(s); the machine spent ${fmt(a.cpuMsPerConn)} ms per connection in (a) and ${fmt(c.cpuMsPerConn)} ms in (c), of which ${fmt(c.mccdCpuMsPerConn)} ms in mccd's own process.`,
   );
   const burstRatio = n.burst.c.okPerSec / n.burst.a.okPerSec;
+  const bc = n.burst.c;
+  // The completed count is the median run's, the errors are all runs': a median run can be whole while
+  // another run lost connections.
+  const losses = lossless(bc)
+    ? ', none lost'
+    : bc.ok === bc.offered
+      ? `; the median run completed all ${fmt(bc.offered, 0)}, but the runs had ${fmt(bc.errors, 0)} errors in all`
+      : `, but not all: ${fmt(bc.offered - bc.ok, 0)} short of ${fmt(bc.offered, 0)} in the median run, ${fmt(bc.errors, 0)} errors over all runs`;
   if (burstRatio > 1)
     why.push(
-      `In the burst (c) completed ${fmt(burstRatio)}× as many connections per second as (a)${lossless(n.burst.c) ? ', none lost' : `, but not all: ${fmt(n.burst.c.offered - n.burst.c.ok, 0)} short of ${fmt(n.burst.c.offered, 0)} in the median run, ${fmt(n.burst.c.errors, 0)} errors over all runs`}.`,
+      `In the burst (c) completed ${fmt(burstRatio)}× as many connections per second as (a)${losses}.`,
     );
   else
     why.push(

@@ -71,6 +71,14 @@ describe('B6 prose from the numbers', () => {
     expect(targets).toMatch(/burst completes.*— \*\*not met\*\*/);
   });
 
+  it('a whole median burst with errors in other runs says both, not "0 short"', () => {
+    const n = { ...clean, burst: { ...clean.burst, c: { ...clean.burst.c, errors: 150 } } };
+    const [targets, why] = b6Prose(n);
+    expect(why).toContain('; the median run completed all 2,000, but the runs had 150 errors in all.');
+    expect(why).not.toContain('0 short');
+    expect(targets).toMatch(/burst completes.*— \*\*not met\*\*/);
+  });
+
   it('a fast rate bought with errors is not met; no SYN claim without a 1 s p99; no "pulls ahead" when behind', () => {
     const n: B6Numbers = {
       ...clean,
