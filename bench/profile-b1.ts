@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInChild, startMccd } from './procs.js';
 import { type CpuProfile, perConnection } from './profile-split.js';
+import { processCpuMs } from './stats.js';
 
 /**
  * `node dist/bench/profile-b1.js [seconds] [outDir]`: B1's closed loop (64 concurrent) through mccd and
@@ -20,19 +21,12 @@ const perfMap = process.env.MCC_PERF === '1' ? ['--perf-basic-prof'] : [];
 const prof = (dir: string) =>
   profiling ? ['--cpu-prof', `--cpu-prof-dir=${join(out, dir)}`, '--cpu-prof-interval=200'] : perfMap;
 
-/** utime + stime of a process, in ms (/proc/PID/stat; USER_HZ 100). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 const running = await startMccd({ workers: 1, nodeFlags: prof('mccd'), workerNodeFlags: prof('worker') });
 const [mccdPid, workerPid] = running.pids as [number, number];
 loadInChild({ port: running.port, mode: 'closed', concurrency: 8, durationMs: 500 }); // warm-up
-const before = { mccd: cpuMs(mccdPid), worker: cpuMs(workerPid) };
+const before = { mccd: processCpuMs(mccdPid), worker: processCpuMs(workerPid) };
 const load = loadInChild({ port: running.port, mode: 'closed', concurrency: 64, durationMs: seconds * 1000 });
-const cpu = { mccd: cpuMs(mccdPid) - before.mccd, worker: cpuMs(workerPid) - before.worker };
+const cpu = { mccd: processCpuMs(mccdPid) - before.mccd, worker: processCpuMs(workerPid) - before.worker };
 // SIGTERM: node writes the profile on a clean exit only.
 for (const pid of [workerPid, mccdPid]) process.kill(pid, 'SIGTERM');
 const newest = async (dir: string): Promise<string> => {

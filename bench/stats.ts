@@ -59,9 +59,20 @@ export function counts(x: { ok: number; errors: number }): string {
   return `${fmt(x.ok, 0)} completed, ${fmt(x.errors, 0)} errors`;
 }
 
+/** The clock tick of /proc's CPU times: 100 on Linux, so they come in 10 ms steps. */
+export const USER_HZ = 100;
+
 /** CPU time the whole machine has spent busy (all cores, /proc/stat), in ms. */
 export function machineBusyMs(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-  return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
+  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
+}
+
+/** CPU time one process has spent (utime + stime of all its threads, not its children; /proc/PID/stat), in ms. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name in parentheses may hold spaces: the fields after it are counted from its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
 }

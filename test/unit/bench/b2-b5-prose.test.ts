@@ -1,67 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type B1Numbers, type B1Open, b1OpenCell, b1Prose } from '../../../bench/b1-prose.js';
 import { type B2Numbers, type B2Run, b2Lines } from '../../../bench/b2-prose.js';
 import { type B3Baseline, type B3Registry, b3Lines } from '../../../bench/b3-prose.js';
 import { type B4Numbers, b4Lines } from '../../../bench/b4-prose.js';
 import { type B5Cell, b5Lines } from '../../../bench/b5-prose.js';
 
 // Each verdict and sentence must follow this run's numbers: crafted runs that break one premise at a time.
-
-const open = (rate: number, over: Partial<B1Open> = {}): B1Open => ({
-  offeredPerSec: rate,
-  achievedPerSec: rate,
-  p50Ms: 0.5,
-  p99Ms: 1.5,
-  started: rate * 9,
-  ok: rate * 9,
-  errors: 0,
-  ...over,
-});
-const b1Clean: B1Numbers = {
-  cores: 2,
-  baseline: {
-    name: 'bare',
-    closed: { connPerSec: 10_000, ok: 90_000, errors: 0 },
-    open: [open(500), open(2000)],
-  },
-  mccd: { name: 'mccd', closed: { connPerSec: 6000, ok: 54_000, errors: 0 }, open: [open(500), open(2000)] },
-};
-
-describe('B1 verdicts', () => {
-  it('a clean run meets both targets and names the counts behind them', () => {
-    const [targets, sustained] = b1Prose(b1Clean);
-    expect(targets).not.toContain('not met');
-    expect(targets).toContain('mccd 54,000 completed, 0 errors');
-    expect(targets).toContain('2,000/s achieved of 2,000/s offered');
-    expect(sustained).toContain('Every open-loop cell achieved');
-  });
-
-  it('a run with errors is not met, however fast, and each p99 cell shows its errors', () => {
-    const n: B1Numbers = {
-      ...b1Clean,
-      mccd: {
-        ...b1Clean.mccd,
-        closed: { ...b1Clean.mccd.closed, errors: 5 },
-        open: [open(500), open(2000, { errors: 12 })],
-      },
-    };
-    const [targets] = b1Prose(n);
-    expect(targets).toMatch(/conn\/s with no errors — \*\*not met\*\*/);
-    expect(targets).toMatch(/p99 < 2 ms .* — \*\*not met\*\* \(1\.50 ms over 18,000 completed, 12 errors/);
-    expect(b1OpenCell(n.mccd.open[1]!)).toBe('0.50 / 1.50 (2,000/s, 12 errors)');
-  });
-
-  it('an achieved rate far below the offered one is said, and its p99 is no verdict at that rate', () => {
-    const n: B1Numbers = {
-      ...b1Clean,
-      mccd: { ...b1Clean.mccd, open: [open(500), open(2000, { achievedPerSec: 700 })] },
-    };
-    const [targets, sustained] = b1Prose(n);
-    expect(targets).toMatch(/p99 < 2 ms .* — \*\*not met\*\* .*700\.00\/s achieved of 2,000\/s offered/);
-    expect(sustained).toContain('mccd achieved 700.00/s of 2,000/s offered (35%');
-    expect(sustained).toContain('not latencies at the offered rate');
-  });
-});
+// (B1's are in b1-prose.test.ts.)
 
 const b2Run = (over: Partial<B2Run> = {}): B2Run => ({
   opened: 400,
