@@ -109,6 +109,12 @@ export const configSchema = z
          * are accepted as before, and connections that never send a byte cost mccd nothing until then.
          */
         deferAccept: z.boolean().default(true),
+        /**
+         * Listening sockets per listen address (SO_REUSEPORT), each with its own accept and SYN queue of
+         * net.core.somaxconn: a flood's burst that fills one queue (and drops real clients' connections
+         * for 200 ms or more) spreads over all of them. An inherited socket (mccd.socket) is one queue.
+         */
+        acceptQueues: z.number().int().min(1).max(64).default(4),
       })
       .strict()
       .default({}),

@@ -104,6 +104,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       maxPendingPerAddress: bounds.maxPendingPerAddress,
       ...(limit === undefined ? {} : { fdLimit: limit }),
       deferAccept: config.negotiate.deferAccept,
+      acceptQueues: config.negotiate.acceptQueues,
       onWarning: (message) => log.warn(message),
       inherited: (l) => this.inherited.fdFor(l),
     });

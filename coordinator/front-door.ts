@@ -80,6 +80,8 @@ export interface FrontDoorOptions {
    * are accepted only once they have sent something (see native/src/sockinfo.cc).
    */
   deferAccept?: boolean;
+  /** Listening sockets per address (SO_REUSEPORT), each with queues of its own; 1 for an inherited one. */
+  acceptQueues?: number;
   /** Told when a listener option cannot be set (the listener still serves). */
   onWarning?: (message: string) => void;
   /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
@@ -139,7 +141,7 @@ export class FrontDoor extends EventEmitter<{
   'accept-error': [AcceptError];
 }> {
   private acceptor: Acceptor | undefined;
-  private readonly listening: { fd: number; address: string; port: number }[] = [];
+  private readonly listening: { fd: number; address: string; port: number; listed: boolean }[] = [];
 
   constructor(private readonly options: FrontDoorOptions) {
     super();
@@ -165,30 +167,53 @@ export class FrontDoor extends EventEmitter<{
     );
     this.acceptor = acceptor;
     for (const l of this.options.listen) {
-      const inherited = this.options.inherited?.(l);
-      let fd: number;
-      if (inherited === undefined) fd = listenTcp(l.address, l.port, LISTEN_BACKLOG);
-      else {
-        fd = inherited;
-        relisten(fd, LISTEN_BACKLOG);
-      }
-      const local = listenerInfo(fd).local;
-      this.listening.push({ fd, address: plainIp(local.address), port: local.port });
-      if (this.options.deferAccept) {
-        try {
-          setDeferAccept(fd, Math.max(1, Math.ceil(this.options.timeoutMs / 1000)));
-        } catch (error) {
-          this.options.onWarning?.(
-            `${l.address}:${l.port}: TCP_DEFER_ACCEPT not set (${(error as Error).message}): idle connections are accepted at once`,
-          );
+      for (const fd of this.openQueues(l)) {
+        if (this.options.deferAccept) {
+          try {
+            setDeferAccept(fd, Math.max(1, Math.ceil(this.options.timeoutMs / 1000)));
+          } catch (error) {
+            this.options.onWarning?.(
+              `${l.address}:${l.port}: TCP_DEFER_ACCEPT not set (${(error as Error).message}): idle connections are accepted at once`,
+            );
+          }
         }
+        acceptor.listen(fd, `${l.address}:${l.port}`);
       }
-      acceptor.listen(fd, `${l.address}:${l.port}`);
     }
   }
 
+  /**
+   * The listening sockets of one address: the inherited one (its queue outlives mccd's restarts, so it
+   * stays alone: connections queued on sockets of mccd's own would die with it), or acceptQueues of
+   * mccd's own sharing the address, the first choosing the port when the config says 0.
+   */
+  private openQueues(l: { address: string; port: number }): number[] {
+    const inherited = this.options.inherited?.(l);
+    if (inherited !== undefined) {
+      relisten(inherited, LISTEN_BACKLOG);
+      this.remember(inherited, true);
+      return [inherited];
+    }
+    const queues = this.options.acceptQueues ?? 1;
+    const fds: number[] = [];
+    let port = l.port;
+    for (let i = 0; i < queues; i++) {
+      const fd = listenTcp(l.address, port, LISTEN_BACKLOG, queues > 1);
+      port = this.remember(fd, i === 0);
+      fds.push(fd);
+    }
+    return fds;
+  }
+
+  /** Keeps a listening socket to close at stop; the first of an address is the one addresses() lists. */
+  private remember(fd: number, listed: boolean): number {
+    const local = listenerInfo(fd).local;
+    this.listening.push({ fd, address: plainIp(local.address), port: local.port, listed });
+    return local.port;
+  }
+
   addresses(): { address: string; port: number }[] {
-    return this.listening.map(({ address, port }) => ({ address, port }));
+    return this.listening.filter((l) => l.listed).map(({ address, port }) => ({ address, port }));
   }
 
   async stop(): Promise<void> {

@@ -98,9 +98,13 @@ export class Acceptor {
   }
 }
 
-/** A non-blocking listening TCP socket on an IP address (SO_REUSEADDR, as Node's own listeners). */
-export function listenTcp(address: string, port: number, backlog: number): number {
-  return call(() => addon.listenTcp(address, port, backlog));
+/**
+ * A non-blocking listening TCP socket on an IP address (SO_REUSEADDR, as Node's own listeners). With
+ * `reusePort` (SO_REUSEPORT) several such sockets of one process share the address, each with queues of
+ * its own; the kernel spreads connections over them by their addresses.
+ */
+export function listenTcp(address: string, port: number, backlog: number, reusePort = false): number {
+  return call(() => addon.listenTcp(address, port, backlog, reusePort));
 }
 
 /** listen(2) again on an inherited listening socket, for this backlog. */

@@ -40,7 +40,7 @@ export interface RawAddon {
     callback: (error: string | null, readable: boolean, writable: boolean) => void,
   ) => RawFdWatcher;
   Acceptor: new (options: RawAcceptorOptions, callback: (reports: RawAcceptReport[]) => void) => RawAcceptor;
-  listenTcp(address: string, port: number, backlog: number): number;
+  listenTcp(address: string, port: number, backlog: number, reusePort?: boolean): number;
   relisten(fd: number, backlog: number): void;
   memfdCreate(name: string, size: number): number;
   mapShared(fd: number): ArrayBuffer;

@@ -511,12 +511,15 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
   Napi::AsyncContext context_;
 };
 
-// listenTcp(address, port, backlog) -> fd: a non-blocking listening socket, SO_REUSEADDR as Node sets it.
+// listenTcp(address, port, backlog, reusePort) -> fd: a non-blocking listening socket, SO_REUSEADDR as
+// Node sets it. With reusePort, several sockets share the address and the kernel spreads connections
+// over them, each with an accept queue (and a SYN queue) of its own.
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string address = ArgString(info, 0, "listenTcp", "address");
   uint32_t port = ArgUint(info, 1, "listenTcp", "port", 65535);
   uint32_t backlog = ArgUint(info, 2, "listenTcp", "backlog", 0x7fffffff);
+  bool reusePort = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
   sockaddr_storage ss{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -538,7 +541,9 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   const char* step = nullptr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+  if (reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+    step = "setsockopt(SO_REUSEPORT)";
+  else if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
     step = "bind";
   else if (listen(fd, static_cast<int>(backlog)) != 0)
     step = "listen";

@@ -160,6 +160,21 @@ describe('Acceptor', () => {
     expect(d.acceptor.pending()).toBe(2);
   });
 
+  it('serves every socket of an SO_REUSEPORT group on one address', async () => {
+    const reports: AcceptReport[] = [];
+    const acceptor = new Acceptor(defaults, (batch) => reports.push(...batch));
+    const first = listenTcp('127.0.0.1', 0, 128, true);
+    const port = listenerInfo(first).local.port;
+    const second = listenTcp('127.0.0.1', port, 128, true);
+    open.push({ acceptor, fd: first }, { acceptor, fd: second });
+    acceptor.listen(first, 'a');
+    acceptor.listen(second, 'b');
+    for (let i = 0; i < 16; i++) (await dial(port)).write(frame(8));
+    await until(() => reports.length === 16);
+    for (const r of reports) if (r.kind === 'ready') closeFd(r.fd);
+    expect(reports.every((r) => r.kind === 'ready')).toBe(true);
+  });
+
   it('refuses options out of range and a listen on a taken address, naming what is wrong', () => {
     expect(() => new Acceptor({ ...defaults, maxPending: 0 }, () => undefined)).toThrow(/maxPending/);
     const fd = listenTcp('127.0.0.1', 0, 16);
