@@ -102,12 +102,20 @@ function listenDrops(): number {
   return Number(values[names.indexOf('ListenDrops')] ?? Number.NaN);
 }
 
-/** The listener's accept queue right now (ss: Recv-Q of a listening socket). */
+/**
+ * The fullest accept queue of the port's listening sockets right now (ss: Recv-Q of each; mccd opens
+ * negotiate.acceptQueues of them): a connection is dropped when the queue it was spread to is full.
+ */
 function acceptQueue(port: number): Promise<number | undefined> {
   return new Promise((resolve) =>
-    execFile('ss', ['-ltnH', `sport = :${port}`], (error, out) =>
-      resolve(error ? undefined : Number(out.trim().split(/\s+/)[1])),
-    ),
+    execFile('ss', ['-ltnH', `sport = :${port}`], (error, out) => {
+      const queues = out
+        .trim()
+        .split('\n')
+        .map((line) => Number(line.trim().split(/\s+/)[1]))
+        .filter((q) => Number.isFinite(q));
+      resolve(error || queues.length === 0 ? undefined : Math.max(...queues));
+    }),
   );
 }
 
@@ -266,7 +274,7 @@ export async function b8(): Promise<Section> {
       (r) => `${fmt(r.fdsMedian, 0)} / ${fmt(r.fdsMax, 0)} of ${fmt(r.nofile, 0)}`,
     ),
     row(
-      'accept queue (ss, every 250 ms): median / max',
+      'fullest accept queue (ss, every 250 ms): median / max',
       (r) => `${fmt(r.queueMedian, 0)} / ${fmt(r.queueMax, 0)}`,
     ),
     row('connections dropped at a full accept queue (TcpExt ListenDrops, whole machine)', (r) =>
@@ -283,7 +291,7 @@ export async function b8(): Promise<Section> {
     row('mccd alive at the end', (r) => (r.up ? 'yes' : '**no**')),
     '',
     ...b8Prose(on, off),
-    `Each column is its own mccd (worker backend, one reference worker) under \`prlimit --nofile=${B8_NOFILE}\`, the unit's LimitNOFILE, with the default bounds (negotiate.maxPending 10,000, maxPendingPerAddress 1,000, timeoutMs 5,000); the columns differ only in negotiate.deferAccept. ${FLOODERS} flooder processes (each under \`prlimit --nofile=8192\`) hold ${B8_IDLE / SOURCES.length} connections from each of ${SOURCES.length} loopback source addresses (127.0.0.2–127.0.0.${SOURCES.length + 1}): ${fmt(B8_IDLE, 0)} in all, under the per-address bound, so that bound sheds none of them by itself; each connection closed is opened again 2 ms later. The probe (bench/negotiate-probe-child.ts, its own process, from 127.0.0.1, a NEGOTIATE every ${PROBE_INTERVAL_MS} ms, 3 s timeout) starts 1 s into the flood; its baselines run against the same mccd before and after. Flooders, probe, mccd and its worker share the machine's cores.`,
+    `Each column is its own mccd (worker backend, one reference worker) under \`prlimit --nofile=${B8_NOFILE}\`, the unit's LimitNOFILE, with the default bounds (negotiate.maxPending 10,000, maxPendingPerAddress 1,000, timeoutMs 5,000) and 4 listening sockets sharing the port (negotiate.acceptQueues); the columns differ only in negotiate.deferAccept. ${FLOODERS} flooder processes (each under \`prlimit --nofile=8192\`) hold ${B8_IDLE / SOURCES.length} connections from each of ${SOURCES.length} loopback source addresses (127.0.0.2–127.0.0.${SOURCES.length + 1}): ${fmt(B8_IDLE, 0)} in all, under the per-address bound, so that bound sheds none of them by itself; each connection closed is opened again 2 ms later. The probe (bench/negotiate-probe-child.ts, its own process, from 127.0.0.1, a NEGOTIATE every ${PROBE_INTERVAL_MS} ms, 3 s timeout) starts 1 s into the flood; its baselines run against the same mccd before and after. Flooders, probe, mccd and its worker share the machine's cores.`,
   ];
   return {
     title: `B8 idle flood: ${fmt(B8_IDLE, 0)} idle connections re-opened for ${B8_FLOOD_MS / 1000} s against mccd limited to ${fmt(B8_NOFILE, 0)} fds`,

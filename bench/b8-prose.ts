@@ -39,7 +39,7 @@ export interface B8Numbers {
   rssAfter: number;
   /** Connections the kernel dropped at a full accept queue during the flood (TcpExt ListenDrops). */
   listenDrops: number;
-  /** The listener's accept queue (ss), sampled during the flood. */
+  /** The fullest of the listeners' accept queues (ss), sampled during the flood. */
   queueMedian: number;
   queueMax: number;
   /** mccd on a CPU, and waiting runnable for one (schedstat), as shares of the flood's wall time. */
@@ -89,7 +89,7 @@ export function b8Prose(on: B8Numbers, off: B8Numbers): string[] {
         ? `the flooders held ${fmt(n.heldMedian, 0)} established connections (median of their samples)`
         : `the flooders held only ${fmt(n.heldMedian, 0)} established connections (median of their samples)`;
     lines.push(
-      `${label}, ${held} and opened ${fmt(n.opened / n.floodSeconds, 0)} a second; mccd accepted ${fmt(n.accepted, 0)}, shed ${fmt(n.shed, 0)} and closed ${fmt(n.timeouts, 0)} at their deadline, its accept queue at ${fmt(n.queueMedian, 0)} (median; at most ${fmt(n.queueMax, 0)}; ${fmt(n.listenDrops, 0)} connection(s) dropped at a full queue, each retried by its client after at least 200 ms, Linux's least retransmission timeout); mccd ran ${fmt(n.mccdCpuShare * 100, 0)}% of the time and waited for a CPU ${fmt(n.mccdWaitShare * 100, 0)}%; its RSS went from ${fmt(n.rssBefore, 1)} to at most ${fmt(n.rssMax, 1)} MiB with up to ${fmt(n.fdsMax, 0)} fds open (${fmt(((n.rssMax - n.rssBefore) * 1024) / Math.max(1, n.fdsMax), 2)} KB per fd at most), and was ${fmt(n.rssAfter, 1)} MiB 10 s after the flood. The flood made ${slowdown(n)}.`,
+      `${label}, ${held} and opened ${fmt(n.opened / n.floodSeconds, 0)} a second; mccd accepted ${fmt(n.accepted, 0)}, shed ${fmt(n.shed, 0)} and closed ${fmt(n.timeouts, 0)} at their deadline, its fullest accept queue at ${fmt(n.queueMedian, 0)} (median; at most ${fmt(n.queueMax, 0)}; ${fmt(n.listenDrops, 0)} connection(s) dropped at a full queue, each retried by its client after at least 200 ms, Linux's least retransmission timeout); mccd ran ${fmt(n.mccdCpuShare * 100, 0)}% of the time and waited for a CPU ${fmt(n.mccdWaitShare * 100, 0)}%; its RSS went from ${fmt(n.rssBefore, 1)} to at most ${fmt(n.rssMax, 1)} MiB with up to ${fmt(n.fdsMax, 0)} fds open (${fmt(((n.rssMax - n.rssBefore) * 1024) / Math.max(1, n.fdsMax), 2)} KB per fd at most), and was ${fmt(n.rssAfter, 1)} MiB 10 s after the flood. The flood made ${slowdown(n)}.`,
     );
   }
   const cut = off.accepted > 0 && on.accepted < off.accepted * 0.5;
