@@ -5,12 +5,15 @@
  * socket for whoever owns it next.
  */
 import { EventEmitter } from 'node:events';
+import { readlinkSync } from 'node:fs';
 import {
   Acceptor,
   type AcceptReport,
   closeFd,
   listenerInfo,
   listenTcp,
+  listTcpSockets,
+  NativeError,
   relisten,
   setDeferAccept,
 } from '../native/index.js';
@@ -118,6 +121,24 @@ function rejectionFor(code: WireErrorCode): RejectReason {
   }
 }
 
+/**
+ * SO_REUSEPORT lets any process of the same user join the port's group, and a second mccd started by
+ * mistake would then silently take part of the connections: one ClientGUID's channels split between two
+ * processes. Without the option its bind would fail (EADDRINUSE); with it, mccd counts the listeners on
+ * its address and port that are not its own, and refuses to serve beside them.
+ */
+function strangersOnPort(address: string, port: number, mine: number[]): number {
+  const own = new Set(mine.map(socketInode));
+  return listTcpSockets({ localPort: port, states: 1 << 10 }).filter(
+    (s) => s.localAddress === plainIp(address) && !own.has(s.inode),
+  ).length;
+}
+
+function socketInode(fd: number): number {
+  const link = readlinkSync(`/proc/self/fd/${fd}`);
+  return Number(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? -1);
+}
+
 type Verdict =
   | { negotiateBytes: Buffer; request: NegotiateRequest }
   | { reason: RejectReason; detail: string; code?: WireErrorCode };
@@ -166,6 +187,16 @@ export class FrontDoor extends EventEmitter<{
       },
     );
     this.acceptor = acceptor;
+    try {
+      this.listenAll(acceptor);
+    } catch (error) {
+      // Nothing half-open stays behind a start that failed (a port in use, an address not here).
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private listenAll(acceptor: Acceptor): void {
     for (const l of this.options.listen) {
       for (const fd of this.openQueues(l)) {
         if (this.options.deferAccept) {
@@ -201,6 +232,17 @@ export class FrontDoor extends EventEmitter<{
       const fd = listenTcp(l.address, port, LISTEN_BACKLOG, queues > 1);
       port = this.remember(fd, i === 0);
       fds.push(fd);
+    }
+    const strangers = queues > 1 ? strangersOnPort(l.address, port, fds) : 0;
+    if (strangers > 0) {
+      for (const fd of fds) closeOnce(fd)();
+      this.listening.splice(this.listening.length - fds.length);
+      throw new NativeError(
+        `${l.address}:${port} is already served by another process of this user (${strangers} listening socket(s) in its SO_REUSEPORT group): is another mccd running?`,
+        98,
+        'EADDRINUSE',
+        'listen',
+      );
     }
     return fds;
   }
