@@ -233,7 +233,14 @@ export class FrontDoor extends EventEmitter<{
       port = this.remember(fd, i === 0);
       fds.push(fd);
     }
-    const strangers = queues > 1 ? strangersOnPort(l.address, port, fds) : 0;
+    let strangers = 0;
+    try {
+      if (queues > 1) strangers = strangersOnPort(l.address, port, fds);
+    } catch (error) {
+      this.options.onWarning?.(
+        `${l.address}:${port}: could not list the port's listeners (${(error as Error).message}): a second mccd on it would not be noticed`,
+      );
+    }
     if (strangers > 0) {
       for (const fd of fds) closeOnce(fd)();
       this.listening.splice(this.listening.length - fds.length);
