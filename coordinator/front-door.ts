@@ -40,6 +40,8 @@ export type RejectReason =
   | 'no-backend'
   | 'cluster-lost'
   | 'client-limit'
+  // to a public IP this node is releasing (releasing-ips.ts)
+  | 'ip-releasing'
   // the client closed or reset the connection before it could be handed off
   | 'client-gone'
   // waited for an owner longer than the overload bound allows
@@ -73,6 +75,11 @@ export interface FrontDoorOptions {
   deferAccept?: boolean;
   /** Told when a listener option cannot be set (the listener still serves). */
   onWarning?: (message: string) => void;
+  /**
+   * Why connections to this local address are closed at once, before they are read; undefined to take
+   * them (a public IP being released: releasing-ips.ts).
+   */
+  refuseTo?: (localAddress: string) => string | undefined;
   /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
   inherited?: (l: { address: string; port: number }) => number | undefined;
 }
@@ -98,6 +105,7 @@ const FD_HEADROOM = 64;
 
 interface Pending {
   socket: Socket;
+  localAddress: string;
   peek: PendingPeek;
   close: (reason: RejectReason, detail: string) => void;
 }
@@ -132,6 +140,20 @@ export class FrontDoor extends EventEmitter<{
   constructor(private readonly options: FrontDoorOptions) {
     super();
     this.pending = new PendingPeeks(options.maxPending, options.maxPendingPerAddress);
+  }
+
+  /**
+   * Closes every connection to `localAddress` still waiting for its NEGOTIATE; returns how many. Under a
+   * flood of silent connections to a public IP these are most of what ctdb's releaseip would otherwise
+   * kill one by one before it lets the IP go.
+   */
+  closePendingTo(localAddress: string, reason: RejectReason, detail: string): number {
+    const gone = [...this.pending.items()].filter((p) => p.localAddress === localAddress);
+    for (const p of gone) {
+      this.pending.delete(p);
+      p.close(reason, detail);
+    }
+    return gone.length;
   }
 
   /** Connections accepted and still waiting for their NEGOTIATE (one fd each). */
@@ -203,6 +225,11 @@ export class FrontDoor extends EventEmitter<{
       });
     };
     socket.on('error', () => undefined);
+    const refusal = this.options.refuseTo?.(local.address);
+    if (refusal !== undefined) {
+      reject('ip-releasing', refusal);
+      return;
+    }
     let fd: number;
     try {
       fd = fdOf(socket);
@@ -236,6 +263,7 @@ export class FrontDoor extends EventEmitter<{
     if (peek.waiting) {
       entry = {
         socket,
+        localAddress: local.address,
         peek,
         close: (reason, detail) => {
           // Out of the epoll set before the fd is closed: a reused fd number must never meet this peek.
