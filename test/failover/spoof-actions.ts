@@ -133,11 +133,14 @@ export async function spoofGuid(
       report !== undefined && report.answered === step.connections,
       detail,
     );
-    ctx.check(
-      `node ${target.pnn}'s mccd listed the spoofed channel(s) under ${victim.id}'s GUID with the spoofer's address ${source}`,
-      mostListed === step.connections,
-      `at most ${mostListed} of ${step.connections} listed at once`,
-    );
+    // A claiming spoof's channel lives only until the victim's reconnect claims the GUID back (tens of
+    // ms), too short for a poll to be sure to see it: listed is judged where the spoof is held.
+    if (!claims)
+      ctx.check(
+        `node ${target.pnn}'s mccd listed the spoofed channel(s) under ${victim.id}'s GUID with the spoofer's address ${source}`,
+        mostListed === step.connections,
+        `at most ${mostListed} of ${step.connections} listed at once`,
+      );
     // mccd asks ctdbd 2 s after a channel on a public IP closed whether it still holds the IP: give
     // whatever the spoof sets off time to happen inside the scenario.
     await sleep(4000);
