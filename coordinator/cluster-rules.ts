@@ -14,6 +14,7 @@ import type { ReportFailure } from './failures.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Claim } from './node-link.js';
+import type { ReleasingIps } from './releasing-ips.js';
 
 export interface ClusterRulesDeps {
   registry: ClientRegistry;
@@ -29,6 +30,10 @@ export interface ClusterRulesDeps {
    * the owners' own closes then do the work, as they do in any case afterwards.
    */
   resetChannels: (channels: ChannelRecord[]) => DestroyOutcome | undefined;
+  /** The public IPs being released here: refused from the release until this node takes them again. */
+  releasing: ReleasingIps;
+  /** Closes the connections to `ip` still waiting for their NEGOTIATE; how many. */
+  closePendingTo: (ip: string) => number;
 }
 
 /** When a channel lost on a public IP is checked against ctdbd's view of who holds the IP now. */
@@ -98,14 +103,23 @@ export class ClusterRules {
     this.deps.observed(e);
     switch (e.type) {
       case 'ip-released': {
+        // Refused first: a client reset below reconnects at once, and the address is still here until
+        // 10.interface has killed every connection to it (releasing-ips.ts).
+        this.deps.releasing.released(e.ip);
         const reset = this.resetAtOnce(registry.clientsOnIp(e.ip, e.at));
         const affected = registry.releaseIp(e.ip, e.at);
+        const pending = this.deps.closePendingTo(e.ip);
         log.info(
-          { ip: e.ip, clients: affected.length, ...(reset ? { reset } : {}) },
-          `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it${describeReset(reset)}`,
+          { ip: e.ip, clients: affected.length, ...(reset ? { reset } : {}), pendingClosed: pending },
+          `RELEASE_IP ${e.ip}: tearing down ${affected.length} client(s) with a channel on it${describeReset(reset)}; new connections to it refused until it is taken again${pending ? `; ${pending} connection(s) still waiting for their NEGOTIATE closed` : ''}`,
         );
         break;
       }
+      case 'ip-taken':
+        if (this.deps.releasing.has(e.ip))
+          log.info({ ip: e.ip }, `TAKE_IP ${e.ip}: taking connections to it again`);
+        this.deps.releasing.taken(e.ip);
+        break;
       case 'lost': {
         metrics.clusterConnected.set(0);
         const reset = this.resetAtOnce(registry.clientsWithPublicChannels());
@@ -148,8 +162,12 @@ export class ClusterRules {
     const { cluster, publicIps } = this.deps;
     if (event === 'releaseip' && args[1])
       this.onClusterEvent({ type: 'ip-released', ip: args[1], pnn: cluster.pnn, at: Date.now() });
-    else if (event === 'ipreallocated' || event === 'takeip' || event === 'updateip')
+    else if (event === 'ipreallocated' || event === 'takeip' || event === 'updateip') {
+      // This node serves the IP again; 09 runs before 10.interface adds the address, so nothing can
+      // have arrived on it in between.
+      if (event === 'takeip' && args[1]) this.deps.releasing.taken(args[1]);
       publicIps.refresh(`script:${event}`).catch(this.deps.failed('public IP refresh', { trigger: event }));
+    }
   }
 
   onClaim(m: Claim): void {

@@ -36,6 +36,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { NodeLink } from './node-link.js';
 import { type ChannelRow, channelRows } from './operator-views.js';
 import { effectivePendingBounds, openFileLimit } from './pending-peeks.js';
+import { ReleasingIps } from './releasing-ips.js';
 import { type RestoreReport, Restorer } from './restore.js';
 import { awaitAnyOwner, dropClaimedElsewhere } from './restore-helpers.js';
 import { StateWriter } from './state-writer.js';
@@ -61,6 +62,8 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
   readonly metrics: Metrics = createMetrics();
   readonly registry: ClientRegistry;
   readonly frontDoor: FrontDoor;
+  /** Public IPs being released here: their connections are refused until taken again. */
+  readonly releasing = new ReleasingIps();
   readonly startedAt = Date.now();
   private started: Started | undefined;
   /** What the restart restored and reconciled (docs/restart.md), for `mcc status`. */
@@ -107,6 +110,10 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       acceptQueues: config.negotiate.acceptQueues,
       onWarning: (message) => log.warn(message),
       inherited: (l) => this.inherited.fdFor(l),
+      refuseTo: (local) =>
+        this.releasing.has(local)
+          ? `${local} is being released by this node: connect again once it has moved`
+          : undefined,
     });
     this.frontDoor.on('accept-error', this.acceptFailed);
     this.metrics.sources.pendingNegotiates = () => this.frontDoor.pendingCount();
@@ -149,6 +156,13 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
       publicIps,
       observed: (event) => this.emit('event', { kind: 'cluster', event }),
       resetChannels: (channels) => describeDestroys(channels, destroyChannels(channels)),
+      releasing: this.releasing,
+      closePendingTo: (ip) =>
+        this.frontDoor.closePendingTo(
+          ip,
+          'ip-releasing',
+          `${ip} is being released by this node: closed while waiting for its NEGOTIATE`,
+        ),
     });
     const started: Started = { cluster, mode, publicIps, link, rules };
     this.started = started;
@@ -211,6 +225,7 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         link,
         maxClients: this.config.limits.maxClients,
         maxChannelsPerClientAddress: this.config.limits.maxChannelsPerClientAddress,
+        releasing: (address) => this.releasing.has(address),
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );

@@ -52,6 +52,8 @@ export type RejectReason =
   | 'no-backend'
   | 'cluster-lost'
   | 'client-limit'
+  // to a public IP this node is releasing (releasing-ips.ts)
+  | 'ip-releasing'
   // the client closed or reset the connection before it could be handed off
   | 'client-gone'
   // waited for an owner longer than the overload bound allows
@@ -87,6 +89,11 @@ export interface FrontDoorOptions {
   acceptQueues?: number;
   /** Told when a listener option cannot be set (the listener still serves). */
   onWarning?: (message: string) => void;
+  /**
+   * Why connections to this local address are closed unread (a reset: their bytes stay unread), undefined
+   * to take them (a public IP being released: releasing-ips.ts).
+   */
+  refuseTo?: (localAddress: string) => string | undefined;
   /** A listening socket handed over by socket activation for this address (see listen-fds.ts), if any. */
   inherited?: (l: { address: string; port: number }) => number | undefined;
 }
@@ -166,6 +173,23 @@ export class FrontDoor extends EventEmitter<{
 
   constructor(private readonly options: FrontDoorOptions) {
     super();
+  }
+
+  /**
+   * Closes every connection to `localAddress` still waiting for its NEGOTIATE; returns how many. Under a
+   * flood of silent connections to a public IP these are most of what ctdb's releaseip would otherwise
+   * kill one by one before it lets the IP go.
+   */
+  closePendingTo(localAddress: string, reason: RejectReason, detail: string): number {
+    const closed = this.acceptor?.closePendingTo(localAddress) ?? [];
+    for (const c of closed)
+      this.emit('rejected', {
+        reason,
+        detail,
+        remote: `${c.remote.address}:${c.remote.port}`,
+        local: `${c.local.address}:${c.local.port}`,
+      });
+    return closed.length;
   }
 
   /** Connections accepted and still waiting for their NEGOTIATE (one fd each). */
@@ -278,7 +302,13 @@ export class FrontDoor extends EventEmitter<{
       return;
     }
     const close = r.kind === 'ready' ? closeOnce(r.fd) : () => undefined;
-    const verdict: Verdict = 'bytes' in r ? this.judge(r) : { reason: r.kind, detail: r.detail };
+    const refusal = r.kind === 'ready' ? this.options.refuseTo?.(r.local.address) : undefined;
+    const verdict: Verdict =
+      refusal !== undefined
+        ? { reason: 'ip-releasing', detail: refusal }
+        : 'bytes' in r
+          ? this.judge(r)
+          : { reason: r.kind, detail: r.detail };
     if ('request' in verdict) {
       this.emit('connection', {
         fd: (r as { fd: number }).fd,

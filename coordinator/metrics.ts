@@ -62,7 +62,7 @@ export function createMetrics() {
     }),
     rejected: new Counter({
       name: 'mcc_rejected_connections_total',
-      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, error, shed, tearing-down, channel-limit, client-limit, no-backend, cluster-lost, client-gone, overloaded)',
+      help: 'Connections closed before handoff, by reason (smb1, not-smb2, oversized, truncated, timeout, eof, bad-negotiate, error, shed, tearing-down, ip-releasing, channel-limit, client-limit, no-backend, cluster-lost, client-gone, overloaded)',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -92,6 +92,14 @@ export class Acceptor {
     return this.raw.pending();
   }
 
+  /** Closes the connections to `localAddress` still waiting for their first frame; which they were. */
+  closePendingTo(localAddress: string): Omit<Endpoints, 'acceptedAt'>[] {
+    return call(() => this.raw.closePendingTo(localAddress)).map((c) => ({
+      local: { address: c.localAddress, port: c.localPort },
+      remote: { address: c.remoteAddress, port: c.remotePort },
+    }));
+  }
+
   /** Stops accepting; pending connections are closed unreported. */
   close(): void {
     this.raw.close();

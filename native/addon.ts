@@ -114,6 +114,9 @@ export interface RawAcceptReport {
 export interface RawAcceptor {
   listen(fd: number, label: string): void;
   pending(): number;
+  closePendingTo(
+    localAddress: string,
+  ): { localAddress: string; localPort: number; remoteAddress: string; remotePort: number }[];
   close(): void;
 }
 

@@ -121,6 +121,7 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Acceptor",
                        {InstanceMethod("listen", &Acceptor::Listen), InstanceMethod("pending", &Acceptor::Pending),
+                        InstanceMethod("closePendingTo", &Acceptor::ClosePendingTo),
                         InstanceMethod("close", &Acceptor::Close)});
   }
 
@@ -197,6 +198,28 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
 
   Napi::Value Pending(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(byFd_.size()));
+  }
+
+  // closePendingTo(localAddress) -> [{localAddress, localPort, remoteAddress, remotePort}]: closes the
+  // pending connections to that address now, unreported (the caller says why).
+  Napi::Value ClosePendingTo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string local = ArgString(info, 0, "Acceptor.closePendingTo", "localAddress");
+    std::vector<Conn*> matching;
+    for (Conn* c : byAge_)
+      if (c->local.address == local) matching.push_back(c);
+    Napi::Array out = Napi::Array::New(env, matching.size());
+    for (size_t i = 0; i < matching.size(); i++) {
+      Conn* c = matching[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("localAddress", Napi::String::New(env, c->local.address));
+      o.Set("localPort", Napi::Number::New(env, c->local.port));
+      o.Set("remoteAddress", Napi::String::New(env, c->remote.address));
+      o.Set("remotePort", Napi::Number::New(env, c->remote.port));
+      out.Set(static_cast<uint32_t>(i), o);
+      Done(c, kShed, nullptr, 0, "", "", /*report=*/false);
+    }
+    return out;
   }
 
   // close(): stops accepting and closes every pending connection, unreported.
@@ -439,7 +462,8 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
   void Shed(Conn* c, const std::string& detail) { Done(c, kShed, nullptr, 0, detail, ""); }
 
   // Out of the pending set; reported; closed unless it is ready (then JavaScript owns the fd).
-  void Done(Conn* c, Kind kind, const uint8_t* bytes, size_t n, const std::string& detail, const std::string& code) {
+  void Done(Conn* c, Kind kind, const uint8_t* bytes, size_t n, const std::string& detail, const std::string& code,
+            bool report = true) {
     auto found = byFd_.find(c->fd);
     if (found != byFd_.end() && found->second == c) {
       // Out of the epoll set before the fd can be closed and its number reused.
@@ -460,7 +484,7 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
     Report r{kind, c->fd, c->acceptedAt, std::move(c->local), std::move(c->remote), {}, detail, code};
     if (n > 0) r.bytes.assign(bytes, bytes + n);
     if (kind != kReady) close(c->fd);
-    reports_.push_back(std::move(r));
+    if (report) reports_.push_back(std::move(r));
     delete c;
   }
 

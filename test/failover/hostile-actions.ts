@@ -1,10 +1,10 @@
 import type { LoadReport } from '../../bench/loadgen.js';
 import type { StepContext } from './actions.js';
-import { nodeOfBound } from './assertions.js';
 import { clientSide, extraSources, fdCount, startHogs } from './hostile-sides.js';
 import type { HostileStep } from './hostile-steps.js';
 import type { FailoverRig } from './rig.js';
 import type { Step } from './scenario.js';
+import { spoofGuid } from './spoof-actions.js';
 
 /**
  * Hostile load against the cluster (issue #23), as failover steps: an idle flood while a public IP
@@ -115,87 +115,6 @@ async function idleFlood(
   } finally {
     clearInterval(sampler);
     for (const a of sources) await side.address_('del', a).catch(() => undefined);
-  }
-}
-
-interface SpoofReport {
-  answered: number;
-  statuses: Record<string, number>;
-  failed: Record<string, number>;
-  closedByServer: number;
-}
-
-async function spoofGuid(
-  rig: FailoverRig,
-  step: Extract<HostileStep, { action: 'spoof-guid' }>,
-  ctx: StepContext,
-): Promise<void> {
-  const victim = rig.clients[step.victim % rig.clients.length]!;
-  const bound = rig.lines
-    .filter((l) => l.kind === 'client' && l.id === victim.id && l.event === 'bound')
-    .at(-1);
-  if (bound?.kind !== 'client' || bound.event !== 'bound')
-    throw new Error(`client ${victim.id} has never been bound`);
-  const nodes = rig.cluster.nodes.map((n) => ({ pnn: n.pnn, address: n.address }));
-  const victimNode = nodeOfBound(bound, { nodes, publicIps: [...rig.cluster.publicIps] });
-  if (victimNode === undefined) throw new Error(`client ${victim.id}'s node is unknown`);
-  const other = nodes.find((n) => n.pnn !== victimNode)!;
-  const server = step.where === 'other-node' ? other.address : victim.publicIp;
-  const side = clientSide(rig);
-  const [source] = extraSources(side, 1, 240);
-  await side.address_('add', source!);
-  try {
-    const at = ctx.mark(
-      `spoofed GUID of ${victim.id} (on node ${victimNode}): SMB ${step.dialect} to ${server}`,
-      step.where === 'other-node' ? other.pnn : victimNode,
-    );
-    // Samba's own rule (smbXsrv_client.c): an SMB 2.1+ NEGOTIATE with a ClientGUID on another node
-    // drops the client where it is. That is the one case the victim is expected to lose its channels.
-    if (step.where === 'other-node' && step.dialect !== '2.0.2')
-      ctx.fault({
-        at,
-        node: victimNode,
-        scope: { kind: 'clients', guids: [victim.guid] },
-        clientDetected: false,
-        label: `SMB 3 NEGOTIATE with ${victim.id}'s ClientGUID on node ${other.pnn} (Samba's cluster-wide claim)`,
-        source: 'harness',
-      });
-    const ran = await side.node(
-      'test/failover/spoof-child.js',
-      [
-        JSON.stringify({
-          server,
-          port: 445,
-          guid: victim.guid,
-          dialect: step.dialect,
-          connections: step.connections,
-          holdMs: step.holdMs,
-          localAddress: source,
-        }),
-      ],
-      step.holdMs + 30_000,
-    );
-    const report =
-      ran.code === 0 ? (JSON.parse(ran.stdout.trim().split('\n').at(-1)!) as SpoofReport) : undefined;
-    const detail = report
-      ? `${report.answered} of ${step.connections} answered (${Object.entries(report.statuses)
-          .map(([s, n]) => `${s}: ${n}`)
-          .join(
-            ', ',
-          )}), ${report.closedByServer} closed by the server${Object.keys(report.failed).length ? `, failed: ${JSON.stringify(report.failed)}` : ''}`
-      : `the spoofer failed (exit ${ran.code}): ${ran.stderr.trim().slice(-300)}`;
-    ctx.progress(`spoofer: ${detail}`);
-    // A spoof nobody answered proves nothing about the victim.
-    ctx.check(
-      `spoofed NEGOTIATE(s) with ${victim.id}'s GUID answered by ${server}`,
-      report !== undefined && report.answered === step.connections,
-      detail,
-    );
-    // mccd asks ctdbd 2 s after a channel on a public IP closed whether it still holds the IP: give
-    // whatever the spoof sets off time to happen inside the scenario.
-    await sleep(4000);
-  } finally {
-    await side.address_('del', source!).catch(() => undefined);
   }
 }
 

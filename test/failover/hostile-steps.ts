@@ -37,8 +37,11 @@ export const hostileStepSchemas = [
       action: z.literal('spoof-guid'),
       /** The victim: a simulated client by index. */
       victim: z.number().int().min(0).max(499).default(0),
-      /** other-node: to a node the victim is not on (its fixed address); same-node: to the victim's public IP. */
-      where: z.enum(['other-node', 'same-node']),
+      /**
+       * other-node: to a node the victim is not on (its fixed address); same-node: to the victim's public
+       * IP; same-node-fixed: to the fixed address of the victim's node.
+       */
+      where: z.enum(['other-node', 'same-node', 'same-node-fixed']),
       /** 2.0.2 only (a GUID means nothing there), or every dialect up to 3.1.1 as clients offer. */
       dialect: z.enum(['2.0.2', '3.1.1']).default('3.1.1'),
       connections: z.number().int().min(1).max(64).default(1),
@@ -65,7 +68,7 @@ export function describeHostileStep(step: HostileStep): string {
     case 'idle-flood':
       return `${step.connections} idle connections from ${step.sources} addresses against node ${step.node}'s ${step.target === 'fixed' ? 'own address' : 'first public IP'} for ${step.durationMs} ms${step.moveipAfterMs === undefined ? '' : `, its first public IP moved after ${step.moveipAfterMs} ms`}`;
     case 'spoof-guid':
-      return `${step.connections} SMB ${step.dialect} NEGOTIATE(s) with client c${step.victim}'s ClientGUID on ${step.where === 'other-node' ? 'another node' : 'its own public IP'}, closed after ${step.holdMs} ms`;
+      return `${step.connections} SMB ${step.dialect} NEGOTIATE(s) with client c${step.victim}'s ClientGUID on ${{ 'other-node': 'another node', 'same-node': 'its own public IP', 'same-node-fixed': "its node's fixed address" }[step.where]}, closed after ${step.holdMs} ms`;
     case 'starved-burst':
       return `${step.connections} connections at once to node ${step.node} with a busy loop pinned to each of mccd's CPUs`;
   }

@@ -19,6 +19,16 @@ export interface ObservedNode {
 interface StreamEvent {
   kind: string;
   event?: { type: string; ip?: string; at?: number; reason?: string };
+  clientGuid?: string;
+  reason?: { kind?: string };
+}
+
+/** A teardown mccd itself carried out (its event stream), as the steps that judge mccd's own part see it. */
+export interface ObservedTeardown {
+  at: number;
+  node: number;
+  clientGuid: string;
+  reason: string;
 }
 
 export class Observer {
@@ -27,6 +37,7 @@ export class Observer {
   readonly faults: Omit<Fault, 'causeAt'>[] = [];
   readonly samples: Sample[] = [];
   readonly publicAnnounced: PublicAnnounced[] = [];
+  readonly teardowns: ObservedTeardown[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly streams = new Map<number, { close(): void }>();
@@ -185,6 +196,13 @@ export class Observer {
   }
 
   private onEvent(pnn: number, e: StreamEvent): void {
+    if (e.kind === 'teardown' && e.clientGuid)
+      this.teardowns.push({
+        at: Date.now(),
+        node: pnn,
+        clientGuid: e.clientGuid,
+        reason: e.reason?.kind ?? 'unknown',
+      });
     if (e.kind !== 'cluster' || !e.event) return;
     const at = e.event.at ?? Date.now();
     switch (e.event.type) {

@@ -29,6 +29,13 @@ export interface Fault {
    * meanwhile is invisible in the leader's `ctdb ip`, so its RELEASE_IPs are corroborated by this action.
    */
   isolates?: boolean;
+  /**
+   * Not mccd's rule but the backend's (smbd 4.17 drops a client when one of its connections on a public
+   * IP ends, whoever opened it): the clients in scope may lose their channels or keep them. A loss is
+   * explained, keeping them is no violation, and neither the loss's completeness nor its time is judged
+   * (recorded, as a finding says what happened); their reconnect is, as mccd must let them back.
+   */
+  backendRule?: boolean;
   label: string;
   /**
    * Who says it happened. `harness`: an action the harness took; `ctdb`: a move seen in `ctdb ip` on the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentLine } from '../../failover/agent.js';
 import { evaluateScenario, percentile } from '../../failover/assertions.js';
-import type { Fault } from '../../failover/record.js';
+import type { Fault, ScenarioRecord } from '../../failover/record.js';
 import { htmlReport, markdownReport, terminalSummary, timelineSvg } from '../../failover/report.js';
 import { A, B, BUDGETS, bound, moveOf101, record, rules, tornDown } from './fixtures.js';
 
@@ -39,6 +39,40 @@ describe('failover assertions', () => {
       label: 'partition of node 0',
     };
     expect(rules(record({ lines, faults: [partition] }))).toEqual([]);
+  });
+
+  it("a backend's own rule (smbd 4.17 ending a client when a spoofed connection on its public IP closes) explains a loss, partial or slow, and a kept client alike; the reconnect is still judged", () => {
+    const spoof: Fault = {
+      ...moveOf101,
+      scope: { kind: 'clients', guids: [A.guid] },
+      backendRule: true,
+      label: "spoofed connections with a's ClientGUID on its public IP, closed",
+    };
+    const still: ScenarioRecord['ipOwners'] = [
+      { at: 900, owners: { '10.0.0.101': 0, '10.0.0.102': 1 } },
+      { at: 4900, owners: { '10.0.0.101': 0, '10.0.0.102': 1 } },
+    ];
+    const onNode0 = {
+      [A.guid]: [{ node: 0, channels: 2 }],
+      [B.guid]: [{ node: 1, channels: 2 }],
+    };
+    const base = record().lines.slice(0, 2);
+    const at = (lines: AgentLine[]) =>
+      record({ lines, faults: [spoof], ipOwners: still, finalPlacement: onNode0, markers: [] });
+    // Partial, and 2,200 ms after the spoof (over the 2 s teardown budget): not judged, and kept out of
+    // the judged figures (the step's finding records it); the reconnect is judged and counted.
+    const slowPartial = [...base, tornDown('a', 3300, false), bound('a', 3400, ['10.0.0.101', '10.0.0.1'])];
+    expect(rules(at(slowPartial))).toEqual([]);
+    expect(evaluateScenario(at(slowPartial)).latencies).toMatchObject({ teardownMs: [], reconnectMs: [110] });
+    expect(rules(at(base))).toEqual([]);
+    const lateBack = [...base, tornDown('a', 3300), bound('a', 8400, ['10.0.0.101', '10.0.0.1'])];
+    expect(rules(at(lateBack))).toEqual(['over-budget']);
+    // The same loss with no fault at all is a violation, and so is a partial one under an ordinary fault.
+    expect(rules(record({ ...at(slowPartial), faults: [] }))).toEqual(['untouched-client-lost-channels']);
+    expect(rules(record({ ...at(slowPartial), faults: [{ ...spoof, backendRule: false }] }))).toEqual([
+      'partial-teardown',
+      'over-budget',
+    ]);
   });
 
   it('channels left on the old node, a missing reconnect, a public IP announced and fd growth are each named', () => {
