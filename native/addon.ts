@@ -18,6 +18,10 @@ export interface RawAddon {
   ): { data: Buffer; fds: number[]; eof: boolean } | null;
   closeFd(fd: number): void;
   dupFd(fd: number): number;
+  fdSetCreate(): number;
+  fdSetAdd(set: number, fd: number): void;
+  fdSetCloseFd(set: number, fd: number): void;
+  fdSetReady(set: number, max: number): Int32Array;
   peek(fd: number, maxBytes: number): Buffer | null;
   peerCred(fd: number): { pid: number; uid: number; gid: number };
   tcpInfo(fd: number): Record<string, number>;
@@ -118,7 +122,7 @@ export interface RawAcceptor {
 }
 
 /** Must equal kAbiVersion in native/src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 5;
+export const EXPECTED_ABI_VERSION = 6;
 
 function findNativeDir(): string {
   // This file lives at native/addon.ts in the source tree and at dist/native/addon.js once built.
