@@ -373,10 +373,14 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
     }
     this.members.add(member);
     this.starting.add(member);
-    z.process
-      .order(member, theirs)
-      .catch(() => this.discard(member))
-      .finally(() => closeFd(theirs));
+    // The member's end stays open until the order is sent (at once, unless the zygote's carrier is full).
+    z.process.order(member, theirs).then(
+      () => closeFd(theirs),
+      () => {
+        this.discard(member);
+        closeFd(theirs);
+      },
+    );
   }
 
   private memberReady(member: Member): void {
