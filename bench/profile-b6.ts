@@ -91,6 +91,8 @@ for (const concurrency of concurrencies) {
     completed: load.ok,
     errors: load.errors,
     connPerSec: Math.round(load.connPerSec),
+    p50Ms: load.p50Ms,
+    p99Ms: load.p99Ms,
     mccdUsPerConnection: Math.round(total),
     perThread,
   });
