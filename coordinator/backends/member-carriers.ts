@@ -30,8 +30,24 @@ export class MemberCarriers<M extends CarrierEnd> {
     this.set.unref();
   }
 
+  /**
+   * A new carrier: [mccd's end, waited on here once given to add(); the member's end, which the caller
+   * sends to the zygote and then closes].
+   */
+  pair(): [number, number] {
+    const [ours, theirs] = addon.seqpacketPair();
+    try {
+      this.set.add(ours);
+    } catch (error) {
+      closeFd(ours);
+      closeFd(theirs);
+      throw error;
+    }
+    return [ours, theirs];
+  }
+
+  /** The member on mccd's end of a pair(): its messages and its end now go to it. */
   add(m: M): void {
-    this.set.add(m.fd);
     this.byFd.set(m.fd, m);
   }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { addon, nativeBuildFile } from '../../native/addon.js';
+import { nativeBuildFile } from '../../native/addon.js';
 import { closeFd } from '../../native/index.js';
 import { type CarrierEnd, MemberCarriers } from './member-carriers.js';
 import { killProcess, SmbdZygote } from './smbd-zygote.js';
@@ -362,15 +362,9 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
   }
 
   private orderMember(z: Zygote): void {
-    const [ours, theirs] = addon.seqpacketPair();
+    const [ours, theirs] = this.carriers.pair();
     const member: Member = { fd: ours, open: true, pid: undefined, ready: false };
-    try {
-      this.carriers.add(member);
-    } catch (error) {
-      closeFd(ours);
-      closeFd(theirs);
-      throw error;
-    }
+    this.carriers.add(member);
     this.members.add(member);
     this.starting.add(member);
     // The member's end stays open until the order is sent (at once, unless the zygote's carrier is full).
