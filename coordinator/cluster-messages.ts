@@ -35,6 +35,39 @@ export function encodeClusterMessage(m: ClusterMessage): Uint8Array {
   return encodeJson(m);
 }
 
+/** zod's uuid() accepts every string this does (it allows more): a claim's GUID as mccd writes it. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CLAIM_KEYS = 4;
+
+/**
+ * A claim (one per new client on every node, and back to its sender) when the schema certainly accepts
+ * it unchanged: the same four keys and bounds as `claim` above. Anything else (undefined) goes to zod,
+ * which judges and words it. The profile of a pooled smbd connection had zod's parse of its own claim
+ * at ~9% of mccd's busy time.
+ */
+export function fastClusterMessage(json: unknown): ClusterMessage | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const o = json as Record<string, unknown>;
+  if (o.type !== 'claim') return undefined;
+  let n = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) return undefined;
+    n++;
+  }
+  if (
+    n !== CLAIM_KEYS ||
+    !Object.hasOwn(o, 'clientGuid') ||
+    !Object.hasOwn(o, 'pnn') ||
+    !Object.hasOwn(o, 'at')
+  )
+    return undefined;
+  const { clientGuid, pnn, at } = o;
+  if (typeof clientGuid !== 'string' || !GUID.test(clientGuid)) return undefined;
+  if (typeof pnn !== 'number' || !Number.isInteger(pnn) || pnn < 0) return undefined;
+  if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
+  return o as ClusterMessage;
+}
+
 export function decodeClusterMessage(bytes: Uint8Array): Parsed<ClusterMessage> {
-  return decodeJson(clusterMessageSchema, bytes, 'mcc cluster message');
+  return decodeJson(clusterMessageSchema, bytes, 'mcc cluster message', fastClusterMessage);
 }

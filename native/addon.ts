@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,10 @@ export interface RawAddon {
   ): { data: Buffer; fds: number[]; eof: boolean } | null;
   closeFd(fd: number): void;
   dupFd(fd: number): number;
+  fdSetCreate(): number;
+  fdSetAdd(set: number, fd: number): void;
+  fdSetCloseFd(set: number, fd: number): void;
+  fdSetReady(set: number, max: number): Int32Array;
   peek(fd: number, maxBytes: number): Buffer | null;
   peerCred(fd: number): { pid: number; uid: number; gid: number };
   tcpInfo(fd: number): Record<string, number>;
@@ -121,7 +125,7 @@ export interface RawAcceptor {
 }
 
 /** Must equal kAbiVersion in native/src/addon.cc. */
-export const EXPECTED_ABI_VERSION = 5;
+export const EXPECTED_ABI_VERSION = 6;
 
 function findNativeDir(): string {
   // This file lives at native/addon.ts in the source tree and at dist/native/addon.js once built.
@@ -146,17 +150,9 @@ function load(): RawAddon {
   if (!existsSync(built)) {
     throw new Error(`mcc native addon is not built (${built} is missing): run "npm run build:native"`);
   }
-  const sources = [
-    'addon.cc',
-    'fdpass.cc',
-    'sockinfo.cc',
-    'diag.cc',
-    'poll.cc',
-    'acceptor.cc',
-    'memory.cc',
-    'smbdirect.cc',
-    'common.h',
-  ];
+  // Every source beside the addon: a list kept by hand here missed new files.
+  const srcDir = join(nativeDir, 'src');
+  const sources = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => /\.(cc|h)$/.test(f)) : [];
   const builtAt = statSync(built).mtimeMs;
   const newer = sources.filter((s) => {
     const p = join(nativeDir, 'src', s);

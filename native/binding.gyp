@@ -10,7 +10,8 @@
         "src/poll.cc",
         "src/memory.cc",
         "src/smbdirect.cc",
-        "src/acceptor.cc"
+        "src/acceptor.cc",
+        "src/fdset.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

@@ -13,6 +13,7 @@ export {
   SeqpacketServer,
 } from './carrier.js';
 export { NativeError } from './errors.js';
+export { FdSet } from './fd-set.js';
 export * from './memory.js';
 export * from './smbdirect.js';
 export * from './sockets.js';

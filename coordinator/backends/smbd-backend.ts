@@ -40,6 +40,12 @@ export interface SmbdBackendOptions {
  * The NEGOTIATE was only peeked, so smbd reads it itself; smbd's own multi-channel passing gathers a
  * client's channels into one smbd. smbd has no API to end a client, so teardown is SOCK_DESTROY by 4-tuple.
  */
+interface Tracked {
+  clientGuid: string;
+  channelId: number;
+  since: number;
+}
+
 /** What only the smbd backend has to say, beside what every backend says (BackendEvents). */
 export interface SmbdEvents {
   /** How a connection reached smbd (a pre-started pool member, or a fresh inetd spawn). */
@@ -56,7 +62,9 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   readonly smbdEvents = new EventEmitter<SmbdEvents>();
   readonly kind = 'smbd' as const;
   private readonly children = new Map<number, ChildProcess>();
-  private readonly tracked = new Map<string, { clientGuid: string; channelId: number; since: number }>();
+  private readonly tracked = new Map<string, Tracked>();
+  /** The keys of `tracked` by client: a client that goes is forgotten without a scan of every channel. */
+  private readonly trackedByClient = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
   spawned = 0;
   pooled = 0;
@@ -147,11 +155,35 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
   }
 
   adopt(clientGuid: string, channelId: number, tuple: SocketTuple): void {
-    this.tracked.set(socketTupleLabel(tuple), { clientGuid, channelId, since: Date.now() });
+    this.track(socketTupleLabel(tuple), clientGuid, channelId);
   }
 
   clientGone(clientGuid: string): void {
-    for (const [k, v] of this.tracked) if (v.clientGuid === clientGuid) this.tracked.delete(k);
+    const keys = this.trackedByClient.get(clientGuid);
+    if (!keys) return;
+    this.trackedByClient.delete(clientGuid);
+    for (const k of keys) this.tracked.delete(k);
+  }
+
+  private track(key: string, clientGuid: string, channelId: number): void {
+    const before = this.tracked.get(key);
+    if (before && before.clientGuid !== clientGuid) this.untrack(key);
+    this.tracked.set(key, { clientGuid, channelId, since: Date.now() });
+    let keys = this.trackedByClient.get(clientGuid);
+    if (!keys) {
+      keys = new Set();
+      this.trackedByClient.set(clientGuid, keys);
+    }
+    keys.add(key);
+  }
+
+  private untrack(key: string): Tracked | undefined {
+    const t = this.tracked.get(key);
+    if (!t) return undefined;
+    this.tracked.delete(key);
+    const keys = this.trackedByClient.get(t.clientGuid);
+    if (keys?.delete(key) && keys.size === 0) this.trackedByClient.delete(t.clientGuid);
+    return t;
   }
 
   chooseOwner(): Owner {
@@ -173,11 +205,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       if (outcome.kind === 'taken') {
         c.close();
         this.pooled++;
-        this.tracked.set(tupleKey, {
-          clientGuid: request.clientGuid,
-          channelId: request.channelId,
-          since: Date.now(),
-        });
+        this.track(tupleKey, request.clientGuid, request.channelId);
         this.smbdEvents.emit('handoff', { path: 'pool' });
         return;
       }
@@ -212,11 +240,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
       this.children.delete(pid);
       setTimeout(() => this.reconcile(), 50).unref();
     });
-    this.tracked.set(tupleKey, {
-      clientGuid: request.clientGuid,
-      channelId: request.channelId,
-      since: Date.now(),
-    });
+    this.track(tupleKey, request.clientGuid, request.channelId);
   }
 
   async teardown(
@@ -224,7 +248,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     _owner: Owner | undefined,
     channels: ChannelRecord[],
   ): Promise<DestroyOutcome> {
-    for (const c of channels) this.tracked.delete(socketTupleLabel(c.tuple));
+    for (const c of channels) this.untrack(socketTupleLabel(c.tuple));
     const outcome = describeDestroys(channels, destroyChannels(channels));
     for (const f of outcome.failed) this.emit('destroy-failed', { clientGuid, ...f });
     return outcome;
@@ -247,7 +271,7 @@ export class SmbdBackend extends EventEmitter<BackendEvents> implements Backend 
     for (const [k, v] of this.tracked) {
       // A brand-new channel may not be visible yet on a busy machine; give it a moment.
       if (!present.has(k) && now - v.since > 200) {
-        this.tracked.delete(k);
+        this.untrack(k);
         this.emit('channel-closed', { clientGuid: v.clientGuid, channelId: v.channelId });
       }
     }

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { addon, nativeBuildFile } from '../../native/addon.js';
-import { closeFd, SeqpacketCarrier } from '../../native/index.js';
+import { nativeBuildFile } from '../../native/addon.js';
+import { closeFd } from '../../native/index.js';
+import { type CarrierEnd, MemberCarriers } from './member-carriers.js';
 import { killProcess, SmbdZygote } from './smbd-zygote.js';
+import { StartupDeadlines } from './startup-deadlines.js';
 
 /**
  * smbd processes ready ahead of time, each waiting in inetd mode's dup(0) for the client socket mccd sends
@@ -53,11 +55,10 @@ interface Zygote {
   timer: NodeJS.Timeout;
 }
 
-interface Member {
-  carrier: SeqpacketCarrier;
+/** `fd`: mccd's end of the member's SEQPACKET carrier (the other end is the member's fd 0). */
+interface Member extends CarrierEnd {
   pid: number | undefined;
   ready: boolean;
-  timer: NodeJS.Timeout;
 }
 
 type Waiter = {
@@ -73,6 +74,9 @@ export interface SmbdPoolEvents {
 
 export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
   private readonly members = new Set<Member>();
+  private readonly carriers: MemberCarriers<Member>;
+  /** Members not yet ready: killed and replaced when not ready within startupTimeoutMs. */
+  private readonly starting: StartupDeadlines<Member>;
   private readonly waiters: Waiter[] = [];
   private zygote: Zygote | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -95,6 +99,28 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
     if (!preload)
       throw new Error('native/build/Release/mcc_inetd_preload.so is not built: run "npm run build:native"');
     this.preload = preload;
+    this.carriers = new MemberCarriers<Member>(
+      (m) => this.memberReady(m),
+      (m) => {
+        if (!this.members.delete(m)) return;
+        // Closed while waiting in the pool: it died, or its zygote did before forking it.
+        this.failed(`smbd member ${m.pid ?? '(no pid yet)'} exited before taking a client`);
+        setTimeout(() => this.refill(), ZYGOTE_RESTART_MS).unref();
+      },
+    );
+    this.starting = new StartupDeadlines(
+      options.startupTimeoutMs,
+      (m) => !m.ready && this.members.has(m),
+      (late) => {
+        for (const m of late) {
+          this.failed(
+            `smbd member ${m.pid ?? '(no pid yet)'} not ready within ${options.startupTimeoutMs} ms`,
+          );
+          this.discard(m);
+        }
+        this.refill();
+      },
+    );
   }
 
   start(): void {
@@ -105,12 +131,14 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    this.starting.clear();
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.take('no-member');
     }
     if (this.zygote) this.discardZygote(this.zygote);
     for (const m of [...this.members]) this.discard(m);
+    this.carriers.stop();
   }
 
   /**
@@ -122,6 +150,7 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
     if (this.stopped || this.paused) return;
     this.paused = true;
     clearTimeout(this.restartTimer);
+    this.starting.clear();
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.take('no-member');
@@ -172,21 +201,18 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
    */
   async handOff(fd: number, wanted: () => boolean = () => true): Promise<PoolOutcome> {
     for (;;) {
-      if (!wanted()) return { kind: 'gone' };
+      // The client is checked once before a member is spent on it: here when one is ready at once
+      // (nothing runs in between), else before it queues (waitForMember).
       const m = this.takeReady() ?? (await this.waitForMember(wanted));
       if (typeof m === 'string') return { kind: m };
       if (!wanted()) {
         this.giveBack(m);
         return { kind: 'gone' };
       }
-      try {
-        await m.carrier.send(Buffer.from('C'), [fd]);
-      } catch {
+      if (!this.carriers.sendClient(m, fd)) {
         this.discard(m);
         continue;
       }
-      // The member closes its carrier by putting the client socket on fd 0; it now lives on its own.
-      m.carrier.close();
       return { kind: 'taken', pid: m.pid };
     }
   }
@@ -237,6 +263,7 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
    * the notify daemon name if it is free, which keeps the next zygote from starting until it exits.
    */
   private waitForMember(wanted: () => boolean): Promise<Member | 'no-member' | 'gone' | 'shed'> {
+    if (!wanted()) return Promise.resolve('gone');
     if (this.stopped || this.paused) return Promise.resolve('no-member');
     const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
     return new Promise((resolve) => {
@@ -248,17 +275,22 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
         const oldest = this.waiters.shift()!;
         clearTimeout(oldest.timer);
         oldest.take('shed');
+        if (oldest === waiter) return;
       }
+      // The first check follows the one above at once (the client is not asked again), with the waiter
+      // just queued.
+      let first = true;
       const check = () => {
         const quiet = Date.now() - this.lastProgressAt;
-        if (!this.waiters.includes(waiter)) return;
-        if (!waiter.wanted()) {
+        if (!first && !this.waiters.includes(waiter)) return;
+        if (!first && !waiter.wanted()) {
           this.leave(waiter);
           resolve('gone');
           return;
         }
         // An exec'd smbd costs ~50 ms of CPU: while the pool readies nothing, spawn for one waiter per
         // FALLBACK_SPACING_MS at most, or a starved machine spends itself on execs.
+        first = false;
         const spacing = Date.now() - this.lastFallbackAt;
         if ((quiet < waitMs || spacing < FALLBACK_SPACING_MS) && !this.stopped) {
           waiter.timer = setTimeout(check, Math.max(waitMs - quiet, FALLBACK_SPACING_MS - spacing, 10));
@@ -330,46 +362,31 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
   }
 
   private orderMember(z: Zygote): void {
-    const [ours, theirs] = addon.seqpacketPair();
-    const carrier = new SeqpacketCarrier(ours, { maxBytes: 64, maxFds: 1 });
-    carrier.unref();
-    const member: Member = {
-      carrier,
-      pid: undefined,
-      ready: false,
-      timer: setTimeout(() => {
-        this.failed(
-          `smbd member ${member.pid ?? '(no pid yet)'} not ready within ${this.options.startupTimeoutMs} ms`,
-        );
-        this.discard(member);
-        this.refill();
-      }, this.options.startupTimeoutMs),
-    };
-    member.timer.unref();
+    const [ours, theirs] = this.carriers.pair();
+    const member: Member = { fd: ours, open: true, pid: undefined, ready: false };
+    this.carriers.add(member);
     this.members.add(member);
-    z.process
-      .order(member, theirs)
-      .catch(() => this.discard(member))
-      .finally(() => closeFd(theirs));
-    carrier.on('message', ({ data, fds }) => {
-      for (const f of fds) closeFd(f);
-      if (data.toString() !== 'R' || !this.members.has(member)) return;
-      member.ready = true;
-      this.lastProgressAt = Date.now();
-      clearTimeout(member.timer);
-      const w = this.nextWaiter();
-      if (w) {
-        clearTimeout(w.timer);
-        w.take(this.take(member));
-      }
-    });
-    carrier.on('close', () => {
-      if (!this.members.delete(member)) return;
-      // Closed while waiting in the pool: it died, or its zygote did before forking it.
-      clearTimeout(member.timer);
-      this.failed(`smbd member ${member.pid ?? '(no pid yet)'} exited before taking a client`);
-      setTimeout(() => this.refill(), ZYGOTE_RESTART_MS).unref();
-    });
+    this.starting.add(member);
+    // The member's end stays open until the order is sent (at once, unless the zygote's carrier is full).
+    z.process.order(member, theirs).then(
+      () => closeFd(theirs),
+      () => {
+        this.discard(member);
+        closeFd(theirs);
+      },
+    );
+  }
+
+  private memberReady(member: Member): void {
+    if (!this.members.has(member)) return;
+    member.ready = true;
+    this.lastProgressAt = Date.now();
+    this.starting.prune();
+    const w = this.nextWaiter();
+    if (w) {
+      clearTimeout(w.timer);
+      w.take(this.take(member));
+    }
   }
 
   private failed(reason: string): void {
@@ -379,9 +396,8 @@ export class SmbdPool extends EventEmitter<SmbdPoolEvents> {
 
   private discard(m: Member): void {
     this.members.delete(m);
-    clearTimeout(m.timer);
     killProcess(m.pid);
-    m.carrier.close(); // a member still waiting sees EOF and exits
+    this.carriers.close(m);
   }
 
   private discardZygote(z: Zygote): void {

@@ -65,7 +65,7 @@ export class SmbdZygote<Order> extends EventEmitter<{
   /** Asks for one member, which will serve on the carrier whose other end is `memberEnd`. */
   order(order: Order, memberEnd: number): Promise<void> {
     this.ordered.push(order);
-    return this.carrier.send(Buffer.from('F'), [memberEnd]);
+    return this.carrier.send(FORK, [memberEnd]);
   }
 
   /**
@@ -90,6 +90,9 @@ export class SmbdZygote<Order> extends EventEmitter<{
     }
   }
 }
+
+/** The fork order's one byte: sent, never changed (one per connection the pool hands off). */
+const FORK = Buffer.from('F');
 
 export function killProcess(pid: number | undefined): void {
   if (pid === undefined) return;

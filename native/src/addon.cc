@@ -79,11 +79,12 @@ void InitPoll(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitSmbDirect(Napi::Env env, Napi::Object exports);
 void InitAcceptor(Napi::Env env, Napi::Object exports);
+void InitFdSet(Napi::Env env, Napi::Object exports);
 
 }  // namespace mcc
 
 // Bumped whenever the exported surface changes; the TypeScript facade refuses a stale build.
-static constexpr int kAbiVersion = 5;
+static constexpr int kAbiVersion = 6;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
@@ -94,6 +95,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mcc::InitMemory(env, exports);
   mcc::InitSmbDirect(env, exports);
   mcc::InitAcceptor(env, exports);
+  mcc::InitFdSet(env, exports);
   return exports;
 }
 

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeClusterMessage, encodeClusterMessage } from '../../coordinator/cluster-messages.js';
+import {
+  clusterMessageSchema,
+  decodeClusterMessage,
+  encodeClusterMessage,
+  fastClusterMessage,
+} from '../../coordinator/cluster-messages.js';
 import { LimitsParseError, parseOpenFileLimit } from '../../coordinator/pending-peeks.js';
 import {
   decodeMccdToWorker,
@@ -224,8 +229,45 @@ describe('worker protocol parsers', () => {
           const m = { type: 'claim' as const, clientGuid, pnn, at: 1 };
           const r = decodeClusterMessage(encodeClusterMessage(m));
           expect(r.ok && r.value).toEqual(m);
+          expect(fastClusterMessage(JSON.parse(JSON.stringify(m)))).toEqual(m);
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the claim fast path takes only what the schema takes, unchanged', () => {
+    const agree = (j: unknown) => {
+      const f = fastClusterMessage(j);
+      if (f !== undefined) expect(clusterMessageSchema.parse(j)).toEqual(f);
+    };
+    const arbClaim = fc.record({
+      type: fc.constant('claim'),
+      clientGuid: fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })),
+      pnn: fc.oneof(fc.nat(), fc.integer(), fc.double()),
+      at: fc.oneof(fc.double(), fc.string()),
+    });
+    fc.assert(
+      fc.property(
+        arbClaim,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        (m, writes) => {
+          agree(JSON.parse(JSON.stringify(m)));
+          const bytes = Buffer.from(JSON.stringify(m));
+          for (const [at, v] of writes) if (bytes.length) bytes[at % bytes.length] = v;
+          let mutated: unknown;
+          try {
+            mutated = JSON.parse(bytes.toString());
+          } catch {
+            return;
+          }
+          agree(mutated);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(fc.json(), (text) => agree(JSON.parse(text))),
       { numRuns: RUNS },
     );
   });
