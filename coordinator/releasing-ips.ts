@@ -43,6 +43,8 @@ export class ReleasingIps {
 
   /** Whether connections to local address `address` are to be refused now. */
   has(address: string): boolean {
+    // Asked for every connection, and nearly always nothing is being released.
+    if (this.since.size === 0) return false;
     const k = key(address);
     const at = this.since.get(k);
     if (at === undefined) return false;
