@@ -11,6 +11,7 @@
         "src/memory.cc",
         "src/smbdirect.cc",
         "src/acceptor.cc",
+        "src/listen.cc",
         "src/fdset.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -79,6 +79,7 @@ void InitPoll(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitSmbDirect(Napi::Env env, Napi::Object exports);
 void InitAcceptor(Napi::Env env, Napi::Object exports);
+void InitListen(Napi::Env env, Napi::Object exports);
 void InitFdSet(Napi::Env env, Napi::Object exports);
 
 }  // namespace mcc
@@ -95,6 +96,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mcc::InitMemory(env, exports);
   mcc::InitSmbDirect(env, exports);
   mcc::InitAcceptor(env, exports);
+  mcc::InitListen(env, exports);
   mcc::InitFdSet(env, exports);
   return exports;
 }
