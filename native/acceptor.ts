@@ -3,7 +3,7 @@
  * deadline and a size cap, keep the pending bounds, and report in batches. The caller judges each
  * frame; it owns the fd of every `ready` connection and must close it.
  */
-import { addon, type RawAcceptor, type RawAcceptReport } from './addon.js';
+import { type AcceptEndpoints, type AcceptReport, addon, type RawAcceptor } from './addon.js';
 import { call } from './errors.js';
 
 export interface AcceptorOptions {
@@ -18,50 +18,7 @@ export interface AcceptorOptions {
   fdLimit?: number;
 }
 
-interface Endpoints {
-  local: { address: string; port: number };
-  remote: { address: string; port: number };
-  acceptedAt: number;
-}
-
-/** What the acceptor is done with; every kind but `ready` is already closed. */
-export type AcceptReport =
-  | (Endpoints & { kind: 'ready'; fd: number; bytes: Buffer })
-  | (Endpoints & { kind: 'eof' | 'timeout'; bytes: Buffer; detail: string })
-  | (Endpoints & { kind: 'shed' | 'error'; detail: string; code?: string })
-  | { kind: 'accept-error'; listener: string; code: string; detail: string };
-
-function report(r: RawAcceptReport): AcceptReport {
-  const endpoints: Endpoints = {
-    local: { address: r.localAddress, port: r.localPort },
-    remote: { address: r.remoteAddress, port: r.remotePort },
-    acceptedAt: r.acceptedAt,
-  };
-  switch (r.kind) {
-    case 0:
-      return { ...endpoints, kind: 'ready', fd: r.fd, bytes: r.bytes };
-    case 1:
-    case 2:
-      return { ...endpoints, kind: r.kind === 1 ? 'eof' : 'timeout', bytes: r.bytes, detail: r.detail ?? '' };
-    case 3:
-    case 4:
-      return {
-        ...endpoints,
-        kind: r.kind === 3 ? 'shed' : 'error',
-        detail: r.detail ?? '',
-        ...(r.code ? { code: r.code } : {}),
-      };
-    default: {
-      const detail = r.detail ?? '';
-      return {
-        kind: 'accept-error',
-        listener: detail.split(': ')[0] ?? '',
-        code: r.code ?? 'EUNKNOWN',
-        detail,
-      };
-    }
-  }
-}
+export type { AcceptReport };
 
 export class Acceptor {
   private readonly raw: RawAcceptor;
@@ -77,7 +34,7 @@ export class Acceptor {
             maxPendingPerAddress: options.maxPendingPerAddress,
             fdLimit: options.fdLimit ?? 0,
           },
-          (raw) => onReports(raw.map(report)),
+          onReports,
         ),
     );
   }
@@ -93,11 +50,8 @@ export class Acceptor {
   }
 
   /** Closes the connections to `localAddress` still waiting for their first frame; which they were. */
-  closePendingTo(localAddress: string): Omit<Endpoints, 'acceptedAt'>[] {
-    return call(() => this.raw.closePendingTo(localAddress)).map((c) => ({
-      local: { address: c.localAddress, port: c.localPort },
-      remote: { address: c.remoteAddress, port: c.remotePort },
-    }));
+  closePendingTo(localAddress: string): Omit<AcceptEndpoints, 'acceptedAt'>[] {
+    return call(() => this.raw.closePendingTo(localAddress));
   }
 
   /** Stops accepting; pending connections are closed unreported. */

@@ -43,7 +43,7 @@ export interface RawAddon {
     fd: number,
     callback: (error: string | null, readable: boolean, writable: boolean) => void,
   ) => RawFdWatcher;
-  Acceptor: new (options: RawAcceptorOptions, callback: (reports: RawAcceptReport[]) => void) => RawAcceptor;
+  Acceptor: new (options: RawAcceptorOptions, callback: (reports: AcceptReport[]) => void) => RawAcceptor;
   listenTcp(address: string, port: number, backlog: number, reusePort?: boolean): number;
   relisten(fd: number, backlog: number): void;
   memfdCreate(name: string, size: number): number;
@@ -100,27 +100,23 @@ export interface RawAcceptorOptions {
   fdLimit: number;
 }
 
-/** kind: 0 ready, 1 eof, 2 timeout, 3 shed, 4 error, 5 accept-error (see native/src/acceptor.cc). */
-export interface RawAcceptReport {
-  kind: 0 | 1 | 2 | 3 | 4 | 5;
-  /** Open and the caller's for kind 0 (ready); already closed (its old number) otherwise. */
-  fd: number;
+export interface AcceptEndpoints {
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
   acceptedAt: number;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  bytes: Buffer;
-  detail?: string;
-  code?: string;
 }
+
+/** What the acceptor is done with; every kind but `ready` is already closed. Built so by the addon. */
+export type AcceptReport =
+  | (AcceptEndpoints & { kind: 'ready'; fd: number; bytes: Buffer; code?: string })
+  | (AcceptEndpoints & { kind: 'eof' | 'timeout'; bytes: Buffer; detail: string; code?: string })
+  | (AcceptEndpoints & { kind: 'shed' | 'error'; detail: string; code?: string })
+  | { kind: 'accept-error'; listener: string; code: string; detail: string };
 
 export interface RawAcceptor {
   listen(fd: number, label: string): void;
   pending(): number;
-  closePendingTo(
-    localAddress: string,
-  ): { localAddress: string; localPort: number; remoteAddress: string; remotePort: number }[];
+  closePendingTo(localAddress: string): Omit<AcceptEndpoints, 'acceptedAt'>[];
   close(): void;
 }
 

@@ -67,6 +67,13 @@ Endpoint FromSockaddr(const sockaddr_storage& ss) {
   return {};
 }
 
+Napi::Object EndpointObject(Napi::Env env, const Endpoint& e) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", Napi::String::New(env, e.address));
+  o.Set("port", Napi::Number::New(env, e.port));
+  return o;
+}
+
 double WallMs() {
   timeval tv{};
   gettimeofday(&tv, nullptr);
@@ -96,6 +103,9 @@ struct Conn {
   std::list<Conn*>::iterator byAddress;
 };
 
+// The names JavaScript sees (native/acceptor.ts, AcceptReport), by Kind.
+constexpr const char* kKindNames[] = {"ready", "eof", "timeout", "shed", "error", "accept-error"};
+
 struct Report {
   Kind kind;
   int fd;
@@ -105,6 +115,7 @@ struct Report {
   std::vector<uint8_t> bytes;
   std::string detail;
   std::string code;
+  std::string listener;
 };
 
 class Acceptor;
@@ -202,7 +213,7 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
     return Napi::Number::New(info.Env(), static_cast<double>(byFd_.size()));
   }
 
-  // closePendingTo(localAddress) -> [{localAddress, localPort, remoteAddress, remotePort}]: closes the
+  // closePendingTo(localAddress) -> [{local, remote}]: closes the
   // pending connections to that address now, unreported (the caller says why).
   Napi::Value ClosePendingTo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -214,10 +225,8 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
     for (size_t i = 0; i < matching.size(); i++) {
       Conn* c = matching[i];
       Napi::Object o = Napi::Object::New(env);
-      o.Set("localAddress", Napi::String::New(env, c->local.address));
-      o.Set("localPort", Napi::Number::New(env, c->local.port));
-      o.Set("remoteAddress", Napi::String::New(env, c->remote.address));
-      o.Set("remotePort", Napi::Number::New(env, c->remote.port));
+      o.Set("local", EndpointObject(env, c->local));
+      o.Set("remote", EndpointObject(env, c->remote));
       out.Set(static_cast<uint32_t>(i), o);
       Done(c, kShed, nullptr, 0, "", "", /*report=*/false);
     }
@@ -297,7 +306,7 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
     if (err == EMFILE || err == ENFILE)
       shed = ShedOldest(kShedOnEmfile, std::string("accept failed with ") + ErrnoName(err) +
                                            ": closing the oldest connections still waiting for their NEGOTIATE");
-    Report r{kAcceptError, -1, WallMs(), {}, {}, {}, l->label + ": accept: " + strerror(err), ErrnoName(err)};
+    Report r{kAcceptError, -1, WallMs(), {}, {}, {}, l->label + ": accept: " + strerror(err), ErrnoName(err), l->label};
     reports_.push_back(std::move(r));
     if (shed > 0) return;
     // Nothing to free: polling again at once would spin on the same error.
@@ -483,7 +492,7 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
       int one = 1;
       setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
     }
-    Report r{kind, c->fd, c->acceptedAt, std::move(c->local), std::move(c->remote), {}, detail, code};
+    Report r{kind, c->fd, c->acceptedAt, std::move(c->local), std::move(c->remote), {}, detail, code, {}};
     if (n > 0) r.bytes.assign(bytes, bytes + n);
     if (kind != kReady) close(c->fd);
     if (report) reports_.push_back(std::move(r));
@@ -497,18 +506,25 @@ class Acceptor : public Napi::ObjectWrap<Acceptor> {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     Napi::Array out = Napi::Array::New(env, batch.size());
+    // Built in the shape the TypeScript type names, so nothing is copied again on the JavaScript side.
     for (size_t i = 0; i < batch.size(); i++) {
       Report& r = batch[i];
       Napi::Object o = Napi::Object::New(env);
-      o.Set("kind", Napi::Number::New(env, r.kind));
-      o.Set("fd", Napi::Number::New(env, r.fd));
+      o.Set("kind", Napi::String::New(env, kKindNames[r.kind]));
+      if (r.kind == kAcceptError) {
+        o.Set("listener", Napi::String::New(env, r.listener));
+        o.Set("code", Napi::String::New(env, r.code));
+        o.Set("detail", Napi::String::New(env, r.detail));
+        out.Set(static_cast<uint32_t>(i), o);
+        continue;
+      }
+      o.Set("local", EndpointObject(env, r.local));
+      o.Set("remote", EndpointObject(env, r.remote));
       o.Set("acceptedAt", Napi::Number::New(env, r.acceptedAt));
-      o.Set("localAddress", Napi::String::New(env, r.local.address));
-      o.Set("localPort", Napi::Number::New(env, r.local.port));
-      o.Set("remoteAddress", Napi::String::New(env, r.remote.address));
-      o.Set("remotePort", Napi::Number::New(env, r.remote.port));
-      o.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, r.bytes.data(), r.bytes.size()));
-      if (!r.detail.empty()) o.Set("detail", Napi::String::New(env, r.detail));
+      if (r.kind == kReady) o.Set("fd", Napi::Number::New(env, r.fd));
+      if (r.kind == kReady || r.kind == kEof || r.kind == kTimeout)
+        o.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, r.bytes.data(), r.bytes.size()));
+      if (r.kind != kReady) o.Set("detail", Napi::String::New(env, r.detail));
       if (!r.code.empty()) o.Set("code", Napi::String::New(env, r.code));
       out.Set(static_cast<uint32_t>(i), o);
     }
