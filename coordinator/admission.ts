@@ -27,8 +27,6 @@ export interface AdmissionDeps {
   maxClients: number;
   /** One client's channels from one source address (limits.maxChannelsPerClientAddress). */
   maxChannelsPerClientAddress: number;
-  /** Whether a local address is a public IP this node is releasing (releasing-ips.ts). */
-  releasing: (address: string) => boolean;
   metrics: Metrics;
   log: Logger;
   rejected: (r: Rejection) => void;
@@ -55,12 +53,6 @@ export class Admission {
       // holds the client (claims travel through ctdbd): a channel accepted now could split the client.
       // smbd in a cluster stops serving without ctdbd for the same reason.
       this.refuse(c, 'cluster-lost', `client ${guid}: no connection to ctdbd, not taking new channels`);
-      return;
-    }
-    if (this.deps.releasing(c.local.address)) {
-      // Peeked before the release began: handed off now, it would bind the client to a node about to
-      // kill the connection without telling the client (releasing-ips.ts).
-      this.refuse(c, 'ip-releasing', `client ${guid}: ${c.local.address} is being released by this node`);
       return;
     }
     if (!registry.has(guid) && registry.size >= this.deps.maxClients) {

@@ -225,7 +225,6 @@ export class Coordinator extends EventEmitter<{ event: [CoordinatorEvent] }> {
         link,
         maxClients: this.config.limits.maxClients,
         maxChannelsPerClientAddress: this.config.limits.maxChannelsPerClientAddress,
-        releasing: (address) => this.releasing.has(address),
         rejected: (rejection) => this.emit('event', { kind: 'rejected', rejection }),
       }),
     );
